@@ -1,0 +1,1 @@
+"""numba kernels (installed as tuidl.kernels)."""

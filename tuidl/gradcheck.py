@@ -1,0 +1,95 @@
+"""Numerical gradient checks: central differences against backprop, in float64.
+
+Used by the tests for every layer and loss, and by `tuidl gradcheck`. The relative error of two
+arrays is ||a - b|| / max(||a|| + ||b||, tiny), which stays meaningful where single entries are 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .layers.base import Layer
+
+DEFAULT_STEP = 1e-5
+
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Relative error of `a` against `b` (0 when both are all zero)."""
+    num = np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+    den = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(num / max(den, 1e-300))
+
+
+def numerical_grad(f: Callable[[], float], x: np.ndarray, h: float = DEFAULT_STEP) -> np.ndarray:
+    """Central-difference gradient of the scalar `f()` with respect to `x`, changed in place.
+
+    Each entry of `x` is nudged by ±h and restored, so `f` must read `x` itself.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat = x.reshape(-1)  # a view: x must be contiguous
+    if not np.shares_memory(flat, x):
+        raise ValueError("numerical_grad needs a contiguous array")
+    g = grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = f()
+        flat[i] = old - h
+        minus = f()
+        flat[i] = old
+        g[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def _rng_states(layers: list[Layer]) -> list:
+    return [layer.rng.bit_generator.state if hasattr(layer, "rng") else None for layer in layers]
+
+
+def _set_rng_states(layers: list[Layer], states: list) -> None:
+    for layer, state in zip(layers, states, strict=True):
+        if state is not None:
+            layer.rng.bit_generator.state = state
+
+
+def check_layers(
+    layers: list[Layer],
+    x: np.ndarray,
+    loss: Callable[[np.ndarray], float] | None = None,
+    dloss: Callable[[np.ndarray], np.ndarray] | None = None,
+    h: float = DEFAULT_STEP,
+    rng: np.random.Generator | None = None,
+) -> dict[str, float]:
+    """Compare backprop with central differences for a stack of built float64 layers.
+
+    The scalar checked is `loss(y)` (default: `sum(y * r)` for a fixed random `r`, which makes
+    every output entry matter). Random layers (dropout) replay the same masks in every forward
+    pass, which is the deterministic mode the check needs.
+
+    Returns:
+        relative error per parameter (`"<layer name>.<key>"`) and for the input (`"input"`).
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    states = _rng_states(layers)
+
+    def forward() -> np.ndarray:
+        _set_rng_states(layers, states)
+        y = x
+        for layer in layers:
+            y = layer.forward(y, train=True)
+        return y
+
+    if loss is None:
+        r = (rng or np.random.default_rng(0)).standard_normal(forward().shape)
+        loss = lambda y: float(np.sum(y * r))  # noqa: E731
+        dloss = lambda y: r  # noqa: E731
+    dy = dloss(forward())
+    for layer in reversed(layers):
+        dy = layer.backward(dy)
+    errors = {"input": rel_error(dy, numerical_grad(lambda: loss(forward()), x, h))}
+    for layer in layers:
+        for key, param in layer.params.items():
+            numeric = numerical_grad(lambda: loss(forward()), param, h)
+            errors[f"{layer.name}.{key}"] = rel_error(layer.grads[key], numeric)
+    return errors

@@ -1,0 +1,1 @@
+"""Layers by TOML type name (filled in as the layer modules land)."""
