@@ -1,0 +1,104 @@
+"""Save and load model weights, optimizer state and random streams as `.npz`, without pickle.
+
+A checkpoint holds only numeric and string arrays (`np.load(allow_pickle=False)`), so opening
+one can never run code. Keys: `param/<layer>.<key>`, `state/<layer>.<key>` (batchnorm running
+statistics), `rng/<layer>` (a generator's state as JSON), `optim/<key>` and `extra/<key>`.
+Files are written to a temporary name and renamed, so a crash never leaves half a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+from .model import Sequential
+
+FORMAT = "tuidl-checkpoint-1"
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Sequential,
+    optimizer=None,
+    extra: dict[str, np.ndarray] | None = None,
+) -> None:
+    """Write `model` (and `optimizer.state_dict()`, and `extra` arrays) to `path` atomically."""
+    arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT)}
+    arrays |= {f"param/{k}": v for k, v in model.params.items()}
+    arrays |= {f"state/{k}": v for k, v in model.state().items()}
+    for layer in model.layers:
+        if hasattr(layer, "rng"):
+            arrays[f"rng/{layer.name}"] = np.array(json.dumps(layer.rng.bit_generator.state))
+    if optimizer is not None:
+        arrays |= {f"optim/{k}": np.asarray(v) for k, v in optimizer.state_dict().items()}
+    arrays |= {f"extra/{k}": np.asarray(v) for k, v in (extra or {}).items()}
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load_checkpoint(
+    path: str | os.PathLike, model: Sequential, optimizer=None
+) -> dict[str, np.ndarray]:
+    """Copy a checkpoint into a built `model` (and `optimizer`) in place; return its extras.
+
+    Raises:
+        ConfigError: the file is missing, not a tuidl checkpoint, or from a different model.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except FileNotFoundError:
+        raise ConfigError(f"checkpoint {path} does not exist") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ConfigError(f"checkpoint {path} is damaged or not an .npz file ({error})") from None
+    if arrays.get("format", np.array("")).item() != FORMAT:
+        raise ConfigError(f"{path} is not a tuidl checkpoint (no {FORMAT!r} marker)")
+    _copy_into(path, "param", model.params, arrays)
+    _copy_into(path, "state", model.state(), arrays)
+    for layer in model.layers:
+        if hasattr(layer, "rng"):
+            key = f"rng/{layer.name}"
+            if key not in arrays:
+                raise ConfigError(f"checkpoint {path} lacks {key}; it was saved from another model")
+            layer.rng.bit_generator.state = json.loads(arrays[key].item())
+    if optimizer is not None:
+        state = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
+        try:
+            optimizer.load_state_dict(state)
+        except ValueError as error:
+            raise ConfigError(f"checkpoint {path}: optimizer state does not fit ({error})") from None
+    return {k.removeprefix("extra/"): v for k, v in arrays.items() if k.startswith("extra/")}
+
+
+def _copy_into(path: Path, prefix: str, live: dict[str, np.ndarray], arrays: dict) -> None:
+    saved = {k.removeprefix(f"{prefix}/") for k in arrays if k.startswith(f"{prefix}/")}
+    if saved != set(live):
+        diff = sorted(saved ^ set(live))
+        raise ConfigError(
+            f"checkpoint {path} does not match the model ({prefix} {diff[0]!r} is in only one "
+            "of them); load it with the experiment it was saved from"
+        )
+    for key, target in live.items():
+        value = arrays[f"{prefix}/{key}"]
+        if value.shape != target.shape:
+            raise ConfigError(
+                f"checkpoint {path}: {key} has shape {value.shape} but the model has "
+                f"{target.shape}; load it with the experiment it was saved from"
+            )
+        target[...] = value

@@ -1,0 +1,101 @@
+"""Losses: `forward(y, t) -> float` (mean over samples), `backward() -> dy`.
+
+Softmax and sigmoid are fused into their cross-entropies: the model's last layer outputs
+logits, which is both cheaper and free of the log(0) that a separate softmax layer invites.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from .layers.activations import sigmoid
+
+
+class Loss:
+    type: ClassVar[str] = ""
+
+    def forward(self, y: np.ndarray, t: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+
+class MSE(Loss):
+    """Mean over all entries of (y - t)^2; targets have the shape of `y`."""
+
+    type = "mse"
+
+    def forward(self, y: np.ndarray, t: np.ndarray) -> float:
+        self._diff = y - t.reshape(y.shape).astype(y.dtype, copy=False)
+        return float(np.mean(self._diff * self._diff))
+
+    def backward(self) -> np.ndarray:
+        return (2.0 / self._diff.size) * self._diff
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax over the last axis, then cross-entropy, averaged over samples (and steps).
+
+    Targets are integer class labels with the shape of `y` minus its last axis, or one-hot /
+    probability rows with the shape of `y`. dy = (softmax(y) - onehot(t)) / count.
+    """
+
+    type = "softmax_cross_entropy"
+
+    def forward(self, y: np.ndarray, t: np.ndarray) -> float:
+        z = y - y.max(axis=-1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        self._p = np.exp(log_p)
+        if t.shape == y.shape:
+            self._target = t.astype(y.dtype, copy=False)
+            loss = -np.sum(self._target * log_p, axis=-1)
+        else:
+            labels = t.astype(np.intp, copy=False)
+            self._target = labels
+            loss = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
+        return float(np.mean(loss))
+
+    def backward(self) -> np.ndarray:
+        dy = self._p.copy()
+        if self._target.shape == dy.shape:
+            dy -= self._target
+        else:
+            np.put_along_axis(
+                dy,
+                self._target[..., None],
+                np.take_along_axis(dy, self._target[..., None], axis=-1) - 1,
+                axis=-1,
+            )
+        dy /= dy.size // dy.shape[-1]
+        return dy
+
+    @staticmethod
+    def probabilities(y: np.ndarray) -> np.ndarray:
+        z = np.exp(y - y.max(axis=-1, keepdims=True))
+        return z / z.sum(axis=-1, keepdims=True)
+
+
+class BinaryCrossEntropy(Loss):
+    """Sigmoid, then binary cross-entropy, averaged over all entries; targets in [0, 1].
+
+    Computed from logits as max(y, 0) - y t + log(1 + exp(-|y|)), which never takes log(0).
+    """
+
+    type = "binary_cross_entropy"
+
+    def forward(self, y: np.ndarray, t: np.ndarray) -> float:
+        t = t.reshape(y.shape).astype(y.dtype, copy=False)
+        self._p, self._t = sigmoid(y), t
+        loss = np.maximum(y, 0) - y * t + np.log1p(np.exp(-np.abs(y)))
+        return float(np.mean(loss))
+
+    def backward(self) -> np.ndarray:
+        return (self._p - self._t) / self._p.size
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.type: cls for cls in (MSE, SoftmaxCrossEntropy, BinaryCrossEntropy)
+}

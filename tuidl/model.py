@@ -1,0 +1,144 @@
+"""Sequential model: a stack of layers with a loss, built from an experiment's `[model]` table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+from .init import INITIALIZERS
+from .layers import make_layer
+from .layers.base import Layer, Shape
+from .losses import LOSSES, Loss
+from .suggest import did_you_mean
+
+MODEL_KEYS = ("loss", "init", "layers")
+
+
+class Sequential:
+    """Layers applied in order, then a loss on the last layer's output (logits).
+
+    `build` infers every output shape from the input shape before any data flows and names
+    layers `<type>_<k>` (k counts layers of that type), which key `params`, `grads`,
+    optimizer state and checkpoints as `"<layer name>.<key>"`, e.g. `"conv2d_0.W"`.
+    """
+
+    def __init__(self, layers: list[Layer], loss: str = "mse", init: str = "he") -> None:
+        if loss not in LOSSES:
+            raise ConfigError(f"unknown loss {loss!r}{did_you_mean(loss, LOSSES)}")
+        if init not in INITIALIZERS:
+            raise ConfigError(f"unknown init {init!r}{did_you_mean(init, INITIALIZERS)}")
+        if not layers:
+            raise ConfigError("the model has no layers; add at least one to [model] layers")
+        self.layers = layers
+        self.loss_name, self.init = loss, init
+        self.loss: Loss = LOSSES[loss]()
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        self._name_layers()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """Make an unbuilt model from a `[model]` table: `loss`, `init`, `layers`."""
+        for key in config:
+            if key not in MODEL_KEYS:
+                raise ConfigError(f"[model]: unknown key {key!r}{did_you_mean(key, MODEL_KEYS)}")
+        specs = config.get("layers", [])
+        if not isinstance(specs, list):
+            raise ConfigError("[model] layers must be a list of tables like { type = \"dense\" }")
+        layers = [make_layer(spec, index) for index, spec in enumerate(specs)]
+        return cls(layers, loss=config.get("loss", "mse"), init=config.get("init", "he"))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "loss": self.loss_name,
+            "init": self.init,
+            "layers": [{"type": layer.type, **layer.get_config()} for layer in self.layers],
+        }
+
+    def _name_layers(self) -> None:
+        counts: dict[str, int] = {}
+        for layer in self.layers:
+            k = counts.get(layer.type, 0)
+            counts[layer.type] = k + 1
+            layer.name = f"{layer.type}_{k}"
+
+    def build(self, input_shape: Shape, rng: np.random.Generator) -> Shape:
+        """Build every layer in order; a shape that does not fit names the layer and shapes.
+
+        Raises:
+            ConfigError: "layer 3 (dense) ... input shape (8, 14, 14) ...".
+        """
+        shape = self.input_shape = tuple(input_shape)
+        for index, layer in enumerate(self.layers):
+            try:
+                shape = layer.build(shape, rng, self.init)
+            except ValueError as error:
+                raise ConfigError(
+                    f"layer {index} ({layer.type}) with input shape {shape}: {error}"
+                ) from None
+            if any(size < 1 for size in shape):
+                raise ConfigError(
+                    f"layer {index} ({layer.type}) turns input shape {layer.input_shape} into "
+                    f"{shape}, which is empty; use a smaller kernel or stride, or padding"
+                )
+        self.layers[0].needs_input_grad = False
+        self.output_shape = shape
+        return shape
+
+    def named_layers(self) -> Iterator[tuple[str, Layer]]:
+        for layer in self.layers:
+            yield layer.name, layer
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Every trainable array by `"<layer>.<key>"` (the live arrays, updated in place)."""
+        return {f"{l.name}.{k}": v for l in self.layers for k, v in l.params.items()}  # noqa: E741
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Gradients from the last `backward`, keyed as `params`."""
+        return {f"{l.name}.{k}": v for l in self.layers for k, v in l.grads.items()}  # noqa: E741
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Non-trainable arrays (batchnorm running statistics), keyed as `params`."""
+        return {f"{l.name}.{k}": v for l in self.layers for k, v in l.state().items()}  # noqa: E741
+
+    def count_params(self) -> int:
+        return sum(value.size for value in self.params.values())
+
+    def astype(self, dtype: np.dtype) -> None:
+        """Convert every parameter and state array, e.g. to float64 for a gradient check."""
+        for layer in self.layers:
+            layer.astype(dtype)
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        """Logits for a batch `x (N, *input_shape)`."""
+        for layer in self.layers:
+            x = layer.forward(x, train)
+        return x
+
+    def backward(self, dy: np.ndarray) -> None:
+        """Backprop `dy` (gradient of the loss w.r.t. the logits), filling every layer's grads."""
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+
+    def loss_and_grads(self, x: np.ndarray, t: np.ndarray) -> float:
+        """One training-mode forward and backward pass; returns the mean loss of the batch."""
+        loss = self.loss.forward(self.forward(x, train=True), t)
+        self.backward(self.loss.backward())
+        return loss
+
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Logits for any number of samples, in evaluation mode, `batch_size` at a time."""
+        outputs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        return np.concatenate(outputs)
+
+    def summary(self) -> list[tuple[str, Shape, int]]:
+        """(layer name, output shape, parameter count) per layer of a built model."""
+        return [
+            (layer.name, layer.output_shape, sum(v.size for v in layer.params.values()))
+            for layer in self.layers
+        ]
