@@ -1,0 +1,153 @@
+"""Sequential: building from a [model] table, shape errors, whole-model gradchecks, checkpoints."""
+
+import numpy as np
+import pytest
+
+from tuidl.checkpoint import load_checkpoint, save_checkpoint
+from tuidl.errors import ConfigError
+from tuidl.gradcheck import check_model
+from tuidl.model import Sequential
+
+GRADCHECK_TOL = 1e-6
+
+MLP = {
+    "loss": "softmax_cross_entropy",
+    "init": "xavier",
+    "layers": [
+        {"type": "dense", "units": 8},
+        {"type": "batchnorm"},
+        {"type": "tanh"},
+        {"type": "dropout", "rate": 0.3},
+        {"type": "dense", "units": 6},
+        {"type": "maxout", "pieces": 2},
+        {"type": "dense", "units": 3},
+    ],
+}
+
+
+def build(config, input_shape, seed=0):
+    model = Sequential.from_config(config)
+    model.build(input_shape, np.random.default_rng(seed))
+    return model
+
+
+def test_build_names_layers_and_counts_parameters():
+    model = build(MLP, (5,))
+    assert [name for name, _ in model.named_layers()] == [
+        "dense_0", "batchnorm_0", "tanh_0", "dropout_0", "dense_1", "maxout_0", "dense_2",
+    ]
+    # dense 5*8+8, batchnorm 2*8, dense 8*6+6, dense 3*3+3
+    assert [count for _, _, count in model.summary()] == [48, 16, 0, 0, 54, 0, 12]
+    assert model.count_params() == 130
+    assert model.output_shape == (3,)
+    assert model.get_config() == {**MLP, "layers": [
+        {**spec, **({"rate": 0.3} if spec["type"] == "dropout" else {})}
+        | ({"momentum": 0.9, "eps": 1e-5} if spec["type"] == "batchnorm" else {})
+        | ({"pieces": 2} if spec["type"] == "maxout" else {})
+        for spec in MLP["layers"]
+    ]}
+
+
+def test_whole_model_gradcheck_with_batchnorm_and_dropout(seed):
+    model = build(MLP, (5,), seed)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((6, 5))
+    errors = check_model(model, x, rng.integers(0, 3, 6))
+    worst = max(errors, key=errors.get)
+    assert errors[worst] < GRADCHECK_TOL, f"seed={seed}: {worst} {errors[worst]:.2e}"
+    assert set(errors) == {"input", *model.params}
+
+
+@pytest.mark.parametrize(
+    "layers, input_shape, message",
+    [
+        ([{"type": "dense", "units": 4}], (1, 8, 8),
+         "layer 0 (dense) with input shape (1, 8, 8): dense takes (features,)"),
+        ([{"type": "dense", "units": 5}, {"type": "maxout", "pieces": 2}], (3,),
+         "layer 1 (maxout) with input shape (5,): maxout with pieces=2"),
+    ],
+)
+def test_shape_mismatch_names_layer_and_shapes(layers, input_shape, message):
+    model = Sequential.from_config({"layers": layers})
+    with pytest.raises(ConfigError) as error:
+        model.build(input_shape, np.random.default_rng(0))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"layers": []}, "no layers"),
+        ({"layers": [{"type": "relu"}], "loss": "hinge"}, "unknown loss 'hinge'"),
+        ({"layers": [{"type": "relu"}], "init": "hee"}, "did you mean 'he'"),
+        ({"layers": [{"type": "relu"}], "lyers": []}, "unknown key 'lyers'; did you mean 'layers'"),
+        ({"layers": {"type": "relu"}}, "must be a list"),
+    ],
+)
+def test_bad_model_tables(config, message):
+    with pytest.raises(ConfigError, match=message):
+        Sequential.from_config(config)
+
+
+def test_same_seed_gives_identical_weights_and_losses():
+    runs = []
+    for _ in range(2):
+        model = build(MLP, (5,), seed=42)
+        x = np.random.default_rng(1).standard_normal((16, 5)).astype(np.float32)
+        loss = model.loss_and_grads(x, np.arange(16) % 3)
+        runs.append((loss, b"".join(v.tobytes() for v in model.grads.values())))
+    assert runs[0] == runs[1]
+
+
+def test_checkpoint_round_trip_restores_weights_state_and_dropout_stream(tmp_path, seed):
+    model = build(MLP, (5,), seed)
+    x = np.random.default_rng(seed).standard_normal((4, 5)).astype(np.float32)
+    model.loss_and_grads(x, np.array([0, 1, 2, 0]))  # moves running stats and the dropout stream
+    path = tmp_path / "checkpoint.npz"
+    save_checkpoint(path, model, extra={"step": np.array(7)})
+    saved_state = {key: value.copy() for key, value in model.state().items()}
+    expected_next = model.forward(x, train=True)
+
+    fresh = build(MLP, (5,), seed + 1)
+    extra = load_checkpoint(path, fresh)
+    assert extra["step"] == 7
+    for key, value in model.params.items():
+        np.testing.assert_array_equal(fresh.params[key], value)
+    for key, value in saved_state.items():
+        np.testing.assert_array_equal(fresh.state()[key], value)
+    np.testing.assert_array_equal(fresh.forward(x, train=True), expected_next)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]  # no temp file left
+
+
+def test_checkpoint_from_another_model_is_refused(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, build(MLP, (5,)))
+    with pytest.raises(ConfigError, match="shape"):
+        load_checkpoint(path, build(MLP, (4,)))
+    other = {"layers": [{"type": "dense", "units": 3}]}
+    with pytest.raises(ConfigError, match="does not match the model"):
+        load_checkpoint(path, build(other, (5,)))
+
+
+def test_damaged_or_foreign_checkpoints_give_config_errors(tmp_path):
+    model = build(MLP, (5,))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.npz", model)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ConfigError, match="damaged"):
+        load_checkpoint(tmp_path / "junk.npz", model)
+    np.savez(tmp_path / "foreign.npz", weights=np.zeros(3))
+    with pytest.raises(ConfigError, match="not a tuidl checkpoint"):
+        load_checkpoint(tmp_path / "foreign.npz", model)
+    good = tmp_path / "good.npz"
+    save_checkpoint(good, model)
+    good.write_bytes(good.read_bytes()[:200])  # truncated
+    with pytest.raises(ConfigError, match="damaged"):
+        load_checkpoint(good, model)
+
+
+def test_checkpoint_never_unpickles(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, format=np.array("tuidl-checkpoint-1"), payload=np.array([object()], dtype=object))
+    with pytest.raises(ConfigError, match="damaged"):
+        load_checkpoint(path, build(MLP, (5,)))
