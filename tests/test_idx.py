@@ -1,13 +1,12 @@
 """IDX reader on the real MNIST test files and on damaged files."""
 
 import gzip
-import re
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tuidl.datasets.idx import IdxError, read_idx
 
 MNIST = Path(os.environ.get("TUIDL_DATA", "/nonexistent")) / "mnist"

@@ -83,9 +83,13 @@ def test_maxout_gradients_and_shapes(input_shape, seed):
     rng = np.random.default_rng(seed)
     # a permutation keeps every group's maximum unique, so the gradient is defined
     x = rng.permutation(4 * int(np.prod(input_shape))).reshape(4, *input_shape) / 7.0
-    expected = (input_shape[0] // 2, *input_shape[1:]) if len(input_shape) == 3 else (
-        *input_shape[:-1],
-        input_shape[-1] // 2,
+    expected = (
+        (input_shape[0] // 2, *input_shape[1:])
+        if len(input_shape) == 3
+        else (
+            *input_shape[:-1],
+            input_shape[-1] // 2,
+        )
     )
     assert layer.output_shape == expected
     assert_gradcheck([layer], x, seed)
@@ -162,8 +166,14 @@ def test_first_layer_skips_input_gradient():
 
 def test_backward_leaves_dy_untouched(seed):
     rng = np.random.default_rng(seed)
-    for layer, shape in [(Dense(units=3), (4,)), (ReLU(), (4,)), (BatchNorm(), (4,)),
-                         (Maxout(pieces=2), (4,)), (PReLU(), (4,)), (Dropout(rate=0.5), (4,))]:
+    for layer, shape in [
+        (Dense(units=3), (4,)),
+        (ReLU(), (4,)),
+        (BatchNorm(), (4,)),
+        (Maxout(pieces=2), (4,)),
+        (PReLU(), (4,)),
+        (Dropout(rate=0.5), (4,)),
+    ]:
         layer.build(shape, rng)
         x = rng.standard_normal((5, 4)).astype(np.float32)
         y = layer.forward(x, train=True)
@@ -202,8 +212,13 @@ def test_dense_rejects_images_with_a_hint():
 
 
 def test_get_config_round_trips_through_make_layer():
-    for spec in [{"type": "dense", "units": 5, "init": "xavier"}, {"type": "dropout", "rate": 0.1},
-                 {"type": "leaky_relu", "alpha": 0.2}, {"type": "maxout", "pieces": 3},
-                 {"type": "batchnorm", "momentum": 0.8, "eps": 1e-3}, {"type": "flatten"}]:
+    for spec in [
+        {"type": "dense", "units": 5, "init": "xavier"},
+        {"type": "dropout", "rate": 0.1},
+        {"type": "leaky_relu", "alpha": 0.2},
+        {"type": "maxout", "pieces": 3},
+        {"type": "batchnorm", "momentum": 0.8, "eps": 1e-3},
+        {"type": "flatten"},
+    ]:
         layer = make_layer(spec, 0)
         assert {"type": layer.type, **layer.get_config()} == spec

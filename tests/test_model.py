@@ -34,18 +34,27 @@ def build(config, input_shape, seed=0):
 def test_build_names_layers_and_counts_parameters():
     model = build(MLP, (5,))
     assert [name for name, _ in model.named_layers()] == [
-        "dense_0", "batchnorm_0", "tanh_0", "dropout_0", "dense_1", "maxout_0", "dense_2",
+        "dense_0",
+        "batchnorm_0",
+        "tanh_0",
+        "dropout_0",
+        "dense_1",
+        "maxout_0",
+        "dense_2",
     ]
     # dense 5*8+8, batchnorm 2*8, dense 8*6+6, dense 3*3+3
     assert [count for _, _, count in model.summary()] == [48, 16, 0, 0, 54, 0, 12]
     assert model.count_params() == 130
     assert model.output_shape == (3,)
-    assert model.get_config() == {**MLP, "layers": [
-        {**spec, **({"rate": 0.3} if spec["type"] == "dropout" else {})}
-        | ({"momentum": 0.9, "eps": 1e-5} if spec["type"] == "batchnorm" else {})
-        | ({"pieces": 2} if spec["type"] == "maxout" else {})
-        for spec in MLP["layers"]
-    ]}
+    assert model.get_config() == {
+        **MLP,
+        "layers": [
+            {**spec, **({"rate": 0.3} if spec["type"] == "dropout" else {})}
+            | ({"momentum": 0.9, "eps": 1e-5} if spec["type"] == "batchnorm" else {})
+            | ({"pieces": 2} if spec["type"] == "maxout" else {})
+            for spec in MLP["layers"]
+        ],
+    }
 
 
 def test_whole_model_gradcheck_with_batchnorm_and_dropout(seed):
@@ -61,10 +70,16 @@ def test_whole_model_gradcheck_with_batchnorm_and_dropout(seed):
 @pytest.mark.parametrize(
     "layers, input_shape, message",
     [
-        ([{"type": "dense", "units": 4}], (1, 8, 8),
-         "layer 0 (dense) with input shape (1, 8, 8): dense takes (features,)"),
-        ([{"type": "dense", "units": 5}, {"type": "maxout", "pieces": 2}], (3,),
-         "layer 1 (maxout) with input shape (5,): maxout with pieces=2"),
+        (
+            [{"type": "dense", "units": 4}],
+            (1, 8, 8),
+            "layer 0 (dense) with input shape (1, 8, 8): dense takes (features,)",
+        ),
+        (
+            [{"type": "dense", "units": 5}, {"type": "maxout", "pieces": 2}],
+            (3,),
+            "layer 1 (maxout) with input shape (5,): maxout with pieces=2",
+        ),
     ],
 )
 def test_shape_mismatch_names_layer_and_shapes(layers, input_shape, message):
@@ -148,6 +163,8 @@ def test_damaged_or_foreign_checkpoints_give_config_errors(tmp_path):
 
 def test_checkpoint_never_unpickles(tmp_path):
     path = tmp_path / "evil.npz"
-    np.savez(path, format=np.array("tuidl-checkpoint-1"), payload=np.array([object()], dtype=object))
+    np.savez(
+        path, format=np.array("tuidl-checkpoint-1"), payload=np.array([object()], dtype=object)
+    )
     with pytest.raises(ConfigError, match="damaged"):
         load_checkpoint(path, build(MLP, (5,)))

@@ -82,7 +82,9 @@ def load_checkpoint(
         try:
             optimizer.load_state_dict(state)
         except ValueError as error:
-            raise ConfigError(f"checkpoint {path}: optimizer state does not fit ({error})") from None
+            raise ConfigError(
+                f"checkpoint {path}: optimizer state does not fit ({error})"
+            ) from None
     return {k.removeprefix("extra/"): v for k, v in arrays.items() if k.startswith("extra/")}
 
 

@@ -47,7 +47,7 @@ class Sequential:
                 raise ConfigError(f"[model]: unknown key {key!r}{did_you_mean(key, MODEL_KEYS)}")
         specs = config.get("layers", [])
         if not isinstance(specs, list):
-            raise ConfigError("[model] layers must be a list of tables like { type = \"dense\" }")
+            raise ConfigError('[model] layers must be a list of tables like { type = "dense" }')
         layers = [make_layer(spec, index) for index, spec in enumerate(specs)]
         return cls(layers, loss=config.get("loss", "mse"), init=config.get("init", "he"))
 

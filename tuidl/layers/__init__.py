@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..suggest import did_you_mean
-from .activations import ELU, PReLU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
+from .activations import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Tanh
 from .base import Layer
 from .dense import Dense, Flatten
 from .dropout import Dropout
@@ -32,7 +32,19 @@ __all__ = [
 
 LAYERS: dict[str, type[Layer]] = {
     cls.type: cls
-    for cls in (Dense, Flatten, Dropout, BatchNorm, ReLU, LeakyReLU, PReLU, ELU, Sigmoid, Tanh, Maxout)
+    for cls in (
+        Dense,
+        Flatten,
+        Dropout,
+        BatchNorm,
+        ReLU,
+        LeakyReLU,
+        PReLU,
+        ELU,
+        Sigmoid,
+        Tanh,
+        Maxout,
+    )
 }
 
 
@@ -44,7 +56,9 @@ def make_layer(spec: dict[str, Any], index: int) -> Layer:
     """
     where = f"layer {index}"
     if not isinstance(spec, dict) or "type" not in spec:
-        raise ConfigError(f"{where}: needs a table with a type, like {{ type = \"dense\", units = 10 }}")
+        raise ConfigError(
+            f'{where}: needs a table with a type, like {{ type = "dense", units = 10 }}'
+        )
     kind = spec["type"]
     if kind not in LAYERS:
         raise ConfigError(f"{where}: unknown layer type {kind!r}{did_you_mean(kind, LAYERS)}")

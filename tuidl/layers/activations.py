@@ -173,7 +173,9 @@ class Maxout(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         dx = np.zeros(self._x_shape, dy.dtype)
         grouped, axis = self._grouped(dx)
-        np.put_along_axis(grouped, np.expand_dims(self._argmax, axis), np.expand_dims(dy, axis), axis)
+        np.put_along_axis(
+            grouped, np.expand_dims(self._argmax, axis), np.expand_dims(dy, axis), axis
+        )
         return dx
 
 

@@ -1,0 +1,573 @@
+"""Optimizers by TOML name: `OPTIMIZERS["adam"] is Adam`, and `make_optimizer` for one table.
+
+The base `Optimizer` validates, regularizes and clips; each algorithm writes only `_update`,
+which changes one parameter array in place (layers hold references to these arrays). State is
+made lazily per parameter name (`"dense_0.W"`) in the parameter's dtype and flattens to
+`state_dict()` keys `"<slot>/<name>"` plus `"t"` and `"lr"`, all plain arrays for `.npz`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import ConfigError
+
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "AdaGrad",
+    "Adadelta",
+    "Adam",
+    "Momentum",
+    "Nesterov",
+    "Optimizer",
+    "RMSProp",
+    "make_optimizer",
+]
+
+Params = dict[str, np.ndarray]
+BASE_KEYS = ("weight_decay", "l1", "clip_norm", "clip_value")
+
+
+def number(owner: str, key: str, value: Any, low: float, high: float = math.inf, *,
+           low_open: bool = False, high_open: bool = True) -> float:
+    """`value` as a float in the interval given, or a ValueError quoting it and the range."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok:
+        ok = (low < value if low_open else low <= value) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        if high == math.inf:
+            allowed = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{owner}: {key} must be a number {allowed}, got {value!r}")
+    return float(value)
+
+
+def unknown_key(where: str, key: str, allowed: list[str]) -> ConfigError:
+    """The error for a key not in `allowed`: a did-you-mean when one is close, then the list."""
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ConfigError(f"{where}: unknown key {key!r}{hint} (allowed: {', '.join(allowed)})")
+
+
+class Optimizer:
+    """Base of every optimizer: validation, L2/L1 decay, clipping and the in-place `step`.
+
+    `step` first clips the loss gradients (`clip_value` elementwise to [-c, c], then `clip_norm`
+    scales all of them together so their global L2 norm is at most `clip_norm`), then adds the
+    regularization terms `weight_decay * w` (L2) and `l1 * sign(w)` (L1), then calls `_update`
+    per parameter. The caller's gradient arrays are never written: a copy is made when clipping
+    or decay changes them.
+
+    Args:
+        lr: learning rate, > 0. A plain attribute: the app and schedules change it between steps.
+        weight_decay: L2 coefficient, >= 0.
+        l1: L1 coefficient, >= 0.
+        clip_norm: maximum global gradient norm, > 0, or None.
+        clip_value: maximum absolute gradient element, > 0, or None.
+    """
+
+    name: ClassVar[str] = ""
+    HYPER: ClassVar[tuple[str, ...]] = ()  # the algorithm's own TOML keys besides lr
+    SLOTS: ClassVar[tuple[str, ...]] = ()  # state arrays kept per parameter
+
+    def __init__(
+        self,
+        lr: float,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+    ) -> None:
+        self.lr = number(self.name, "lr", lr, 0.0, low_open=True)
+        self.weight_decay = number(self.name, "weight_decay", weight_decay, 0.0)
+        self.l1 = number(self.name, "l1", l1, 0.0)
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        for key in ("clip_norm", "clip_value"):
+            if getattr(self, key) is not None:
+                setattr(self, key, number(self.name, key, getattr(self, key), 0.0, low_open=True))
+        self.t = 0  # steps taken
+        self.state: dict[str, tuple[np.ndarray, ...]] = {}
+        self._check_on_step = False  # a loaded state not yet compared with the parameters
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next step; settable any time (>= 0, finite)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        # A python float keeps float32 arithmetic float32 (NEP 50); np.float64 would upcast.
+        value = float(value)
+        if not 0.0 <= value < math.inf:
+            raise ValueError(f"{self.name}: lr must be a number >= 0, got {value!r}")
+        self._lr = value
+
+    def get_config(self) -> dict[str, Any]:
+        """The `[optimizer]` keys, `name` included, enough to rebuild this optimizer."""
+        config = {"name": self.name, "lr": self.lr}
+        config |= {key: getattr(self, key) for key in self.HYPER}
+        config |= {key: getattr(self, key) for key in BASE_KEYS if getattr(self, key) is not None}
+        return config
+
+    def step(self, params: Params, grads: Params) -> None:
+        """Update every array of `params` in place from `grads` (same keys and shapes)."""
+        if self._check_on_step:
+            self._check_state(params)
+        grads = self._prepare(params, grads)
+        self.t += 1
+        for name, p in params.items():
+            self._update(name, p, grads[name])
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _slots(self, name: str, p: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The state arrays of parameter `name`, zeros like `p` on first use."""
+        slots = self.state.get(name)
+        if slots is None:
+            slots = self.state[name] = tuple(np.zeros_like(p) for _ in self.SLOTS)
+        return slots
+
+    def _prepare(self, params: Params, grads: Params) -> Params:
+        """Clipped and regularized gradients; copies wherever they differ from `grads`."""
+        if grads.keys() != params.keys():
+            key = sorted(grads.keys() ^ params.keys())[0]
+            side = "grads" if key in grads else "params"
+            raise ValueError(f"{self.name}: {key!r} is only in {side}; step needs the same keys")
+        for name, p in params.items():
+            if grads[name].shape != p.shape:
+                raise ValueError(
+                    f"{self.name}: gradient {name!r} has shape {grads[name].shape}, "
+                    f"parameter {p.shape}"
+                )
+        out = dict(grads)
+        owned = False  # whether the arrays of `out` are our copies
+        if self.clip_value is not None:
+            c = self.clip_value
+            out = {name: np.clip(g, -c, c) for name, g in out.items()}
+            owned = True
+        if self.clip_norm is not None:
+            # float64 sums: the float32 square of an exploding gradient overflows to inf.
+            total = math.sqrt(
+                sum(float(np.dot(r, r)) for r in (g.astype(np.float64).ravel() for g in out.values()))
+            )
+            if total > self.clip_norm:
+                scale = self.clip_norm / total
+                if owned:
+                    for g in out.values():
+                        g *= scale
+                else:
+                    out = {name: g * scale for name, g in out.items()}
+                    owned = True
+        if self.weight_decay or self.l1:
+            for name, p in params.items():
+                g = out[name] if owned else out[name].copy()
+                if self.weight_decay:
+                    g += self.weight_decay * p
+                if self.l1:
+                    g += self.l1 * np.sign(p)
+                out[name] = g
+        return out
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the state: `"t"`, `"lr"` and `"<slot>/<parameter name>"` arrays."""
+        state = {"t": np.array(self.t, dtype=np.int64), "lr": np.array(self.lr)}
+        for name, slots in self.state.items():
+            for slot, array in zip(self.SLOTS, slots, strict=True):
+                state[f"{slot}/{name}"] = array.copy()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any], params: Params | None = None) -> None:
+        """Restore a `state_dict()` (or an `.npz` of one) exactly, so a run resumes bit for bit.
+
+        Args:
+            state: the arrays, copied in.
+            params: the parameters this optimizer will step. Given, the state is checked against
+                them now; otherwise at the next `step`.
+
+        Raises:
+            ValueError: a key is missing, foreign to this optimizer, or has the wrong shape.
+        """
+        for key in ("t", "lr"):
+            if key not in state:
+                raise ValueError(f"{self.name} state: missing key {key!r}")
+        t, lr = np.asarray(state["t"]), np.asarray(state["lr"])
+        if t.shape != () or t.dtype.kind not in "iu" or t < 0:
+            raise ValueError(f"{self.name} state: 't' must be an integer >= 0, got {t!r}")
+        if lr.shape != () or lr.dtype.kind != "f":
+            raise ValueError(f"{self.name} state: 'lr' must be a float scalar, got {lr!r}")
+        found: dict[str, dict[str, np.ndarray]] = {}
+        for key, value in state.items():
+            if key in ("t", "lr"):
+                continue
+            slot, _, name = key.partition("/")
+            if slot not in self.SLOTS or not name:
+                expected = ", ".join(f"'{s}/<parameter>'" for s in self.SLOTS) or "no others"
+                raise ValueError(
+                    f"{self.name} state: unexpected key {key!r}; expected 't', 'lr', {expected}"
+                )
+            found.setdefault(name, {})[slot] = np.asarray(value)
+        loaded = {}
+        for name, slots in found.items():
+            for slot in self.SLOTS:
+                key = f"{slot}/{name}"
+                if slot not in slots:
+                    raise ValueError(f"{self.name} state: missing key {key!r}")
+                if slots[slot].shape != slots[self.SLOTS[0]].shape:
+                    raise ValueError(
+                        f"{self.name} state: {key!r} has shape {slots[slot].shape}, "
+                        f"{self.SLOTS[0]}/{name} {slots[self.SLOTS[0]].shape}"
+                    )
+                if slots[slot].dtype.kind != "f":
+                    raise ValueError(f"{self.name} state: {key!r} is not floating point")
+            loaded[name] = tuple(slots[slot].copy() for slot in self.SLOTS)
+        self.t, self.lr, self.state = int(t), float(lr), loaded
+        self._check_on_step = True
+        if params is not None:
+            self._check_state(params)
+
+    def _check_state(self, params: Params) -> None:
+        """Compare loaded state with `params`: same names and shapes; cast to their dtypes."""
+        for name, slots in self.state.items():
+            key = f"{self.SLOTS[0]}/{name}"
+            if name not in params:
+                raise ConfigError(f"{self.name} state: {key!r} belongs to no parameter")
+            p = params[name]
+            if slots[0].shape != p.shape:
+                raise ConfigError(
+                    f"{self.name} state: {key!r} has shape {slots[0].shape}, parameter {p.shape}"
+                )
+            self.state[name] = tuple(s.astype(p.dtype, copy=False) for s in slots)
+        if self.SLOTS and self.t > 0:
+            for name in params:
+                if name not in self.state:
+                    raise ConfigError(f"{self.name} state: missing key '{self.SLOTS[0]}/{name}'")
+        self._check_on_step = False
+
+    def __repr__(self) -> str:
+        keys = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({keys})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (Robbins & Monro, 1951).
+
+    Update rule for parameter `w` with gradient `g`:
+
+        w = w - lr * g
+
+    Reference: https://doi.org/10.1214/aoms/1177729586
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.01.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "sgd"
+
+    def __init__(self, lr: float = 0.01, **kwargs: Any) -> None:
+        super().__init__(lr, **kwargs)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        p -= self.lr * g
+
+
+class Momentum(Optimizer):
+    """Gradient descent with (heavy-ball) momentum (Polyak, 1964), as DLFS writes it.
+
+    Update rule, with velocity `v` starting at 0:
+
+        v = momentum * v - lr * g
+        w = w + v
+
+    Reference: https://doi.org/10.1016/0041-5553(64)90137-5
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.01.
+        momentum: in [0, 1). Defaults to 0.9.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "momentum"
+    HYPER = ("momentum",)
+    SLOTS = ("v",)
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, **kwargs: Any) -> None:
+        super().__init__(lr, **kwargs)
+        self.momentum = number(self.name, "momentum", momentum, 0.0, 1.0)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        (v,) = self._slots(name, p)
+        v *= self.momentum
+        v -= self.lr * g
+        p += v
+
+
+class Nesterov(Optimizer):
+    """Nesterov accelerated gradient in the form of Bengio et al. (2012), eq. 7.
+
+    The look-ahead of Sutskever et al. (2013) rewritten to need the gradient at `w` only. With
+    velocity `v` starting at 0:
+
+        v = momentum * v - lr * g
+        w = w + momentum * v - lr * g
+
+    This is Keras `SGD(nesterov=True)`, and PyTorch `SGD(nesterov=True)` while `lr` is constant
+    (PyTorch keeps `b = momentum * b + g` and steps `w -= lr * (g + momentum * b)`; `v = -lr * b`).
+
+    References: https://arxiv.org/abs/1212.0901, https://proceedings.mlr.press/v28/sutskever13.html
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.01.
+        momentum: in [0, 1). Defaults to 0.9.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "nesterov"
+    HYPER = ("momentum",)
+    SLOTS = ("v",)
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, **kwargs: Any) -> None:
+        super().__init__(lr, **kwargs)
+        self.momentum = number(self.name, "momentum", momentum, 0.0, 1.0)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        (v,) = self._slots(name, p)
+        lr_g = self.lr * g
+        v *= self.momentum
+        v -= lr_g
+        step = self.momentum * v
+        step -= lr_g
+        p += step
+
+
+class AdaGrad(Optimizer):
+    """AdaGrad (Duchi, Hazan & Singer, 2011): per-element rates from summed squared gradients.
+
+    Update rule, with `h` starting at 0:
+
+        h = h + g * g
+        w = w - lr * g / (sqrt(h) + eps)
+
+    Reference: https://jmlr.org/papers/v12/duchi11a.html
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.01.
+        eps: > 0, keeps the division finite. Defaults to 1e-7.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "adagrad"
+    HYPER = ("eps",)
+    SLOTS = ("h",)
+
+    def __init__(self, lr: float = 0.01, eps: float = 1e-7, **kwargs: Any) -> None:
+        super().__init__(lr, **kwargs)
+        self.eps = number(self.name, "eps", eps, 0.0, low_open=True)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        (h,) = self._slots(name, p)
+        h += g * g
+        _scaled_step(p, g, h, self.lr, self.eps)
+
+
+class RMSProp(Optimizer):
+    """RMSProp (Tieleman & Hinton, 2012): AdaGrad with a leaky average of squared gradients.
+
+    Update rule, with `h` starting at 0:
+
+        h = rho * h + (1 - rho) * g * g
+        w = w - lr * g / (sqrt(h) + eps)
+
+    Reference: https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.001.
+        rho: decay of the average, in (0, 1). Defaults to 0.9.
+        eps: > 0, keeps the division finite. Defaults to 1e-7.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "rmsprop"
+    HYPER = ("rho", "eps")
+    SLOTS = ("h",)
+
+    def __init__(
+        self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-7, **kwargs: Any
+    ) -> None:
+        super().__init__(lr, **kwargs)
+        self.rho = number(self.name, "rho", rho, 0.0, 1.0, low_open=True)
+        self.eps = number(self.name, "eps", eps, 0.0, low_open=True)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        (h,) = self._slots(name, p)
+        g2 = g * g
+        g2 *= 1.0 - self.rho
+        h *= self.rho
+        h += g2
+        _scaled_step(p, g, h, self.lr, self.eps)
+
+
+def _scaled_step(p: np.ndarray, g: np.ndarray, h: np.ndarray, lr: float, eps: float) -> None:
+    """`p -= lr * g / (sqrt(h) + eps)` with one temporary."""
+    d = np.sqrt(h)
+    d += eps
+    np.divide(g, d, out=d)
+    d *= lr
+    p -= d
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): steps sized by running averages of squared steps and gradients.
+
+    Update rule, with `Eg2` and `Edx2` starting at 0:
+
+        Eg2 = rho * Eg2 + (1 - rho) * g * g
+        dx = -sqrt(Edx2 + eps) / sqrt(Eg2 + eps) * g
+        Edx2 = rho * Edx2 + (1 - rho) * dx * dx
+        w = w + lr * dx
+
+    Reference: https://arxiv.org/abs/1212.5701
+
+    Args:
+        lr: scale of `dx`, > 0; the paper has none (1.0). Defaults to 1.0.
+        rho: decay of the averages, in (0, 1). Defaults to 0.95.
+        eps: > 0, sets the first steps' size. Defaults to 1e-6.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "adadelta"
+    HYPER = ("rho", "eps")
+    SLOTS = ("Eg2", "Edx2")
+
+    def __init__(
+        self, lr: float = 1.0, rho: float = 0.95, eps: float = 1e-6, **kwargs: Any
+    ) -> None:
+        super().__init__(lr, **kwargs)
+        self.rho = number(self.name, "rho", rho, 0.0, 1.0, low_open=True)
+        self.eps = number(self.name, "eps", eps, 0.0, low_open=True)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        eg2, edx2 = self._slots(name, p)
+        rho, eps = self.rho, self.eps
+        tmp = g * g
+        tmp *= 1.0 - rho
+        eg2 *= rho
+        eg2 += tmp
+        step = edx2 + eps  # step ends as -dx
+        np.sqrt(step, out=step)
+        np.add(eg2, eps, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        step /= tmp
+        step *= g
+        np.multiply(step, step, out=tmp)
+        tmp *= 1.0 - rho
+        edx2 *= rho
+        edx2 += tmp
+        step *= self.lr
+        p -= step
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2014), Algorithm 1 with bias correction.
+
+    Update rule at step `t` (1, 2, ...), with `m` and `v` starting at 0:
+
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1 ** t)
+        v_hat = v / (1 - beta2 ** t)
+        w = w - lr * m_hat / (sqrt(v_hat) + eps)
+
+    Reference: https://arxiv.org/abs/1412.6980
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.001.
+        beta1: decay of the first moment, in [0, 1). Defaults to 0.9.
+        beta2: decay of the second moment, in [0, 1). Defaults to 0.999.
+        eps: > 0, keeps the division finite. Defaults to 1e-8.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "adam"
+    HYPER = ("beta1", "beta2", "eps")
+    SLOTS = ("m", "v")
+
+    def __init__(
+        self,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(lr, **kwargs)
+        self.beta1 = number(self.name, "beta1", beta1, 0.0, 1.0)
+        self.beta2 = number(self.name, "beta2", beta2, 0.0, 1.0)
+        self.eps = number(self.name, "eps", eps, 0.0, low_open=True)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        m, v = self._slots(name, p)
+        b1, b2 = self.beta1, self.beta2
+        tmp = g * (1.0 - b1)
+        m *= b1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - b2
+        v *= b2
+        v += tmp
+        # sqrt(v_hat) + eps, then lr * m_hat / it
+        np.sqrt(v, out=tmp)
+        tmp /= math.sqrt(1.0 - b2**self.t)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.lr / (1.0 - b1**self.t)
+        p -= tmp
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adadelta, Adam)
+}
+
+
+def allowed_keys(cls: type[Optimizer]) -> list[str]:
+    """The keys an `[optimizer]` table may hold for `cls` (`schedule` is `make_schedule`'s)."""
+    return ["name", "lr", *cls.HYPER, *BASE_KEYS, "schedule"]
+
+
+def make_optimizer(config: Mapping[str, Any]) -> Optimizer:
+    """Make an optimizer from an `[optimizer]` table, e.g. `{name = "adam", lr = 0.001}`.
+
+    The `schedule` key is ignored here; `tuidl.schedules.make_schedule` reads it.
+
+    Raises:
+        ConfigError: missing or unknown name, unknown key (with a did-you-mean) or a bad value.
+    """
+    names = ", ".join(OPTIMIZERS)
+    if "name" not in config:
+        raise ConfigError(f"[optimizer]: missing key 'name'; choose one of {names}")
+    name = config["name"]
+    if name not in OPTIMIZERS:
+        close = difflib.get_close_matches(str(name), list(OPTIMIZERS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"[optimizer]: unknown name {name!r}{hint} (choose one of {names})")
+    cls = OPTIMIZERS[name]
+    allowed = allowed_keys(cls)
+    for key in config:
+        if key not in allowed:
+            raise unknown_key(f"[optimizer] {name}", key, allowed)
+    keys = {k: v for k, v in config.items() if k not in ("name", "schedule")}
+    try:
+        return cls(**keys)
+    except ValueError as error:
+        raise ConfigError(f"[optimizer] {error}") from None
