@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import ConfigError
 from .model import Sequential
 
@@ -38,17 +38,8 @@ def save_checkpoint(
     if optimizer is not None:
         arrays |= {f"optim/{k}": np.asarray(v) for k, v in optimizer.state_dict().items()}
     arrays |= {f"extra/{k}": np.asarray(v) for k, v in (extra or {}).items()}
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as file:
+        np.savez(file, **arrays)
 
 
 def load_checkpoint(

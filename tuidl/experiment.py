@@ -1,0 +1,230 @@
+"""Experiment files: TOML parsed and validated into one object shared by the CLI and the app.
+
+Layout (PRODUCT.md): top-level `name`, `seed`; tables `[data]`, `[model]`, `[optimizer]`,
+`[train]`. `[data]` and `[optimizer]` keys beyond the common ones go to the dataset and the
+optimizer, which check them; `[model]` is checked by `Sequential.from_config`; `[train]` here.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import tomlwrite
+from .atomic import atomic_write
+from .errors import ConfigError
+from .suggest import did_you_mean
+
+TOP_KEYS = ("name", "seed", "data", "model", "optimizer", "train")
+TRAIN_DEFAULTS: dict[str, Any] = {"epochs": 10, "batch_size": 64, "log_every": 1, "shuffle": True}
+EARLY_STOPPING_DEFAULTS: dict[str, Any] = {
+    "patience": 3,
+    "min_delta": 0.0,
+    "restore_best": True,
+    "monitor": "val_loss",
+}
+MONITORS = ("val_loss", "val_acc", "train_loss")
+
+
+@dataclass
+class Experiment:
+    """A validated experiment. `source` is the file it came from (None for presets and edits)."""
+
+    name: str
+    seed: int
+    data: dict[str, Any]
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    train: dict[str, Any]
+    source: Path | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any], source: Path | None = None) -> Experiment:
+        """Validate a parsed document; raises ConfigError naming the key and the fix."""
+        for key in document:
+            if key not in TOP_KEYS:
+                raise ConfigError(f"unknown top-level key {key!r}{did_you_mean(key, TOP_KEYS)}")
+        for key in ("data", "model", "optimizer", "train"):
+            if not isinstance(document.get(key, {}), dict):
+                raise ConfigError(f"{key} must be a table: write it as [{key}]")
+        name = document.get("name", source.stem if source else "experiment")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"name must be a non-empty string, got {name!r}")
+        seed = document.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        data = dict(document.get("data", {}))
+        if "name" not in data:
+            raise ConfigError('[data] needs a name, e.g. name = "spiral" (see tuidl data list)')
+        experiment = cls(
+            name=name,
+            seed=seed,
+            data=data,
+            model=copy.deepcopy(document.get("model", {})),
+            optimizer=dict(document.get("optimizer", {"name": "adam"})),
+            train=_check_train(document.get("train", {})),
+            source=source,
+        )
+        experiment.make_model()  # checks layer types and keys before any data is read
+        experiment.make_optimizer()
+        experiment.make_schedule()
+        return experiment
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Experiment:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"experiment file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read experiment file {path}: {error}") from None
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: TOML syntax error: {error}") from None
+        try:
+            return cls.from_dict(document, path)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "data": self.data,
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "train": self.train,
+        }
+
+    def to_toml(self) -> str:
+        return tomlwrite.dumps(self.to_dict())
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the experiment as TOML, atomically (temp file + rename)."""
+        with atomic_write(path) as file:
+            file.write(self.to_toml().encode())
+
+    def with_overrides(self, assignments: list[str]) -> Experiment:
+        """A copy with `--set key=value` overrides applied, e.g. `optimizer.lr=0.01`.
+
+        Keys are dotted paths (`model.layers.2.units` indexes the layer list); values are TOML
+        values (`3`, `0.5`, `true`, `"he"`), and a bare word is taken as a string.
+        """
+        document = copy.deepcopy(self.to_dict())
+        for assignment in assignments:
+            key, sep, raw = assignment.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"--set {assignment!r}: write key=value, e.g. train.epochs=5")
+            _assign(document, key.strip(), _parse_value(raw.strip()), assignment)
+        return Experiment.from_dict(document, self.source)
+
+    def make_model(self):
+        from .model import Sequential
+
+        return Sequential.from_config(self.model)
+
+    def make_optimizer(self):
+        from .optimizers import make_optimizer
+
+        table = {key: value for key, value in self.optimizer.items() if key != "schedule"}
+        try:
+            return make_optimizer(table)
+        except ValueError as error:
+            raise ConfigError(f"[optimizer]: {error}") from None
+
+    def make_schedule(self):
+        """The learning-rate schedule of `[optimizer] schedule`, or None."""
+        from .schedules import make_schedule
+
+        try:
+            return make_schedule(self.optimizer.get("schedule"))
+        except ValueError as error:
+            raise ConfigError(f"[optimizer] schedule: {error}") from None
+
+
+def _check_train(table: dict[str, Any]) -> dict[str, Any]:
+    train = dict(TRAIN_DEFAULTS)
+    for key, value in table.items():
+        if key == "early_stopping":
+            continue
+        if key not in TRAIN_DEFAULTS:
+            known = [*TRAIN_DEFAULTS, "early_stopping"]
+            raise ConfigError(f"[train]: unknown key {key!r}{did_you_mean(key, known)}")
+        if key == "shuffle":
+            if not isinstance(value, bool):
+                raise ConfigError(f"[train] shuffle must be true or false, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"[train] {key} must be a positive integer, got {value!r}")
+        train[key] = value
+    if "early_stopping" in table:
+        train["early_stopping"] = _check_early_stopping(table["early_stopping"])
+    return train
+
+
+def _check_early_stopping(table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError("[train] early_stopping must be a table, e.g. { patience = 3 }")
+    result = dict(EARLY_STOPPING_DEFAULTS)
+    for key, value in table.items():
+        if key not in EARLY_STOPPING_DEFAULTS:
+            raise ConfigError(
+                f"[train] early_stopping: unknown key {key!r}"
+                f"{did_you_mean(key, EARLY_STOPPING_DEFAULTS)}"
+            )
+        result[key] = value
+    patience, min_delta = result["patience"], result["min_delta"]
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        raise ConfigError(f"[train] early_stopping patience must be an int >= 0, got {patience!r}")
+    if isinstance(min_delta, bool) or not isinstance(min_delta, int | float) or min_delta < 0:
+        raise ConfigError(f"[train] early_stopping min_delta must be >= 0, got {min_delta!r}")
+    if not isinstance(result["restore_best"], bool):
+        raise ConfigError("[train] early_stopping restore_best must be true or false")
+    if result["monitor"] not in MONITORS:
+        raise ConfigError(
+            f"[train] early_stopping monitor {result['monitor']!r}"
+            f"{did_you_mean(result['monitor'], MONITORS)}"
+        )
+    return result
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _assign(document: dict[str, Any], key: str, value: Any, assignment: str) -> None:
+    parts = key.split(".")
+    node: Any = document
+    for depth, part in enumerate(parts[:-1]):
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            node = node[_index(part, node, where, assignment)]
+        elif isinstance(node, dict):
+            if part not in node:
+                node[part] = {}
+            node = node[part]
+        else:
+            raise ConfigError(f"--set {assignment!r}: {where} is a value, not a table")
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_index(last, node, key, assignment)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ConfigError(f"--set {assignment!r}: {'.'.join(parts[:-1])} is a value, not a table")
+
+
+def _index(part: str, items: list, where: str, assignment: str) -> int:
+    if not part.isdigit() or int(part) >= len(items):
+        raise ConfigError(
+            f"--set {assignment!r}: {where} must be an index from 0 to {len(items) - 1}"
+        )
+    return int(part)

@@ -1,0 +1,301 @@
+"""The training loop shared by `tuidl run`, `tuidl compare` and the app.
+
+`Trainer.step()` trains one mini-batch; `fit()` runs epochs until done, early-stopped or asked
+to stop. Listeners (callbacks) get Keras-style hooks with plain `logs` dicts, the same dicts
+the run directory stores as lines of `metrics.jsonl`.
+
+Randomness: the experiment seed spawns two streams, one for initial weights (and dropout masks,
+spawned from it at build time) and one for the batch order. Neither depends on the optimizer,
+which is how `tuidl compare` gives every optimizer identical weights and batches.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .diagnostics import (
+    UpdateRatios,
+    activation_stats,
+    dead_relu_alerts,
+    gradient_alerts,
+    layer_grad_norms,
+)
+from .errors import ConfigError
+from .experiment import Experiment
+from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
+
+PROBE_SAMPLES = 256  # validation samples used for activation statistics each epoch
+EVAL_BATCH = 512
+
+
+class Diverged(RuntimeError):
+    """The loss became NaN or infinite; weights are those of the last good step."""
+
+    def __init__(self, step: int, loss: float) -> None:
+        super().__init__(
+            f"loss became {loss} at step {step}; try a smaller learning rate "
+            "(e.g. --set optimizer.lr=...) or gradient clipping (optimizer.clip_norm)"
+        )
+        self.step, self.loss = step, loss
+
+
+class Callback:
+    """Hooks called by the trainer; override the ones you need. `logs` are metric records."""
+
+    def on_train_begin(self, trainer: Trainer) -> None: ...
+    def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
+
+
+class Trainer:
+    """Trains the experiment's model on its dataset, one mini-batch per `step()`.
+
+    Args:
+        experiment: the validated experiment.
+        dataset: the data (from `tuidl.datasets.load_dataset`); loaded from the experiment when
+            None.
+        callbacks: listeners, called in order.
+        data_dir: folder with downloaded datasets (mnist...), when `dataset` is None.
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        dataset=None,
+        callbacks: list[Callback] | None = None,
+        data_dir: str | None = None,
+    ) -> None:
+        self.experiment = experiment
+        if dataset is None:
+            dataset = load_experiment_data(experiment, data_dir)
+        self.dataset = dataset
+        self.callbacks = list(callbacks or [])
+        init_seed, order_seed = np.random.SeedSequence(experiment.seed).spawn(2)
+        self.model = experiment.make_model()
+        self.model.build(dataset.input_shape, np.random.default_rng(init_seed))
+        _check_output(self.model, dataset)
+        self.optimizer = experiment.make_optimizer()
+        self.schedule = experiment.make_schedule()
+        self.order_rng = np.random.default_rng(order_seed)
+        train = experiment.train
+        self.batch_size = train["batch_size"]
+        self.epochs = train["epochs"]
+        self.log_every = train["log_every"]
+        self.steps_per_epoch = -(-len(dataset.x_train) // self.batch_size)
+        self.early_stopping = (
+            EarlyStopping(**train["early_stopping"]) if ("early_stopping" in train) else None
+        )
+        self.classify = isinstance(self.model.loss, SoftmaxCrossEntropy | BinaryCrossEntropy)
+        self.update_ratios = UpdateRatios(self.model)
+        self.step_count = 0  # optimizer steps taken
+        self.epoch = 0  # epochs completed
+        self.batch = 0  # batches done in the current epoch
+        self.order = np.arange(len(dataset.x_train))
+        self.stop_requested = False
+        self.finished = False
+        self._epoch_loss = self._epoch_seen = 0.0
+        self._epoch_correct = self._epoch_predictions = 0
+        self._started = time.perf_counter()
+        self.elapsed_before = 0.0  # seconds trained in earlier processes (resumed runs)
+
+    @property
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self._started
+
+    def _emit(self, hook: str, logs: dict[str, Any] | None = None) -> None:
+        for callback in self.callbacks:
+            if logs is None:
+                getattr(callback, hook)(self)
+            else:
+                getattr(callback, hook)(self, logs)
+
+    def step(self) -> dict[str, Any] | None:
+        """Train one mini-batch; returns the step record when this step is logged, else None.
+
+        Raises:
+            Diverged: the loss is NaN or infinite (the weights are left as before this step).
+        """
+        if self.batch == 0:
+            self.order = (
+                self.order_rng.permutation(len(self.dataset.x_train))
+                if self.experiment.train["shuffle"]
+                else np.arange(len(self.dataset.x_train))
+            )
+        index = self.order[self.batch * self.batch_size : (self.batch + 1) * self.batch_size]
+        x, t = self.dataset.x_train[index], self.dataset.y_train[index]
+        model = self.model
+        y = model.forward(x, train=True)
+        loss = model.loss.forward(y, t)
+        if not np.isfinite(loss):
+            raise Diverged(self.step_count + 1, loss)
+        model.backward(model.loss.backward())
+        logged = (self.step_count + 1) % self.log_every == 0 or self.step_count == 0
+        if logged:
+            grad_norm = layer_grad_norms(model)
+            self.update_ratios.before()
+        self.optimizer.step(model.params, model.grads)
+        self.step_count += 1
+        self.batch += 1
+        self._epoch_loss += loss * len(index)
+        self._epoch_seen += len(index)
+        if self.classify:
+            correct, total = count_correct(y, t)
+            self._epoch_correct += correct
+            self._epoch_predictions += total
+        record = None
+        if logged:
+            record = {
+                "kind": "step",
+                "step": self.step_count,
+                "epoch": self.epoch + self.batch / self.steps_per_epoch,
+                "loss": loss,
+                "lr": self.optimizer.lr,
+                "time": round(self.elapsed, 4),
+                "grad_norm": grad_norm,
+                "update_ratio": self.update_ratios.after(),
+            }
+            alerts = gradient_alerts(grad_norm)
+            if alerts:
+                record["alerts"] = alerts
+            self._emit("on_step_end", record)
+        if self.batch == self.steps_per_epoch:
+            self._end_epoch()
+        return record
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        self.batch = 0
+        ds = self.dataset
+        logs: dict[str, Any] = {
+            "kind": "epoch",
+            "epoch": self.epoch,
+            "step": self.step_count,
+            "time": round(self.elapsed, 4),
+            "lr": self.optimizer.lr,
+            "train_loss": self._epoch_loss / self._epoch_seen,
+        }
+        if self.classify:
+            logs["train_acc"] = self._epoch_correct / self._epoch_predictions
+        self._epoch_loss = self._epoch_seen = 0.0
+        self._epoch_correct = self._epoch_predictions = 0
+        if ds.x_val is not None and len(ds.x_val):
+            logs.update(self.evaluate(ds.x_val, ds.y_val, "val"))
+            probe = ds.x_val[:PROBE_SAMPLES]
+        else:
+            probe = ds.x_train[:PROBE_SAMPLES]
+        logs["act"] = activation_stats(self.model, probe)
+        alerts = dead_relu_alerts(logs["act"])
+        if alerts:
+            logs["alerts"] = alerts
+        monitored = logs.get("val_loss", logs["train_loss"])
+        if self.schedule is not None:
+            self.schedule.on_epoch_end(self.epoch, monitored, self.optimizer)
+        if self.early_stopping is not None and self.early_stopping.update(logs, self.model):
+            logs["early_stop"] = True
+            self.stop_requested = True
+        self._emit("on_epoch_end", logs)
+
+    def evaluate(self, x: np.ndarray, t: np.ndarray, prefix: str) -> dict[str, float]:
+        """Loss (and accuracy for classification) on `x`, in evaluation mode."""
+        y = self.model.predict(x, EVAL_BATCH)
+        result = {f"{prefix}_loss": self.model.loss.forward(y, t)}
+        if self.classify:
+            correct, total = count_correct(y, t)
+            result[f"{prefix}_acc"] = correct / total
+        return result
+
+    def fit(self, epochs: int | None = None) -> dict[str, Any]:
+        """Train until `epochs` epochs are complete (the experiment's by default), early
+        stopping fires, or `stop_requested` is set between two steps; returns final logs."""
+        target = self.epochs if epochs is None else epochs
+        self._emit("on_train_begin")
+        while self.epoch < target and not self.stop_requested:
+            self.step()
+        self.finished = self.epoch >= target or (
+            self.early_stopping is not None and self.early_stopping.stopped
+        )
+        if self.finished and self.early_stopping is not None:
+            self.early_stopping.restore(self.model)
+        logs = {"kind": "end", "epoch": self.epoch, "step": self.step_count, "time": self.elapsed}
+        self._emit("on_train_end", logs)
+        return logs
+
+
+class EarlyStopping:
+    """Stop when the monitored value has not improved by `min_delta` for `patience` epochs."""
+
+    def __init__(self, patience: int, min_delta: float, restore_best: bool, monitor: str) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.restore_best, self.monitor = restore_best, monitor
+        self.sign = -1.0 if monitor.endswith("acc") else 1.0  # lower sign*value is better
+        self.best = np.inf
+        self.wait = 0
+        self.stopped = False
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    def update(self, logs: dict[str, Any], model) -> bool:
+        """Record this epoch's logs; True when training should stop."""
+        if self.monitor not in logs:
+            raise ConfigError(
+                f"early stopping monitors {self.monitor!r}, which this run does not log; "
+                'use monitor = "train_loss" or add a validation split'
+            )
+        value = self.sign * logs[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.wait = value, 0
+            if self.restore_best:
+                self.best_weights = {k: v.copy() for k, v in model.params.items()}
+        else:
+            self.wait += 1
+            self.stopped = self.wait > self.patience
+        return self.stopped
+
+    def restore(self, model) -> None:
+        if self.restore_best and self.best_weights is not None:
+            for key, value in model.params.items():
+                np.copyto(value, self.best_weights[key])
+
+
+def count_correct(y: np.ndarray, t: np.ndarray) -> tuple[int, int]:
+    """(correct, total) predictions of logits `y` against targets `t`.
+
+    Integer labels (one per sample or per step) and one-hot rows are compared with the argmax
+    of softmax logits; 0/1 targets of the same size as `y` with the sign of sigmoid logits.
+    """
+    if np.issubdtype(t.dtype, np.integer):
+        hits = y.argmax(axis=-1) == t
+    elif y.shape[-1] > 1 and t.shape == y.shape:
+        hits = y.argmax(axis=-1) == t.argmax(axis=-1)
+    else:
+        hits = (y.reshape(t.shape) > 0) == (t > 0.5)
+    return int(hits.sum()), int(hits.size)
+
+
+def _check_output(model, dataset) -> None:
+    out = model.output_shape
+    if dataset.task in ("classification", "sequence") and np.issubdtype(
+        dataset.y_train.dtype, np.integer
+    ):
+        if out[-1] != dataset.num_outputs:
+            raise ConfigError(
+                f"the last layer gives shape {out} but {dataset.name} has {dataset.num_outputs} "
+                f"classes; make the last dense layer units = {dataset.num_outputs}"
+            )
+    elif out != dataset.y_train.shape[1:]:
+        raise ConfigError(
+            f"the last layer gives shape {out} but {dataset.name}'s targets have shape "
+            f"{dataset.y_train.shape[1:]}; make the last layer match"
+        )
+
+
+def load_experiment_data(experiment: Experiment, data_dir: str | None = None):
+    """Load the `[data]` table's dataset with the experiment's seed."""
+    from .datasets import load_dataset
+
+    params = dict(experiment.data)
+    name = params.pop("name")
+    return load_dataset(name, data_dir=data_dir, seed=experiment.seed, **params)
