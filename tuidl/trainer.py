@@ -11,6 +11,7 @@ which is how `tuidl compare` gives every optimizer identical weights and batches
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -208,6 +209,56 @@ class Trainer:
             result[f"{prefix}_acc"] = correct / total
         return result
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Where training stands, as plain arrays: with the model and optimizer state this is
+        everything a resumed run needs to continue bit for bit."""
+        state = {
+            "step_count": np.array(self.step_count),
+            "epoch": np.array(self.epoch),
+            "batch": np.array(self.batch),
+            "order": self.order,
+            "order_rng": np.array(json.dumps(self.order_rng.bit_generator.state)),
+            "epoch_loss": np.array(self._epoch_loss),
+            "epoch_seen": np.array(self._epoch_seen),
+            "epoch_correct": np.array(self._epoch_correct),
+            "epoch_predictions": np.array(self._epoch_predictions),
+            "elapsed": np.array(self.elapsed),
+        }
+        if self.schedule is not None:
+            state |= {f"schedule/{k}": v for k, v in self.schedule.state_dict().items()}
+        if self.early_stopping is not None:
+            state |= {f"early/{k}": v for k, v in self.early_stopping.state_dict().items()}
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from `state_dict()` output (model and optimizer are loaded separately)."""
+        try:
+            self.step_count = int(state["step_count"])
+            self.epoch = int(state["epoch"])
+            self.batch = int(state["batch"])
+            self.order = np.array(state["order"], dtype=np.int64)
+            self.order_rng.bit_generator.state = json.loads(state["order_rng"].item())
+            self._epoch_loss = float(state["epoch_loss"])
+            self._epoch_seen = float(state["epoch_seen"])
+            self._epoch_correct = int(state["epoch_correct"])
+            self._epoch_predictions = int(state["epoch_predictions"])
+            self.elapsed_before = float(state["elapsed"])
+        except KeyError as error:
+            raise ConfigError(
+                f"checkpoint lacks trainer state {error}; is it a run checkpoint?"
+            ) from None
+        if len(self.order) != len(self.dataset.x_train):
+            raise ConfigError(
+                f"checkpoint was trained on {len(self.order)} samples but the data has "
+                f"{len(self.dataset.x_train)}; resume with the same data"
+            )
+        self._started = time.perf_counter()
+        for prefix, part in (("schedule/", self.schedule), ("early/", self.early_stopping)):
+            if part is not None:
+                part.load_state_dict(
+                    {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+                )
+
     def fit(self, epochs: int | None = None) -> dict[str, Any]:
         """Train until `epochs` epochs are complete (the experiment's by default), early
         stopping fires, or `stop_requested` is set between two steps; returns final logs."""
@@ -253,6 +304,20 @@ class EarlyStopping:
             self.wait += 1
             self.stopped = self.wait > self.patience
         return self.stopped
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = {"best": np.array(self.best), "wait": np.array(self.wait)}
+        state["stopped"] = np.array(self.stopped)
+        if self.best_weights is not None:
+            state |= {f"best/{k}": v for k, v in self.best_weights.items()}
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self.best = float(state["best"])
+        self.wait = int(state["wait"])
+        self.stopped = bool(state["stopped"])
+        weights = {k.removeprefix("best/"): v for k, v in state.items() if k.startswith("best/")}
+        self.best_weights = weights or None
 
     def restore(self, model) -> None:
         if self.restore_best and self.best_weights is not None:

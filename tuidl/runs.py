@@ -1,0 +1,186 @@
+"""Run directories: `config.toml`, `metrics.jsonl`, `checkpoint.npz`, `summary.json`.
+
+`RunWriter` is a trainer callback that keeps the directory current while training: whole
+metric lines flushed about once a second, an atomic checkpoint at every epoch end and when
+training stops, and a summary saying how the run stands. `tuidl view`, the app and any other
+tool (pandas, jq) read the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write
+from .checkpoint import load_checkpoint, save_checkpoint
+from .errors import ConfigError
+from .experiment import Experiment
+from .trainer import Callback, Trainer
+
+CONFIG = "config.toml"
+METRICS = "metrics.jsonl"
+CHECKPOINT = "checkpoint.npz"
+SUMMARY = "summary.json"
+FLUSH_SECONDS = 1.0
+
+
+def new_run_dir(root: str | os.PathLike, name: str) -> Path:
+    """A fresh folder `root/<name>-<n>` (n counts up from 1), created now."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        path = root / f"{name}-{n}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and inf are not JSON: write them as strings a reader can parse back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+class RunWriter(Callback):
+    """Writes a trainer's run directory as it trains (see the module docstring)."""
+
+    def __init__(self, run_dir: str | os.PathLike) -> None:
+        self.run_dir = Path(run_dir)
+        self._file = None
+        self._last_flush = 0.0
+        self.last_epoch: dict[str, Any] | None = None
+        self.best: dict[str, Any] = {}
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        config = self.run_dir / CONFIG
+        if not config.exists():
+            trainer.experiment.save(config)
+        self._file = open(self.run_dir / METRICS, "a", encoding="utf-8")  # noqa: SIM115
+        self.write_summary(trainer, "running")
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(_json_safe(record)) + "\n")
+        now = time.monotonic()
+        if now - self._last_flush >= FLUSH_SECONDS:
+            self._file.flush()
+            self._last_flush = now
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self._write(logs)
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self._write(logs)
+        self._file.flush()
+        self.track(logs)
+        self.save_checkpoint(trainer)
+        self.write_summary(trainer, "running")
+
+    def track(self, logs: dict[str, Any]) -> None:
+        """Remember the last epoch record and the best values seen, for the summary."""
+        self.last_epoch = logs
+        for key in ("val_loss", "train_loss"):
+            if key in logs and logs[key] < self.best.get(key, math.inf):
+                self.best[key] = logs[key]
+        for key in ("val_acc", "train_acc"):
+            if key in logs and logs[key] > self.best.get(key, -math.inf):
+                self.best[key] = logs[key]
+
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self._file.flush()
+        self.save_checkpoint(trainer)
+        self.write_summary(trainer, "finished" if trainer.finished else "interrupted")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def save_checkpoint(self, trainer: Trainer) -> None:
+        save_checkpoint(
+            self.run_dir / CHECKPOINT, trainer.model, trainer.optimizer, trainer.state_dict()
+        )
+
+    def write_summary(self, trainer: Trainer, status: str, **extra: Any) -> None:
+        summary = {
+            "name": trainer.experiment.name,
+            "status": status,
+            "epoch": trainer.epoch,
+            "step": trainer.step_count,
+            "epochs": trainer.epochs,
+            "steps_per_epoch": trainer.steps_per_epoch,
+            "time": round(trainer.elapsed, 3),
+            "params": trainer.model.count_params(),
+            "final": {
+                k: v for k, v in (self.last_epoch or {}).items() if k.endswith(("loss", "acc"))
+            },
+            "best": self.best,
+            **extra,
+        }
+        with atomic_write(self.run_dir / SUMMARY) as file:
+            file.write(json.dumps(_json_safe(summary), indent=2).encode())
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every whole line of a run's `metrics.jsonl` (a line still being written is skipped)."""
+    path = Path(run_dir) / METRICS
+    records = []
+    with open(path, encoding="utf-8") as file:
+        for line in file:
+            if line.endswith("\n"):
+                records.append(json.loads(line))
+    return records
+
+
+def open_for_resume(
+    run_dir: str | os.PathLike, data_dir: str | None = None
+) -> tuple[Trainer, RunWriter]:
+    """A trainer and writer that continue the run in `run_dir` exactly where it stopped.
+
+    Metric lines written after the checkpoint (by a process that was killed) are dropped, so
+    the file reads as if the run had never stopped.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).exists():
+        raise ConfigError(f"{run_dir} is not a run directory (no {CONFIG}); pass the run's folder")
+    if not (run_dir / CHECKPOINT).exists():
+        raise ConfigError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run")
+    experiment = Experiment.load(run_dir / CONFIG)
+    writer = RunWriter(run_dir)
+    trainer = Trainer(experiment, callbacks=[writer], data_dir=data_dir)
+    extra = load_checkpoint(run_dir / CHECKPOINT, trainer.model, trainer.optimizer)
+    trainer.load_state_dict(extra)
+    _truncate_metrics(run_dir / METRICS, trainer.step_count, trainer.epoch)
+    for record in read_metrics(run_dir):
+        if record["kind"] == "epoch":
+            writer.track(record)
+    return trainer, writer
+
+
+def _truncate_metrics(path: Path, step: int, epoch: int) -> None:
+    if not path.exists():
+        return
+    kept = []
+    with open(path, encoding="utf-8") as file:
+        for line in file:
+            if not line.endswith("\n"):
+                break
+            record = json.loads(line)
+            if record["kind"] == "step" and record["step"] > step:
+                break
+            if record["kind"] == "epoch" and record["epoch"] > epoch:
+                break
+            kept.append(line)
+    with atomic_write(path) as file:
+        file.write("".join(kept).encode())
