@@ -26,25 +26,31 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(num / max(den, NORM_FLOOR))
 
 
-def numerical_grad(f: Callable[[], float], x: np.ndarray, h: float = DEFAULT_STEP) -> np.ndarray:
+def numerical_grad(
+    f: Callable[[], float],
+    x: np.ndarray,
+    h: float = DEFAULT_STEP,
+    indices: np.ndarray | None = None,
+) -> np.ndarray:
     """Central-difference gradient of the scalar `f()` with respect to `x`, changed in place.
 
-    Each entry of `x` is nudged by ±h and restored, so `f` must read `x` itself.
+    Each entry of `x` is nudged by ±h and restored, so `f` must read `x` itself. With
+    `indices` (into the flattened `x`) only those entries are checked and returned, flat.
     """
-    grad = np.zeros_like(x, dtype=np.float64)
     flat = x.reshape(-1)  # a view: x must be contiguous
     if not np.shares_memory(flat, x):
         raise ValueError("numerical_grad needs a contiguous array")
-    g = grad.reshape(-1)
-    for i in range(flat.size):
+    entries = range(flat.size) if indices is None else indices
+    g = np.zeros(len(entries), np.float64)
+    for n, i in enumerate(entries):
         old = flat[i]
         flat[i] = old + h
         plus = f()
         flat[i] = old - h
         minus = f()
         flat[i] = old
-        g[i] = (plus - minus) / (2 * h)
-    return grad
+        g[n] = (plus - minus) / (2 * h)
+    return g.reshape(x.shape) if indices is None else g
 
 
 def _rng_states(layers: list[Layer]) -> list:
@@ -64,18 +70,28 @@ def check_layers(
     dloss: Callable[[np.ndarray], np.ndarray] | None = None,
     h: float = DEFAULT_STEP,
     rng: np.random.Generator | None = None,
+    max_entries: int | None = None,
 ) -> dict[str, float]:
     """Compare backprop with central differences for a stack of built float64 layers.
 
     The scalar checked is `loss(y)` (default: `sum(y * r)` for a fixed random `r`, which makes
     every output entry matter). Random layers (dropout) replay the same masks in every forward
-    pass, which is the deterministic mode the check needs.
+    pass, which is the deterministic mode the check needs. With `max_entries`, each array is
+    checked at that many random entries at most (big networks: two forward passes per entry).
 
     Returns:
         relative error per parameter (`"<layer name>.<key>"`) and for the input (`"input"`).
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     states = _rng_states(layers)
+    rng = rng or np.random.default_rng(0)
+
+    def compare(analytic: np.ndarray, array: np.ndarray) -> float:
+        if max_entries is None or array.size <= max_entries:
+            return rel_error(analytic, numerical_grad(lambda: loss(forward()), array, h))
+        picked = rng.choice(array.size, max_entries, replace=False)
+        numeric = numerical_grad(lambda: loss(forward()), array, h, picked)
+        return rel_error(analytic.reshape(-1)[picked], numeric)
 
     def forward() -> np.ndarray:
         _set_rng_states(layers, states)
@@ -85,21 +101,26 @@ def check_layers(
         return y
 
     if loss is None:
-        r = (rng or np.random.default_rng(0)).standard_normal(forward().shape)
+        r = rng.standard_normal(forward().shape)
         loss = lambda y: float(np.sum(y * r))  # noqa: E731
         dloss = lambda y: r  # noqa: E731
     dy = dloss(forward())
     for layer in reversed(layers):
         dy = layer.backward(dy)
-    errors = {"input": rel_error(dy, numerical_grad(lambda: loss(forward()), x, h))}
+    errors = {"input": compare(dy, x)}
     for layer in layers:
         for key, param in layer.params.items():
-            numeric = numerical_grad(lambda: loss(forward()), param, h)
-            errors[f"{layer.name}.{key}"] = rel_error(layer.grads[key], numeric)
+            errors[f"{layer.name}.{key}"] = compare(layer.grads[key].copy(), param)
     return errors
 
 
-def check_model(model, x: np.ndarray, t: np.ndarray, h: float = DEFAULT_STEP) -> dict[str, float]:
+def check_model(
+    model,
+    x: np.ndarray,
+    t: np.ndarray,
+    h: float = DEFAULT_STEP,
+    max_entries: int | None = None,
+) -> dict[str, float]:
     """Gradient check of a whole built model with its own loss, in float64.
 
     Converts the model to float64 in place (check a copy if you want to keep training it).
@@ -114,6 +135,8 @@ def check_model(model, x: np.ndarray, t: np.ndarray, h: float = DEFAULT_STEP) ->
             model.loss.forward(y, t)
             return model.loss.backward()
 
-        return check_layers(model.layers, x, lambda y: model.loss.forward(y, t), dloss, h)
+        return check_layers(
+            model.layers, x, lambda y: model.loss.forward(y, t), dloss, h, max_entries=max_entries
+        )
     finally:
         first.needs_input_grad = restore
