@@ -27,8 +27,14 @@ def build_parser() -> Parser:
     parser = Parser(prog="tuidl", description="A deep-learning lab that lives in the terminal.")
     parser.add_argument("--version", action="version", version=f"tuidl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    from .comparecmd import add_compare_command
     from .datacmd import add_data_command
+    from .inspectcmd import add_inspect_commands
+    from .runcmd import add_run_command
 
+    add_run_command(commands)
+    add_compare_command(commands)
+    add_inspect_commands(commands)
     add_data_command(commands)
     return parser
 

@@ -135,6 +135,8 @@ class Experiment:
         table = {key: value for key, value in self.optimizer.items() if key != "schedule"}
         try:
             return make_optimizer(table)
+        except ConfigError:
+            raise
         except ValueError as error:
             raise ConfigError(f"[optimizer]: {error}") from None
 
@@ -144,6 +146,8 @@ class Experiment:
 
         try:
             return make_schedule(self.optimizer.get("schedule"))
+        except ConfigError:
+            raise
         except ValueError as error:
             raise ConfigError(f"[optimizer] schedule: {error}") from None
 

@@ -9,13 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import plotext
-
 from .console import ConsoleProgress, make_console, metrics_table
 from .errors import ConfigError
 from .experiment import Experiment
 from .presets import resolve_experiment
 from .runs import RunWriter, new_run_dir, open_for_resume, read_metrics
+from .textplot import line_plot
 from .trainer import Diverged, Trainer
 
 EXIT_DIVERGED = 1
@@ -125,16 +124,10 @@ def print_report(run_dir: Path, out) -> None:
         out.write(loss_curve(epochs, out.isatty()) + "\n")
 
 
-def loss_curve(epochs: list[dict[str, Any]], color: bool, width: int = 70, height: int = 14) -> str:
-    """Train (and val) loss per epoch drawn with plotext; ANSI codes only when `color`."""
-    plotext.clear_figure()
-    plotext.plotsize(width, height)
-    plotext.theme("pro" if color else "clear")
+def loss_curve(epochs: list[dict[str, Any]], color: bool) -> str:
+    """Train (and val) loss per epoch."""
     x = [r["epoch"] for r in epochs]
-    plotext.plot(x, [r["train_loss"] for r in epochs], label="train loss")
+    series = [("train loss", x, [r["train_loss"] for r in epochs])]
     if "val_loss" in epochs[0]:
-        plotext.plot(x, [r["val_loss"] for r in epochs], label="val loss")
-    plotext.xlabel("epoch")
-    text = plotext.build()
-    plotext.clear_figure()
-    return text if color else plotext.uncolorize(text)
+        series.append(("val loss", x, [r["val_loss"] for r in epochs]))
+    return line_plot(series, "loss", "epoch", color, height=14)

@@ -194,7 +194,7 @@ class Trainer:
             logs["alerts"] = alerts
         monitored = logs.get("val_loss", logs["train_loss"])
         if self.schedule is not None:
-            self.schedule.on_epoch_end(self.epoch, monitored, self.optimizer)
+            self.schedule.on_epoch_end(self.epoch - 1, monitored, self.optimizer)
         if self.early_stopping is not None and self.early_stopping.update(logs, self.model):
             logs["early_stop"] = True
             self.stop_requested = True

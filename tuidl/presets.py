@@ -1,0 +1,155 @@
+"""Built-in experiments (`tuidl presets`), and resolving an EXPERIMENT argument.
+
+Each preset teaches one thing; its `about` line says what to watch for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .experiment import Experiment
+from .suggest import did_you_mean
+
+DEFAULT_PRESET = "spiral-mlp"
+
+
+def _mlp(hidden: list[int], activation: str, outputs: int) -> list[dict[str, Any]]:
+    layers: list[dict[str, Any]] = []
+    for units in hidden:
+        layers += [{"type": "dense", "units": units}, {"type": activation}]
+    return [*layers, {"type": "dense", "units": outputs}]
+
+
+def _deep(activation: str, init: str) -> dict[str, Any]:
+    return {
+        "data": {"name": "digits"},
+        "model": {
+            "loss": "softmax_cross_entropy",
+            "init": init,
+            "layers": [{"type": "flatten"}, *_mlp([32] * 10, activation, 10)],
+        },
+        "optimizer": {"name": "sgd", "lr": 0.05},
+        "train": {"epochs": 10, "batch_size": 32},
+    }
+
+
+def _adding(cell: str) -> dict[str, Any]:
+    return {
+        "data": {"name": "adding", "T": 50, "n": 10000, "normalize": "none"},
+        "model": {
+            "loss": "mse",
+            "init": "xavier_uniform",
+            "layers": [{"type": cell, "units": 64}, {"type": "dense", "units": 1}],
+        },
+        "optimizer": {"name": "adam", "lr": 0.01, "clip_norm": 1.0},
+        "train": {"epochs": 10, "batch_size": 64},
+    }
+
+
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "spiral-mlp": (
+        "two interleaved spirals, a small tanh MLP: watch the decision boundary curl",
+        {
+            "data": {"name": "spiral", "n": 600, "noise": 0.05},
+            "model": {
+                "loss": "softmax_cross_entropy",
+                "init": "xavier",
+                "layers": _mlp([16, 16], "tanh", 2),
+            },
+            "optimizer": {"name": "adam", "lr": 0.01},
+            "train": {"epochs": 100, "batch_size": 32},
+        },
+    ),
+    "xor-mlp": (
+        "XOR: no line separates it, one hidden layer does",
+        {
+            "data": {"name": "xor", "n": 400, "noise": 0.05},
+            "model": {
+                "loss": "softmax_cross_entropy",
+                "init": "xavier",
+                "layers": _mlp([8], "tanh", 2),
+            },
+            "optimizer": {"name": "adam", "lr": 0.02},
+            "train": {"epochs": 50, "batch_size": 32},
+        },
+    ),
+    "digits-cnn": (
+        "8x8 handwritten digits with a small CNN: watch the 3x3 filters form",
+        {
+            "data": {"name": "digits"},
+            "model": {
+                "loss": "softmax_cross_entropy",
+                "init": "he",
+                "layers": [
+                    {"type": "conv2d", "filters": 8, "kernel": 3, "padding": "same"},
+                    {"type": "relu"},
+                    {"type": "maxpool2d", "size": 2},
+                    {"type": "flatten"},
+                    *_mlp([32], "relu", 10),
+                ],
+            },
+            "optimizer": {"name": "adam", "lr": 0.005},
+            "train": {"epochs": 15, "batch_size": 32},
+        },
+    ),
+    "mnist-lenet": (
+        "LeNet-style CNN on MNIST (needs the IDX files: tuidl data fetch mnist)",
+        {
+            "data": {"name": "mnist"},
+            "model": {
+                "loss": "softmax_cross_entropy",
+                "init": "he",
+                "layers": [
+                    {"type": "conv2d", "filters": 8, "kernel": 5, "padding": "same"},
+                    {"type": "relu"},
+                    {"type": "maxpool2d", "size": 2},
+                    {"type": "conv2d", "filters": 16, "kernel": 5},
+                    {"type": "relu"},
+                    {"type": "maxpool2d", "size": 2},
+                    {"type": "flatten"},
+                    *_mlp([120], "relu", 10),
+                ],
+            },
+            "optimizer": {"name": "momentum", "lr": 0.01, "momentum": 0.9},
+            "train": {"epochs": 10, "batch_size": 64},
+        },
+    ),
+    "deep-sigmoid": (
+        "10 sigmoid layers: gradients vanish, the first layers barely learn",
+        _deep("sigmoid", "xavier"),
+    ),
+    "deep-relu": (
+        "the same 10 layers with relu and He init: gradients reach the first layer",
+        _deep("relu", "he"),
+    ),
+    "adding-rnn": (
+        "the adding problem (T=50) with a plain tanh RNN: it cannot bridge 50 steps",
+        _adding("rnn"),
+    ),
+    "adding-lstm": (
+        "the same adding problem with an LSTM: the gates carry the two numbers to the end",
+        _adding("lstm"),
+    ),
+}
+
+
+def preset(name: str) -> Experiment:
+    """The built-in experiment `name`."""
+    if name not in PRESETS:
+        raise ConfigError(f"no preset named {name!r}{did_you_mean(name, PRESETS)}")
+    return Experiment.from_dict({"name": name, "seed": 0, **PRESETS[name][1]})
+
+
+def resolve_experiment(argument: str) -> Experiment:
+    """An EXPERIMENT argument: a `.toml` file (or any existing file), else a preset name."""
+    path = Path(argument)
+    if argument.endswith(".toml") or path.exists():
+        return Experiment.load(path)
+    if argument not in PRESETS:
+        raise ConfigError(
+            f"{argument!r} is neither a preset nor a file{did_you_mean(argument, PRESETS)} "
+            "(tuidl presets lists them)"
+        )
+    return preset(argument)
