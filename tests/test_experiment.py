@@ -1,0 +1,134 @@
+"""Experiment files: parsing, validation messages, --set overrides, save/load round trip."""
+
+import re
+
+import pytest
+
+from tuidl.errors import ConfigError
+from tuidl.experiment import Experiment
+
+GOOD = """
+name = "tiny"
+seed = 3
+[data]
+name = "xor"
+n = 200
+[model]
+loss = "softmax_cross_entropy"
+init = "xavier"
+layers = [
+  { type = "dense", units = 8 },
+  { type = "tanh" },
+  { type = "dense", units = 2 },
+]
+[optimizer]
+name = "adam"
+lr = 0.01
+schedule = { type = "step", step_size = 5, gamma = 0.5 }
+[train]
+epochs = 4
+batch_size = 16
+early_stopping = { patience = 2 }
+"""
+
+
+def write(tmp_path, text, name="exp.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_loads_and_fills_defaults(tmp_path):
+    experiment = Experiment.load(write(tmp_path, GOOD))
+    assert experiment.name == "tiny" and experiment.seed == 3
+    assert experiment.train["epochs"] == 4 and experiment.train["shuffle"] is True
+    assert experiment.train["early_stopping"]["patience"] == 2
+    assert experiment.train["early_stopping"]["restore_best"] is True
+    assert experiment.make_optimizer().lr == 0.01
+    assert experiment.make_schedule() is not None
+
+
+def test_save_then_load_gives_the_same_experiment(tmp_path):
+    experiment = Experiment.load(write(tmp_path, GOOD))
+    experiment.save(tmp_path / "saved.toml")
+    again = Experiment.load(tmp_path / "saved.toml")
+    assert again == experiment
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_overrides_are_typed_and_validated(tmp_path):
+    experiment = Experiment.load(write(tmp_path, GOOD))
+    changed = experiment.with_overrides(
+        [
+            "optimizer.lr=0.5",
+            "train.epochs=7",
+            "model.layers.0.units=32",
+            "optimizer.name=sgd",
+            "data.noise=0.2",
+            "train.shuffle=false",
+        ]
+    )
+    assert changed.optimizer["lr"] == 0.5 and changed.optimizer["name"] == "sgd"
+    assert changed.train["epochs"] == 7 and changed.train["shuffle"] is False
+    assert changed.model["layers"][0]["units"] == 32
+    assert changed.data["noise"] == 0.2
+    assert experiment.train["epochs"] == 4  # the original is untouched
+
+
+BAD = [
+    ("[data\nname = 1", "TOML syntax error"),
+    ("nme = 'x'\n[data]\nname='xor'", "unknown top-level key 'nme'; did you mean 'name'"),
+    ("seed = -1\n[data]\nname='xor'", "seed must be a non-negative integer, got -1"),
+    ("[model]\nlayers=[]", "[data] needs a name"),
+    ("data = 3", "data must be a table"),
+    ("[data]\nname='xor'\n[train]\nepochs = 0", "[train] epochs must be a positive integer, got 0"),
+    ("[data]\nname='xor'\n[train]\nbatch_size = -5", "batch_size must be a positive integer"),
+    ("[data]\nname='xor'\n[train]\nepoch = 5", "unknown key 'epoch'; did you mean 'epochs'"),
+    ("[data]\nname='xor'\n[train]\nepochs = 2.5", "got 2.5"),
+    ("[data]\nname='xor'\n[train]\nearly_stopping = { patience = -1 }", "patience must be"),
+    ("[data]\nname='xor'\n[train]\nearly_stopping = { monitor = 'val_los' }", "did you mean"),
+    (
+        "[data]\nname='xor'\n[model]\nlayers = [{ type = 'dense', unit = 3 }]",
+        "layer 0 (dense): unknown key 'unit'; did you mean 'units'",
+    ),
+    (
+        "[data]\nname='xor'\n[model]\nlayers = [{ type = 'dense', units = 3 }]\nloss = 'hinge'",
+        "unknown loss 'hinge'",
+    ),
+    ("[data]\nname='xor'\n[optimizer]\nname = 'adamw'", "adamw"),
+    ("[data]\nname='xor'\n[optimizer]\nname = 'sgd'\nlr = -1", "lr must be"),
+    ("[data]\nname='xor'\n[optimizer]\nname = 'sgd'\nlr = 0", "lr must be"),
+    ("[data]\nname='xor'\n[optimizer]\nname = 'sgd'\nschedule = { type = 'stepp' }", "step"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD)
+def test_bad_files_say_what_and_where(tmp_path, text, message):
+    if "[model]" not in text and "data = 3" not in text:
+        text += "\n[model]\nlayers = [{ type = 'dense', units = 2 }]"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        Experiment.load(path)
+    assert str(error.value).startswith(str(path))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="does not exist"):
+        Experiment.load("/nonexistent/exp.toml")
+
+
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("train.epochs", "write key=value"),
+        ("model.layers.9.units=3", "model.layers.9 must be an index from 0 to 2"),
+        ("seed.x=3", "seed is a value, not a table"),
+        ("train.epochs=abc", "[train] epochs must be a positive integer, got 'abc'"),
+    ],
+)
+def test_bad_overrides(tmp_path, assignment, message):
+    experiment = Experiment.load(write(tmp_path, GOOD))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        experiment.with_overrides([assignment])
