@@ -71,7 +71,7 @@ def load_checkpoint(
     if optimizer is not None:
         state = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
         try:
-            optimizer.load_state_dict(state)
+            optimizer.load_state_dict(state, model.params)
         except ValueError as error:
             raise ConfigError(
                 f"checkpoint {path}: optimizer state does not fit ({error})"

@@ -34,8 +34,16 @@ Params = dict[str, np.ndarray]
 BASE_KEYS = ("weight_decay", "l1", "clip_norm", "clip_value")
 
 
-def number(owner: str, key: str, value: Any, low: float, high: float = math.inf, *,
-           low_open: bool = False, high_open: bool = True) -> float:
+def number(
+    owner: str,
+    key: str,
+    value: Any,
+    low: float,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = True,
+) -> float:
     """`value` as a float in the interval given, or a ValueError quoting it and the range."""
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if ok:
@@ -159,7 +167,10 @@ class Optimizer:
         if self.clip_norm is not None:
             # float64 sums: the float32 square of an exploding gradient overflows to inf.
             total = math.sqrt(
-                sum(float(np.dot(r, r)) for r in (g.astype(np.float64).ravel() for g in out.values()))
+                sum(
+                    float(np.dot(r, r))
+                    for r in (g.astype(np.float64).ravel() for g in out.values())
+                )
             )
             if total > self.clip_norm:
                 scale = self.clip_norm / total
