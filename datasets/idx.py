@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError
+
 DTYPES = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
@@ -22,8 +24,11 @@ DTYPES = {
 }
 
 
-class IdxError(ValueError):
-    """A file that is not a valid IDX file; the message names the file and what is wrong."""
+class IdxError(ConfigError):
+    """A file that is not a valid IDX file; the message names the file and what is wrong.
+
+    A `ConfigError` (so a `ValueError`): the CLI prints it as one line and exits with 2.
+    """
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -48,6 +53,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(data) < header:
         raise IdxError(f"{path}: header cut short; download it again")
     shape = tuple(int(n) for n in np.frombuffer(data, ">i4", ndim, offset=4))
+    if any(n < 0 for n in shape):
+        raise IdxError(f"{path}: negative size in header {shape}; is it the right file?")
     dtype = DTYPES[code]
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:

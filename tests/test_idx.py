@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tuidl.datasets.idx import IdxError, read_idx
 
 MNIST = Path(os.environ.get("TUIDL_DATA", "/nonexistent")) / "mnist"

@@ -60,6 +60,8 @@ class Experiment:
         data = dict(document.get("data", {}))
         if "name" not in data:
             raise ConfigError('[data] needs a name, e.g. name = "spiral" (see tuidl data list)')
+        if "seed" in data:
+            raise ConfigError("[data] seed: the top-level seed also seeds the data; remove it")
         experiment = cls(
             name=name,
             seed=seed,

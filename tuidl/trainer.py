@@ -129,8 +129,9 @@ class Trainer:
         index = self.order[self.batch * self.batch_size : (self.batch + 1) * self.batch_size]
         x, t = self.dataset.x_train[index], self.dataset.y_train[index]
         model = self.model
-        y = model.forward(x, train=True)
-        loss = model.loss.forward(y, t)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught just below
+            y = model.forward(x, train=True)
+            loss = model.loss.forward(y, t)
         if not np.isfinite(loss):
             raise Diverged(self.step_count + 1, loss)
         model.backward(model.loss.backward())
