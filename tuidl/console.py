@@ -131,4 +131,6 @@ def metrics_table(logs: dict[str, Any]) -> Table:
 def make_console(stream: TextIO | None = None) -> Console:
     """A rich console for tables: styled on a terminal, plain text otherwise."""
     stream = stream or sys.stdout
-    return Console(file=stream, force_terminal=stream.isatty(), highlight=False, soft_wrap=True)
+    tty = stream.isatty()
+    # logs have no width; 120 columns keeps wide tables (compare) from wrapping their headers
+    return Console(file=stream, force_terminal=tty, width=None if tty else 120, highlight=False)

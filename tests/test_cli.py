@@ -1,0 +1,171 @@
+"""`tuidl run | compare | summary | gradcheck | presets` as real processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tests.clitools import CONTROL, TUIDL, run_tuidl, tuidl_env
+
+SPIRAL = """
+name = "tiny"
+seed = 1
+[data]
+name = "spiral"
+n = {n}
+[model]
+loss = "softmax_cross_entropy"
+layers = [
+  {{ type = "dense", units = 16 }},
+  {{ type = "relu" }},
+  {{ type = "dense", units = 2 }},
+]
+[optimizer]
+name = "momentum"
+lr = 0.05
+[train]
+epochs = {epochs}
+batch_size = 16
+"""
+
+
+def experiment_file(tmp_path: Path, n: int = 200, epochs: int = 3, name: str = "tiny.toml"):
+    path = tmp_path / name
+    path.write_text(SPIRAL.format(n=n, epochs=epochs))
+    return path
+
+
+def metrics(run_dir: Path) -> list[dict]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "time"} for line in lines]
+
+
+def weights(run_dir: Path) -> dict[str, bytes]:
+    with np.load(run_dir / "checkpoint.npz", allow_pickle=False) as npz:
+        return {k: npz[k].tobytes() for k in npz.files if k.startswith("param/")}
+
+
+def test_run_writes_a_complete_run_directory(tmp_path):
+    result = run_tuidl("run", str(experiment_file(tmp_path)), "--out", "out", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "out" / "tiny-1"
+    assert {p.name for p in run_dir.iterdir()} == {
+        "config.toml", "metrics.jsonl", "checkpoint.npz", "summary.json",
+    }  # fmt: skip
+    records = metrics(run_dir)
+    steps = [r for r in records if r["kind"] == "step"]
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert len(epochs) == 3 and len(steps) == 3 * 10
+    assert set(steps[0]) >= {"step", "epoch", "loss", "lr", "grad_norm", "update_ratio"}
+    assert set(epochs[0]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "act"}
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["step"] == 30
+    # plain output on a pipe: one line per epoch, a table, a curve, no control characters
+    assert not CONTROL.search(result.stdout), repr(result.stdout[:200])
+    assert "epoch 3/3" in result.stdout and "val_acc" in result.stdout
+
+
+def test_epochs_seed_and_set_override_the_file(tmp_path):
+    path = experiment_file(tmp_path)
+    args = ["--epochs", "1", "--seed", "9", "--set", "optimizer.lr=0.2", "--out", "o"]
+    assert run_tuidl("run", str(path), *args, tmp_path=tmp_path).returncode == 0
+    config = (tmp_path / "o" / "tiny-1" / "config.toml").read_text()
+    assert "seed = 9" in config and "lr = 0.2" in config and "epochs = 1" in config
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_sigint_then_resume_matches_an_uninterrupted_run_bit_for_bit(tmp_path):
+    path = experiment_file(tmp_path, n=2000, epochs=12)
+    whole = run_tuidl("run", str(path), "--out", "whole", tmp_path=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+
+    process = subprocess.Popen(
+        [TUIDL, "run", str(path), "--out", "cut"], cwd=tmp_path, env=tuidl_env(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    run_dir = tmp_path / "cut" / "tiny-1"
+    wait_for(
+        lambda: (run_dir / "metrics.jsonl").exists() and (run_dir / "metrics.jsonl").stat().st_size
+    )
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert f"tuidl run --resume {Path('cut') / 'tiny-1'}" in stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["step"] < 12 * 100
+
+    resumed = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert metrics(run_dir) == metrics(tmp_path / "whole" / "tiny-1")
+    assert weights(run_dir) == weights(tmp_path / "whole" / "tiny-1")
+
+
+def test_diverging_run_exits_1_naming_the_step(tmp_path):
+    path = experiment_file(tmp_path)
+    result = run_tuidl(
+        "run", str(path), "--set", "optimizer.lr=1e30", "--out", "o", tmp_path=tmp_path
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "at step" in result.stderr and "smaller learning rate" in result.stderr
+    summary = json.loads((tmp_path / "o" / "tiny-1" / "summary.json").read_text())
+    assert summary["status"] == "diverged"
+
+
+def test_compare_runs_share_initial_weights_and_batches(tmp_path):
+    path = experiment_file(tmp_path, epochs=2)
+    result = run_tuidl(
+        "compare", str(path), "--optimizers", "sgd,momentum,adam:0.01", "--jobs", "2",
+        "--out", "o", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "o" / "compare-tiny-1"
+    runs = {p.name: metrics(p) for p in root.iterdir() if p.is_dir()}
+    assert set(runs) == {"sgd", "momentum", "adam-lr0.01"}
+    first_losses = {name: records[0]["loss"] for name, records in runs.items()}
+    assert len(set(first_losses.values())) == 1, first_losses
+    second = {name: records[1]["loss"] for name, records in runs.items()}
+    assert len(set(second.values())) == 3  # the optimizers did differ after step 1
+    report = json.loads((root / "comparison.json").read_text())
+    assert [row["optimizer"] for row in report["optimizers"]] == ["sgd", "momentum", "adam:0.01"]
+    assert "best val loss" in result.stdout and not CONTROL.search(result.stdout)
+
+
+def test_compare_with_seeds_draws_a_band(tmp_path):
+    path = experiment_file(tmp_path, epochs=2)
+    result = run_tuidl(
+        "compare", str(path), "--optimizers", "sgd,adam", "--seeds", "2", "--jobs", "2",
+        "--out", "o", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "o" / "compare-tiny-1"
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [
+        "adam-seed0", "adam-seed1", "sgd-seed0", "sgd-seed1",
+    ]  # fmt: skip
+    assert "min-max over seeds" in result.stdout
+
+
+def test_presets_lists_every_preset(tmp_path):
+    result = run_tuidl("presets", tmp_path=tmp_path)
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    for name in ["spiral-mlp", "xor-mlp", "digits-cnn", "mnist-lenet", "deep-sigmoid",
+                 "deep-relu", "adding-rnn", "adding-lstm"]:  # fmt: skip
+        assert name in names
+
+
+def test_gradcheck_passes_on_a_good_model(tmp_path):
+    result = run_tuidl("gradcheck", str(experiment_file(tmp_path)), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok: all 5 arrays" in result.stdout
