@@ -18,7 +18,13 @@ EXIT_INTERRUPTED = 130
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line (no usage block) and exits with 2."""
+    """argparse that reports a usage error in one line (no usage block) and exits with 2.
+
+    Abbreviated options are off: `--epoch 3` is an error, not a silent `--epochs 3`.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"tuidl: error: {message} (see '{self.prog} --help')\n")

@@ -9,19 +9,27 @@ from ..errors import ConfigError
 from ..suggest import did_you_mean
 from .activations import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Tanh
 from .base import Layer
+from .conv import Conv2D
 from .dense import Dense, Flatten
 from .dropout import Dropout
 from .norm import BatchNorm
+from .pool import AvgPool2D, MaxPool2D
+from .recurrent import LSTM, RNN
 
 __all__ = [
     "LAYERS",
     "ELU",
+    "LSTM",
+    "RNN",
+    "AvgPool2D",
     "BatchNorm",
+    "Conv2D",
     "Dense",
     "Dropout",
     "Flatten",
     "Layer",
     "LeakyReLU",
+    "MaxPool2D",
     "Maxout",
     "PReLU",
     "ReLU",
@@ -33,18 +41,9 @@ __all__ = [
 LAYERS: dict[str, type[Layer]] = {
     cls.type: cls
     for cls in (
-        Dense,
-        Flatten,
-        Dropout,
-        BatchNorm,
-        ReLU,
-        LeakyReLU,
-        PReLU,
-        ELU,
-        Sigmoid,
-        Tanh,
-        Maxout,
-    )
+        Dense, Conv2D, MaxPool2D, AvgPool2D, Flatten, Dropout, BatchNorm,
+        ReLU, LeakyReLU, PReLU, ELU, Sigmoid, Tanh, Maxout, RNN, LSTM,
+    )  # fmt: skip
 }
 
 
