@@ -29,8 +29,13 @@ DIGITS_CONV = """
 name = "digits"
 [model]
 loss = "softmax_cross_entropy"
-layers = [{ type = "conv2d", filters = 4, kernel = %s }, { type = "flatten" }, { type = "dense", units = 10 }]
+layers = [
+  { type = "conv2d", filters = 4, kernel = %s },
+  { type = "flatten" },
+  { type = "dense", units = 10 },
+]
 """
+NO_FLATTEN = DIGITS_CONV.replace('  { type = "flatten" },\n', "")
 
 
 def variant(old: str, new: str) -> str:
@@ -57,7 +62,7 @@ FILE_CASES = [
     (variant("n = 100", "n = 100\nnoise_level = 0.1"), [], ["noise_level"]),
     (variant("n = 100", "n = 100\nval_split = 1.5"), [], ["val_split", "1.5"]),
     (variant("n = 100", 'n = 100\nnormalize = "zscore"'), [], ["zscore"]),
-    (DIGITS_CONV.replace("{ type = \"flatten\" }, ", "") % 3, [], ["layer 1 (dense)", "(4, 6, 6)", "flatten"]),
+    (NO_FLATTEN % 3, [], ["layer 1 (dense)", "(4, 6, 6)", "flatten"]),
     (DIGITS_CONV % 9, [], ["layer 0 (conv2d)", "(1, 8, 8)"]),
     (BASE, ["--epochs", "0"], ["--epochs must be at least 1"]),
     (BASE, ["--set", "train.epochs"], ["write key=value"]),
