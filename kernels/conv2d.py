@@ -1,0 +1,748 @@
+"""2-D convolution (cross-correlation, as in every DL framework), forward and backward.
+
+    y[n, f, oh, ow] = b[f] + sum_{c, kh, kw} W[f, c, kh, kw] * xp[n, c, oh*s + kh, ow*s + kw]
+
+where `xp` is `x` zero-padded by `pad = (top, bottom, left, right)` and `s` is the stride, so
+OH = (H + top + bottom - KH) // s + 1 (rows that do not fit are dropped, as in PyTorch).
+
+Two algorithms, same results up to float rounding (`method=`):
+
+- ``"direct"`` (stride 1): the padded input is kept as flat rows of width Wp = W + left + right,
+  and each output plane is computed "wide" (OH rows of Wp values, the last Wp - OW of each row
+  discarded), so every tap (c, kh, kw) is one contiguous, vectorized axpy at offset
+  c*Hp*Wp + kh*Wp + kw; four taps and two filters per pass keep the loads per FMA low. dW is the
+  same loop as dot products; dx is the direct convolution of dy, padded by K - 1 - pad, with the
+  kernel flipped and its in/out channels swapped (the transposed convolution).
+- ``"gemm"`` (any stride): im2col into `col (C*KH*KW, N*OH*OW)`, then one BLAS matmul per pass:
+  y = W @ col, dW = dy @ col.T, dcol = W.T @ dy followed by col2im (Chellapilla et al. 2006;
+  Deep Learning from Scratch, `common/util.py`).
+
+``"auto"`` picks gemm for strides > 1 and for wide layers on small images (>= 32 filters,
+>= 128 taps, col matrix <= 16 MiB), direct otherwise: measured 2-5x faster for narrow layers
+on MNIST-sized images (no col matrix to write and read back), see `_pick`.
+
+The matmuls run in numpy's BLAS from the wrappers: numba's `np.dot` goes through SciPy's
+OpenBLAS, measured 30-40 % slower here on these shapes. numpy releases the GIL in BLAS and the
+cores are `nogil`, so the whole pass runs off the GIL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ._flags import jit
+
+Method = Literal["auto", "direct", "gemm"]
+METHODS = ("auto", "direct", "gemm")
+DTYPES = (np.float32, np.float64)
+
+
+@dataclass
+class Conv2DWorkspace:
+    """What `conv2d_forward_train` keeps for `conv2d_backward`, and buffers to recycle.
+
+    Fresh multi-megabyte arrays each step cost page faults (measured ~2.5 us per 4 KiB page
+    in this VM: 4-5 ms per step for a 7 MB col matrix), so the gemm method reuses them: the
+    col matrix becomes dcol in backward, and passing the old workspace to the next forward
+    (`reuse=`) recycles its arrays.
+
+    Attributes:
+        method: "direct" or "gemm", the algorithm that made it.
+        x_shape, stride, pad: the forward call it belongs to (checked by backward).
+        array: direct: padded input `(N, C, Hp, Wp)`; gemm: `col (C*KH*KW, N*OH*OW)`.
+        scratch: gemm: an `(F, N*OH*OW)` buffer for W @ col and the transposed dy.
+        valid: False once a backward pass has overwritten the col matrix with dcol; another
+            backward then recomputes it from x.
+    """
+
+    method: str
+    x_shape: tuple[int, int, int, int]
+    stride: int
+    pad: tuple[int, int, int, int]
+    array: np.ndarray
+    scratch: np.ndarray | None = None
+    valid: bool = True
+
+
+# ---------------------------------------------------------------------------- numba cores
+
+
+@jit
+def _valid_range(k, pad, stride, size, out):
+    """[lo, hi): the outputs o in [0, out) whose input o*stride + k - pad lies in [0, size)."""
+    lo = 0
+    if pad > k:
+        lo = (pad - k + stride - 1) // stride
+    top = size - 1 - k + pad
+    hi = top // stride + 1 if top >= 0 else 0
+    hi = min(hi, out)
+    lo = min(lo, hi)
+    return lo, hi
+
+
+@jit
+def _pad_core(x, pt, pl, xp):
+    """xp[n, c, pt:pt+H, pl:pl+W] = x[n, c], zeros elsewhere; xp is (N, C, Hp, Wp)."""
+    N, C, H, W = x.shape
+    Hp, Wp = xp.shape[2], xp.shape[3]
+    zero = np.zeros(1, xp.dtype)[0]
+    for n in range(N):
+        for c in range(C):
+            for h in range(Hp):
+                row = xp[n, c, h]
+                if h < pt or h >= pt + H:
+                    for w in range(Wp):
+                        row[w] = zero
+                    continue
+                for w in range(pl):
+                    row[w] = zero
+                # slices, not row[w + pl]: numba can vectorize only provably non-negative indices
+                src = x[n, c, h - pt]
+                dst = row[pl:]
+                for w in range(W):
+                    dst[w] = src[w]
+                for w in range(pl + W, Wp):
+                    row[w] = zero
+
+
+@jit
+def _tap_offsets(C, KH, KW, Hp, Wp):
+    """Offset of tap (c, kh, kw) in a flat padded sample (C, Hp, Wp), in W's row-major order."""
+    offs = np.empty(C * KH * KW, np.int64)
+    t = 0
+    for c in range(C):
+        for kh in range(KH):
+            for kw in range(KW):
+                offs[t] = (c * Hp + kh) * Wp + kw
+                t += 1
+    return offs
+
+
+@jit
+def _taps_pair(xn, wf, wg, offs, acc0, acc1):
+    """acc0 += sum_t wf[t] * xn[offs[t]:][:L], acc1 likewise with wg; four taps per pass."""
+    L = acc0.shape[0]
+    K = offs.shape[0]
+    t = 0
+    while t + 4 <= K:
+        w0, w1, w2, w3 = wf[t], wf[t + 1], wf[t + 2], wf[t + 3]
+        v0, v1, v2, v3 = wg[t], wg[t + 1], wg[t + 2], wg[t + 3]
+        x0 = xn[offs[t] :]
+        x1 = xn[offs[t + 1] :]
+        x2 = xn[offs[t + 2] :]
+        x3 = xn[offs[t + 3] :]
+        for i in range(L):
+            a0, a1, a2, a3 = x0[i], x1[i], x2[i], x3[i]
+            acc0[i] += w0 * a0 + w1 * a1 + w2 * a2 + w3 * a3
+            acc1[i] += v0 * a0 + v1 * a1 + v2 * a2 + v3 * a3
+        t += 4
+    while t < K:
+        w0, v0 = wf[t], wg[t]
+        x0 = xn[offs[t] :]
+        for i in range(L):
+            acc0[i] += w0 * x0[i]
+            acc1[i] += v0 * x0[i]
+        t += 1
+
+
+@jit
+def _taps_one(xn, wf, offs, acc0):
+    """acc0 += sum_t wf[t] * xn[offs[t]:][:L]."""
+    L = acc0.shape[0]
+    K = offs.shape[0]
+    t = 0
+    while t + 4 <= K:
+        w0, w1, w2, w3 = wf[t], wf[t + 1], wf[t + 2], wf[t + 3]
+        x0 = xn[offs[t] :]
+        x1 = xn[offs[t + 1] :]
+        x2 = xn[offs[t + 2] :]
+        x3 = xn[offs[t + 3] :]
+        for i in range(L):
+            acc0[i] += w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i]
+        t += 4
+    while t < K:
+        w0 = wf[t]
+        x0 = xn[offs[t] :]
+        for i in range(L):
+            acc0[i] += w0 * x0[i]
+        t += 1
+
+
+@jit
+def _fill(acc, value):
+    for i in range(acc.shape[0]):
+        acc[i] = value
+
+
+@jit
+def _unwide(acc, Wp, out):
+    """out (OH, OW) = the wide rows of acc (row stride Wp), gaps dropped."""
+    OH, OW = out.shape
+    for oh in range(OH):
+        src = acc[oh * Wp :]
+        dst = out[oh]
+        for ow in range(OW):
+            dst[ow] = src[ow]
+
+
+@jit
+def _direct_core(xp, Wm, b, KH, KW, y):
+    """Stride-1 direct convolution of padded `xp (N, C, Hp, Wp)` into `y (N, F, OH, OW)`."""
+    N, C, Hp, Wp = xp.shape
+    F, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    offs = _tap_offsets(C, KH, KW, Hp, Wp)
+    L = (OH - 1) * Wp + OW
+    acc0 = np.empty(L, y.dtype)
+    acc1 = np.empty(L, y.dtype)
+    for n in range(N):
+        xn = xp[n].reshape(C * Hp * Wp)
+        f = 0
+        while f + 2 <= F:
+            _fill(acc0, b[f])
+            _fill(acc1, b[f + 1])
+            _taps_pair(xn, Wm[f], Wm[f + 1], offs, acc0, acc1)
+            _unwide(acc0, Wp, y[n, f])
+            _unwide(acc1, Wp, y[n, f + 1])
+            f += 2
+        if f < F:
+            _fill(acc0, b[f])
+            _taps_one(xn, Wm[f], offs, acc0)
+            _unwide(acc0, Wp, y[n, f])
+
+
+@jit
+def _widen(plane, Wp, acc):
+    """Write plane (OH, OW) into the wide rows of acc (gaps untouched); return its sum."""
+    OH, OW = plane.shape
+    s = np.zeros(1, acc.dtype)[0]
+    for oh in range(OH):
+        src = plane[oh]
+        dst = acc[oh * Wp :]
+        for ow in range(OW):
+            v = src[ow]
+            dst[ow] = v
+            s += v
+    return s
+
+
+@jit
+def _dot_taps_pair(xn, g0, g1, offs, dwf, dwg):
+    """dwf[t] += g0 . xn[offs[t]:][:L], dwg[t] += g1 . xn[offs[t]:][:L]; four taps per pass."""
+    L = g0.shape[0]
+    K = offs.shape[0]
+    zero = np.zeros(1, dwf.dtype)[0]
+    t = 0
+    while t + 4 <= K:
+        x0 = xn[offs[t] :]
+        x1 = xn[offs[t + 1] :]
+        x2 = xn[offs[t + 2] :]
+        x3 = xn[offs[t + 3] :]
+        s0 = s1 = s2 = s3 = r0 = r1 = r2 = r3 = zero
+        for i in range(L):
+            u, v = g0[i], g1[i]
+            a0, a1, a2, a3 = x0[i], x1[i], x2[i], x3[i]
+            s0 += u * a0
+            s1 += u * a1
+            s2 += u * a2
+            s3 += u * a3
+            r0 += v * a0
+            r1 += v * a1
+            r2 += v * a2
+            r3 += v * a3
+        dwf[t] += s0
+        dwf[t + 1] += s1
+        dwf[t + 2] += s2
+        dwf[t + 3] += s3
+        dwg[t] += r0
+        dwg[t + 1] += r1
+        dwg[t + 2] += r2
+        dwg[t + 3] += r3
+        t += 4
+    while t < K:
+        x0 = xn[offs[t] :]
+        s0 = r0 = zero
+        for i in range(L):
+            s0 += g0[i] * x0[i]
+            r0 += g1[i] * x0[i]
+        dwf[t] += s0
+        dwg[t] += r0
+        t += 1
+
+
+@jit
+def _dot_taps_one(xn, g0, offs, dwf):
+    L = g0.shape[0]
+    K = offs.shape[0]
+    zero = np.zeros(1, dwf.dtype)[0]
+    t = 0
+    while t + 4 <= K:
+        x0 = xn[offs[t] :]
+        x1 = xn[offs[t + 1] :]
+        x2 = xn[offs[t + 2] :]
+        x3 = xn[offs[t + 3] :]
+        s0 = s1 = s2 = s3 = zero
+        for i in range(L):
+            u = g0[i]
+            s0 += u * x0[i]
+            s1 += u * x1[i]
+            s2 += u * x2[i]
+            s3 += u * x3[i]
+        dwf[t] += s0
+        dwf[t + 1] += s1
+        dwf[t + 2] += s2
+        dwf[t + 3] += s3
+        t += 4
+    while t < K:
+        x0 = xn[offs[t] :]
+        s0 = zero
+        for i in range(L):
+            s0 += g0[i] * x0[i]
+        dwf[t] += s0
+        t += 1
+
+
+@jit
+def _direct_dw_core(xp, dy, KH, KW, dW, db):
+    """dW (F, C*KH*KW) and db (F,) of the stride-1 direct convolution, summed over n in order."""
+    N, C, Hp, Wp = xp.shape
+    F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
+    offs = _tap_offsets(C, KH, KW, Hp, Wp)
+    L = (OH - 1) * Wp + OW
+    dW[:] = 0
+    db[:] = 0
+    g0 = np.zeros(L, dW.dtype)  # wide dy rows; the gaps stay zero
+    g1 = np.zeros(L, dW.dtype)
+    for n in range(N):
+        xn = xp[n].reshape(C * Hp * Wp)
+        f = 0
+        while f + 2 <= F:
+            db[f] += _widen(dy[n, f], Wp, g0)
+            db[f + 1] += _widen(dy[n, f + 1], Wp, g1)
+            _dot_taps_pair(xn, g0, g1, offs, dW[f], dW[f + 1])
+            f += 2
+        if f < F:
+            db[f] += _widen(dy[n, f], Wp, g0)
+            _dot_taps_one(xn, g0, offs, dW[f])
+
+
+# The im2col-side cores index flat arrays with uint64: numba wraps negative signed indices,
+# and that check keeps LLVM from vectorizing these short copies (measured 4-5x slower with
+# signed indices or per-row views).
+
+
+@jit
+def _im2col_core(x, KH, KW, stride, pt, pl, col):
+    """col[(c*KH + kh)*KW + kw, n, oh, ow] = xp[n, c, oh*s + kh, ow*s + kw] (0 in the padding)."""
+    N, C, H, W = x.shape
+    OH, OW = col.shape[2], col.shape[3]
+    xf = x.reshape(x.size)
+    cf = col.reshape(col.size)
+    zero = np.zeros(1, col.dtype)[0]
+    step = np.uint64(stride)
+    for c in range(C):
+        for kh in range(KH):
+            for kw in range(KW):
+                r = (c * KH + kh) * KW + kw
+                lo, hi = _valid_range(kw, pl, stride, W, OW)
+                start = max(lo * stride + kw - pl, 0)
+                for n in range(N):
+                    for oh in range(OH):
+                        dst = np.uint64(((r * N + n) * OH + oh) * OW)
+                        ih = oh * stride + kh - pt
+                        if ih < 0 or ih >= H:
+                            for ow in range(np.uint64(OW)):
+                                cf[dst + ow] = zero
+                            continue
+                        for ow in range(np.uint64(lo)):
+                            cf[dst + ow] = zero
+                        src = np.uint64(((n * C + c) * H + ih) * W + start)
+                        d = dst + np.uint64(lo)
+                        if stride == 1:
+                            for i in range(np.uint64(hi - lo)):
+                                cf[d + i] = xf[src + i]
+                        else:
+                            for i in range(np.uint64(hi - lo)):
+                                cf[d + i] = xf[src + i * step]
+                        for ow in range(np.uint64(hi), np.uint64(OW)):
+                            cf[dst + ow] = zero
+
+
+@jit
+def _col2im_core(dcol, KH, KW, stride, pt, pl, dx):
+    """dx = sum over taps of dcol scattered back to where `_im2col_core` read (padding dropped)."""
+    N, C, H, W = dx.shape
+    OH, OW = dcol.shape[2], dcol.shape[3]
+    cf = dcol.reshape(dcol.size)
+    xf = dx.reshape(dx.size)
+    xf[:] = 0
+    step = np.uint64(stride)
+    for c in range(C):
+        for kh in range(KH):
+            for kw in range(KW):
+                r = (c * KH + kh) * KW + kw
+                lo, hi = _valid_range(kw, pl, stride, W, OW)
+                start = max(lo * stride + kw - pl, 0)
+                for n in range(N):
+                    for oh in range(OH):
+                        ih = oh * stride + kh - pt
+                        if ih < 0 or ih >= H:
+                            continue
+                        src = np.uint64(((r * N + n) * OH + oh) * OW + lo)
+                        d = np.uint64(((n * C + c) * H + ih) * W + start)
+                        if stride == 1:
+                            for i in range(np.uint64(hi - lo)):
+                                xf[d + i] += cf[src + i]
+                        else:
+                            for i in range(np.uint64(hi - lo)):
+                                xf[d + i * step] += cf[src + i]
+
+
+@jit
+def _unfold_core(yt, b, y):
+    """y[n, f, p] = yt[f, n*P + p] + b[f]; yt (F, N*P), y (N, F, P)."""
+    N, F, P = y.shape
+    src = yt.reshape(yt.size)
+    dst = y.reshape(y.size)
+    size = np.uint64(P)
+    for n in range(N):
+        for f in range(F):
+            bf = b[f]
+            s = np.uint64((f * N + n) * P)
+            d = np.uint64((n * F + f) * P)
+            for p in range(size):
+                dst[d + p] = src[s + p] + bf
+
+
+@jit
+def _fold_core(dy, dyt, db):
+    """dyt[f, n*P + p] = dy[n, f, p] and db[f] = sum of dy[:, f]; dy (N, F, P)."""
+    N, F, P = dy.shape
+    src = dy.reshape(dy.size)
+    dst = dyt.reshape(dyt.size)
+    size = np.uint64(P)
+    zero = np.zeros(1, db.dtype)[0]
+    db[:] = 0
+    for n in range(N):
+        for f in range(F):
+            s = np.uint64((n * F + f) * P)
+            d = np.uint64((f * N + n) * P)
+            acc = zero
+            for p in range(size):
+                v = src[s + p]
+                dst[d + p] = v
+                acc += v
+            db[f] += acc
+
+
+# ---------------------------------------------------------------------------- wrappers
+
+
+def conv2d_output_size(
+    size: tuple[int, int], kernel: tuple[int, int], stride: int, pad: tuple[int, int, int, int]
+) -> tuple[int, int]:
+    """(OH, OW) for an input (H, W), kernel (KH, KW), stride and pad (top, bottom, left, right)."""
+    (H, W), (KH, KW) = size, kernel
+    return (H + pad[0] + pad[1] - KH) // stride + 1, (W + pad[2] + pad[3] - KW) // stride + 1
+
+
+def _check_stride_pad(stride: int, pad) -> tuple[int, tuple[int, int, int, int]]:
+    if isinstance(stride, bool) or not isinstance(stride, int | np.integer) or stride < 1:
+        raise ValueError(f"stride must be a positive integer, got {stride!r}")
+    try:
+        pad = tuple(int(p) for p in pad)
+    except TypeError:
+        raise ValueError(f"pad must be (top, bottom, left, right), got {pad!r}") from None
+    if len(pad) != 4 or min(pad) < 0:
+        raise ValueError(f"pad must be 4 non-negative ints (top, bottom, left, right), got {pad}")
+    return int(stride), pad
+
+
+def _check_float(**arrays: np.ndarray) -> np.dtype:
+    dtypes = {name: np.asarray(a).dtype for name, a in arrays.items()}
+    first = next(iter(dtypes.values()))
+    if first not in DTYPES or any(d != first for d in dtypes.values()):
+        listed = ", ".join(f"{name} {d}" for name, d in dtypes.items())
+        raise ValueError(f"conv2d needs float32 or float64 arrays of one dtype, got {listed}")
+    return first
+
+
+def _check_forward(x, W, b, stride, pad):
+    x, W, b = np.asarray(x), np.asarray(W), np.asarray(b)
+    if x.ndim != 4 or W.ndim != 4 or b.ndim != 1:
+        raise ValueError(
+            f"conv2d needs x (N, C, H, W), W (F, C, KH, KW), b (F,); "
+            f"got x {x.shape}, W {W.shape}, b {b.shape}"
+        )
+    if x.shape[1] != W.shape[1] or b.shape[0] != W.shape[0]:
+        raise ValueError(
+            f"conv2d shapes do not match: x {x.shape} has {x.shape[1]} channels, "
+            f"W {W.shape} expects {W.shape[1]}; b {b.shape} should be ({W.shape[0]},)"
+        )
+    _check_float(x=x, W=W, b=b)
+    stride, pad = _check_stride_pad(stride, pad)
+    OH, OW = conv2d_output_size(x.shape[2:], W.shape[2:], stride, pad)
+    if OH < 1 or OW < 1 or min(x.shape) < 1 or min(W.shape) < 1:
+        raise ValueError(
+            f"conv2d output would be empty: x {x.shape}, W {W.shape}, stride {stride}, pad {pad}"
+        )
+    return np.ascontiguousarray(x), np.ascontiguousarray(W), np.ascontiguousarray(b), stride, pad
+
+
+# "auto" takes gemm for wide layers with small images, where BLAS beats the direct loops and
+# the col matrix still fits in a few cache-sized blocks of memory (measured, serial BLAS:
+# direct/gemm time 1.15 for (16->32, 3x3, 14x14), 1.1 for (32->32, 3x3, 14x14), 2.9 for
+# (32->64, 3x3, 7x7); but 0.2 for (1->8, 5x5, 28x28), 0.3 for (8->16, 3x3, 28x28), 0.6 for
+# (8->16, 3x3, 14x14), 0.7 for (16->32, 5x5, 14x14) whose 20 MB col matrix costs more than
+# the matmul saves).
+GEMM_MIN_FILTERS = 32
+GEMM_MIN_TAPS = 128  # C * KH * KW
+GEMM_MAX_COL_BYTES = 16 * 2**20
+
+
+def _pick(method: str, stride: int, x_shape, w_shape, pad) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "direct" and stride != 1:
+        raise ValueError(f"the direct method needs stride 1, got stride {stride}")
+    if method != "auto":
+        return method
+    if stride != 1:
+        return "gemm"
+    F, C, KH, KW = w_shape
+    OH, OW = conv2d_output_size(x_shape[2:], (KH, KW), stride, pad)
+    col_bytes = 4 * C * KH * KW * x_shape[0] * OH * OW
+    wide = F >= GEMM_MIN_FILTERS and C * KH * KW >= GEMM_MIN_TAPS
+    return "gemm" if wide and col_bytes <= GEMM_MAX_COL_BYTES else "direct"
+
+
+def _buffer(old: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """`old` if it has this shape and dtype (to be overwritten), else a new array."""
+    if old is not None and old.shape == shape and old.dtype == dtype:
+        return old
+    return np.empty(shape, dtype)
+
+
+def _padded(x: np.ndarray, pad, out: np.ndarray | None = None) -> np.ndarray:
+    N, C, H, W = x.shape
+    xp = _buffer(out, (N, C, H + pad[0] + pad[1], W + pad[2] + pad[3]), x.dtype)
+    _pad_core(x, pad[0], pad[2], xp)
+    return xp
+
+
+def _im2col(x: np.ndarray, KH, KW, stride, pad, out: np.ndarray | None = None) -> np.ndarray:
+    N, C = x.shape[:2]
+    OH, OW = conv2d_output_size(x.shape[2:], (KH, KW), stride, pad)
+    col = _buffer(out, (C * KH * KW, N * OH * OW), x.dtype)
+    _im2col_core(x, KH, KW, stride, pad[0], pad[2], col.reshape(C * KH * KW, N, OH, OW))
+    return col
+
+
+def _forward(x, W, b, stride, pad, method, reuse=None) -> tuple[np.ndarray, Conv2DWorkspace]:
+    N = x.shape[0]
+    F, _, KH, KW = W.shape
+    OH, OW = conv2d_output_size(x.shape[2:], (KH, KW), stride, pad)
+    old_array = old_scratch = None
+    if reuse is not None:
+        reuse.valid = False  # its buffers are about to be overwritten
+        if reuse.method == method:
+            old_array, old_scratch = reuse.array, reuse.scratch
+    y = np.empty((N, F, OH, OW), x.dtype)
+    if method == "direct":
+        array = _padded(x, pad, old_array)
+        _direct_core(array, W.reshape(F, -1), b, KH, KW, y)
+        return y, Conv2DWorkspace(method, x.shape, stride, pad, array)
+    array = _im2col(x, KH, KW, stride, pad, old_array)
+    scratch = _buffer(old_scratch, (F, N * OH * OW), x.dtype)
+    np.dot(W.reshape(F, -1), array, out=scratch)
+    _unfold_core(scratch, b, y.reshape(N, F, OH * OW))
+    return y, Conv2DWorkspace(method, x.shape, stride, pad, array, scratch)
+
+
+def conv2d_forward(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray,
+    stride: int,
+    pad: tuple[int, int, int, int],
+    *,
+    method: Method = "auto",
+) -> np.ndarray:
+    """Convolve a batch of images (inference: nothing kept for backward).
+
+    Args:
+        x: (N, C, H, W) float32 or float64 images.
+        W: (F, C, KH, KW) filters, same dtype.
+        b: (F,) biases, same dtype.
+        stride: step between windows, >= 1 (both axes).
+        pad: zero padding (top, bottom, left, right), each >= 0.
+        method: "auto", "direct" (stride 1 only) or "gemm"; see the module docstring.
+
+    Returns:
+        y: (N, F, OH, OW), OH = (H + top + bottom - KH) // stride + 1, likewise OW.
+
+    Raises:
+        ValueError: wrong ndim, dtype or shapes (named in the message), or an empty output.
+    """
+    x, W, b, stride, pad = _check_forward(x, W, b, stride, pad)
+    return _forward(x, W, b, stride, pad, _pick(method, stride, x.shape, W.shape, pad))[0]
+
+
+def conv2d_forward_train(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray,
+    stride: int,
+    pad: tuple[int, int, int, int],
+    *,
+    method: Method = "auto",
+    reuse: Conv2DWorkspace | None = None,
+) -> tuple[np.ndarray, Conv2DWorkspace]:
+    """`conv2d_forward` that also returns the workspace `conv2d_backward` reuses.
+
+    The workspace holds the padded input (direct) or the im2col matrix (gemm), so backward
+    skips recomputing it. Same arguments as `conv2d_forward`, and:
+
+    Args:
+        reuse: a workspace the caller no longer needs (the previous step's): its arrays are
+            overwritten when the shapes match, instead of allocating new ones.
+
+    Returns:
+        (y, workspace): y (N, F, OH, OW); pass workspace to `conv2d_backward(workspace=...)`.
+    """
+    x, W, b, stride, pad = _check_forward(x, W, b, stride, pad)
+    method = _pick(method, stride, x.shape, W.shape, pad)
+    return _forward(x, W, b, stride, pad, method, reuse)
+
+
+def _dx_direct(dy: np.ndarray, W: np.ndarray, x_shape, pad) -> np.ndarray:
+    """dx as the stride-1 convolution of dy, padded by K - 1 - pad, with W flipped."""
+    F, C, KH, KW = W.shape
+    q = (KH - 1 - pad[0], KH - 1 - pad[1], KW - 1 - pad[2], KW - 1 - pad[3])
+    Wt = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, -1)
+    dx = np.empty(x_shape, dy.dtype)
+    _direct_core(_padded(dy, q), Wt, np.zeros(C, dy.dtype), KH, KW, dx)
+    return dx
+
+
+def _dx_gemm(dyt, W, x_shape, stride, pad, OH, OW, dcol) -> np.ndarray:
+    """dx = col2im(W.T @ dyt), the matmul written into `dcol` (K, N*OH*OW)."""
+    F, C, KH, KW = W.shape
+    np.dot(W.reshape(F, -1).T, dyt, out=dcol)
+    dx = np.empty(x_shape, dyt.dtype)
+    _col2im_core(dcol.reshape(C * KH * KW, x_shape[0], OH, OW), KH, KW, stride, pad[0], pad[2], dx)
+    return dx
+
+
+def conv2d_backward(
+    dy: np.ndarray,
+    x: np.ndarray,
+    W: np.ndarray,
+    stride: int,
+    pad: tuple[int, int, int, int],
+    need_dx: bool,
+    *,
+    workspace: Conv2DWorkspace | None = None,
+    method: Method = "auto",
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of `conv2d_forward` given dL/dy.
+
+        dW[f, c, kh, kw] = sum_{n, oh, ow} dy[n, f, oh, ow] * xp[n, c, oh*s + kh, ow*s + kw]
+        db[f] = sum_{n, oh, ow} dy[n, f, oh, ow]
+        dx = the part of dxp inside the padding, dxp[n, c, oh*s + kh, ow*s + kw] += W * dy
+
+    Args:
+        dy: (N, F, OH, OW) gradient of the loss with respect to y, same dtype as W; not written.
+        x: (N, C, H, W) the forward input (read again only without a valid workspace).
+        W: (F, C, KH, KW) filters.
+        stride, pad: as in the forward call.
+        need_dx: False skips dx (the first layer), the costliest third of the work.
+        workspace: from `conv2d_forward_train` on the same x, stride and pad; its method wins.
+            With dx, the gemm method overwrites its col matrix (marking it invalid).
+        method: used without a workspace; "auto", "direct" (stride 1) or "gemm".
+
+    Returns:
+        (dx or None, dW (F, C, KH, KW), db (F,)), all of dy's dtype.
+
+    Raises:
+        ValueError: shapes, dtypes or the workspace do not match.
+    """
+    x, W, dy = np.asarray(x), np.asarray(W), np.asarray(dy)
+    if x.ndim != 4 or W.ndim != 4 or dy.ndim != 4:
+        raise ValueError(
+            f"conv2d backward needs dy (N, F, OH, OW), x (N, C, H, W), W (F, C, KH, KW); "
+            f"got dy {dy.shape}, x {x.shape}, W {W.shape}"
+        )
+    _check_float(dy=dy, x=x, W=W)
+    stride, pad = _check_stride_pad(stride, pad)
+    N, C, H, Wd = x.shape
+    F, _, KH, KW = W.shape
+    OH, OW = conv2d_output_size((H, Wd), (KH, KW), stride, pad)
+    if W.shape[1] != C or dy.shape != (N, F, OH, OW):
+        raise ValueError(
+            f"conv2d backward shapes do not match: dy {dy.shape} should be {(N, F, OH, OW)} "
+            f"for x {x.shape}, W {W.shape}, stride {stride}, pad {pad}"
+        )
+    array = scratch = None
+    if workspace is not None:
+        if (workspace.x_shape, workspace.stride, workspace.pad) != (x.shape, stride, pad) or (
+            workspace.array.dtype != dy.dtype
+        ):
+            raise ValueError(
+                f"conv2d workspace is for x {workspace.x_shape} {workspace.array.dtype}, "
+                f"stride {workspace.stride}, pad {workspace.pad}; got x {x.shape} {dy.dtype}, "
+                f"stride {stride}, pad {pad}"
+            )
+        method, scratch = workspace.method, workspace.scratch
+        array = workspace.array if workspace.valid else None
+    else:
+        method = _pick(method, stride, x.shape, W.shape, pad)
+    if array is None:
+        x = np.ascontiguousarray(x)
+        if method == "direct":
+            array = _padded(x, pad)
+        else:
+            array = _im2col(x, KH, KW, stride, pad, None if workspace is None else workspace.array)
+            if workspace is not None:
+                workspace.array, workspace.valid = array, True
+    dy = np.ascontiguousarray(dy)
+    W = np.ascontiguousarray(W)
+    db = np.empty(F, dy.dtype)
+    dx = None
+    if method == "direct":
+        dW = np.empty((F, C * KH * KW), dy.dtype)
+        _direct_dw_core(array, dy, KH, KW, dW, db)
+        if need_dx:
+            if min(KH - 1 - pad[0], KH - 1 - pad[1], KW - 1 - pad[2], KW - 1 - pad[3]) >= 0:
+                dx = _dx_direct(dy, W, x.shape, pad)
+            else:  # padding wider than the kernel: the flipped convolution would need cropping
+                dyt = np.empty((F, N * OH * OW), dy.dtype)
+                _fold_core(dy.reshape(N, F, OH * OW), dyt, np.empty(F, dy.dtype))
+                dcol = np.empty((C * KH * KW, N * OH * OW), dy.dtype)
+                dx = _dx_gemm(dyt, W, x.shape, stride, pad, OH, OW, dcol)
+    else:
+        dyt = _buffer(scratch, (F, N * OH * OW), dy.dtype)
+        _fold_core(dy.reshape(N, F, OH * OW), dyt, db)
+        dW = np.dot(dyt, array.T)
+        if need_dx:  # col is spent: dcol takes its memory
+            if workspace is not None:
+                workspace.valid = False
+            dx = _dx_gemm(dyt, W, x.shape, stride, pad, OH, OW, array)
+    return dx, dW.reshape(W.shape), db
+
+
+def warmup(dtype: np.dtype = np.float32) -> None:
+    """Compile (or load from the cache) every core for `dtype` on a tiny input."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 5, 5)).astype(dtype)
+    W = rng.standard_normal((3, 2, 3, 3)).astype(dtype)
+    b = np.zeros(3, dtype)
+    for stride, pad, method in ((1, (1, 1, 1, 1), "direct"), (1, (4, 0, 0, 0), "direct")):
+        y, ws = conv2d_forward_train(x, W, b, stride, pad, method=method)
+        conv2d_backward(y, x, W, stride, pad, True, workspace=ws)
+    y, ws = conv2d_forward_train(x, W, b, 2, (1, 1, 1, 1), method="gemm")
+    conv2d_backward(y, x, W, 2, (1, 1, 1, 1), True, workspace=ws)
+    y, ws = conv2d_forward_train(x, W, b, 1, (1, 1, 1, 1), method="gemm")
+    conv2d_backward(y, x, W, 1, (1, 1, 1, 1), True, workspace=ws)

@@ -1,0 +1,202 @@
+"""Max and average pooling kernels against the slow numpy reference in `reference.py`.
+
+Max pooling inputs are random permutations, so every window has one maximum and argmax is
+unique; ties and NaN are tested on hand-made inputs. Max pooling only copies values, so it
+must match exactly; average pooling sums size*size terms: float32 within `rtol = 1e-5`,
+`atol = 1e-6 * K`, K = size*size (terms per output; for dx, the windows covering one input).
+"""
+
+import numba
+import numpy as np
+import pytest
+import reference as ref
+from numba.core.caching import FunctionCache
+
+from tuidl.kernels import _flags, pool2d
+from tuidl.kernels.pool2d import (
+    avgpool2d_backward,
+    avgpool2d_forward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
+
+RTOL_32 = 1e-5
+ATOL_PER_TERM_32 = 1e-6
+RTOL_64 = 1e-10
+ATOL_PER_TERM_64 = 1e-14
+
+SHAPES = {  # x (N, C, H, W), size, stride
+    "2x2_tiling": ((2, 3, 8, 8), 2, 2),
+    "2x2_odd_nonsquare_drops_edge": ((2, 3, 7, 10), 2, 2),
+    "batch1_1ch": ((1, 1, 6, 6), 2, 2),
+    "2x2_overlapping": ((2, 2, 7, 9), 2, 1),
+    "2x2_gaps": ((2, 2, 10, 11), 2, 3),
+    "3x3_stride2_overlapping": ((1, 2, 9, 11), 3, 2),
+    "3x3_stride1": ((2, 3, 8, 8), 3, 1),
+    "3x3_tiling": ((2, 3, 7, 9), 3, 3),
+    "1x1": ((2, 2, 5, 5), 1, 1),
+    "whole_plane": ((3, 4, 6, 6), 6, 6),
+    "mnist": ((4, 16, 28, 28), 2, 2),
+}
+CASES = [pytest.param(*spec, id=name) for name, spec in SHAPES.items()]
+DTYPES = [
+    pytest.param(np.float32, RTOL_32, ATOL_PER_TERM_32, id="float32"),
+    pytest.param(np.float64, RTOL_64, ATOL_PER_TERM_64, id="float64"),
+]
+
+
+def distinct(rng, shape, dtype):
+    """Distinct values (a permutation, exact in float32 below 2**24) in random order."""
+    return (rng.permutation(int(np.prod(shape))).reshape(shape) - 100.5).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype, rtol, atol_per_term", DTYPES)
+@pytest.mark.parametrize("x_shape, size, stride", CASES)
+def test_maxpool_matches_reference(x_shape, size, stride, dtype, rtol, atol_per_term, seed):
+    rng = np.random.default_rng(seed)
+    x = distinct(rng, x_shape, dtype)
+    y, argmax = maxpool2d_forward(x, size, stride)
+    y_ref, argmax_ref = ref.maxpool2d_forward(x, size, stride)
+    assert y.dtype == dtype and argmax.dtype == np.int32
+    np.testing.assert_array_equal(y, y_ref, err_msg=f"seed={seed}")
+    np.testing.assert_array_equal(argmax, argmax_ref, err_msg=f"seed={seed}")
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dy_before = dy.copy()
+    dx = maxpool2d_backward(dy, argmax, x.shape)
+    assert dx.dtype == dtype
+    # overlapping windows may send several dy to one input: at most ceil(size/stride)**2 terms
+    K = (-(-size // stride)) ** 2
+    np.testing.assert_allclose(
+        dx,
+        ref.maxpool2d_backward(dy, x, size, stride),
+        rtol=rtol,
+        atol=atol_per_term * K,
+        err_msg=f"seed={seed}",
+    )
+    np.testing.assert_array_equal(dy, dy_before)
+
+
+@pytest.mark.parametrize("dtype, rtol, atol_per_term", DTYPES)
+@pytest.mark.parametrize("x_shape, size, stride", CASES)
+def test_avgpool_matches_reference(x_shape, size, stride, dtype, rtol, atol_per_term, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    y = avgpool2d_forward(x, size, stride)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(
+        y,
+        ref.avgpool2d_forward(x, size, stride),
+        rtol=rtol,
+        atol=atol_per_term * size * size,
+        err_msg=f"seed={seed}",
+    )
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dy_before = dy.copy()
+    dx = avgpool2d_backward(dy, x.shape, size, stride)
+    assert dx.dtype == dtype
+    np.testing.assert_allclose(
+        dx,
+        ref.avgpool2d_backward(dy, x.shape, size, stride),
+        rtol=rtol,
+        atol=atol_per_term * (-(-size // stride)) ** 2,
+        err_msg=f"seed={seed}",
+    )
+    np.testing.assert_array_equal(dy, dy_before)
+
+
+@pytest.mark.parametrize("size, stride", [(2, 2), (2, 1), (3, 2), (3, 3)])
+def test_max_ties_go_to_the_first_element_in_row_major_order(size, stride):
+    x = np.zeros((1, 1, 7, 7), np.float32)  # all ties: every window picks its top-left
+    y, argmax = maxpool2d_forward(x, size, stride)
+    OH, OW = y.shape[2:]
+    top_left = (np.arange(OH)[:, None] * stride) * 7 + np.arange(OW)[None, :] * stride
+    np.testing.assert_array_equal(argmax[0, 0], top_left)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = 5.0  # two maxima in the first window: row 0 comes first
+    _, argmax = maxpool2d_forward(x, size, stride)
+    assert argmax[0, 0, 0, 0] == 1
+    x[0, 0, 0, 1] = 0.0
+    x[0, 0, 1, 0] = 5.0  # (1, 0) and (1, 1): the left one
+    _, argmax = maxpool2d_forward(x, size, stride)
+    assert argmax[0, 0, 0, 0] == 7
+    dx = maxpool2d_backward(np.ones_like(y), argmax, x.shape)
+    assert dx[0, 0, 1, 0] >= 1
+
+
+@pytest.mark.parametrize("size, stride", [(2, 2), (2, 1), (3, 3), (3, 2)])
+def test_max_propagates_the_first_nan(size, stride):
+    x = np.arange(36, dtype=np.float32).reshape(1, 1, 6, 6)
+    x[0, 0, 0, 1] = np.nan
+    x[0, 0, 1, 0] = np.nan
+    x[0, 0, 4, 4] = np.inf
+    y, argmax = maxpool2d_forward(x, size, stride)
+    assert np.isnan(y[0, 0, 0, 0]) and argmax[0, 0, 0, 0] == 1
+    y_ref, argmax_ref = ref.maxpool2d_forward(x, size, stride)  # numpy's argmax: first NaN
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+
+
+def test_windows_that_do_not_fit_get_zero_gradient(seed):
+    rng = np.random.default_rng(seed)
+    x = distinct(rng, (2, 2, 7, 9), np.float32)
+    y, argmax = maxpool2d_forward(x, 2, 2)
+    assert y.shape == (2, 2, 3, 4)
+    dx = maxpool2d_backward(np.ones_like(y), argmax, x.shape)
+    assert not dx[:, :, 6:].any() and not dx[:, :, :, 8:].any()
+    assert dx.sum() == y.size
+    dx = avgpool2d_backward(np.ones_like(y), x.shape, 2, 2)
+    assert not dx[:, :, 6:].any() and not dx[:, :, :, 8:].any()
+    np.testing.assert_allclose(dx[:, :, :6, :8], 0.25)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: maxpool2d_forward(np.zeros((3, 4, 4), np.float32), 2, 2), r"x \(3, 4, 4\)"),
+        (lambda: avgpool2d_forward(np.zeros((1, 1, 4, 4), np.int64), 2, 2), "float32 or float64"),
+        (lambda: maxpool2d_forward(np.zeros((1, 1, 3, 5), np.float32), 4, 1), "would be empty"),
+        (lambda: avgpool2d_forward(np.zeros((1, 1, 4, 4)), 0, 1), "size must be a positive"),
+        (lambda: maxpool2d_forward(np.zeros((1, 1, 4, 4)), 2, 2.0), "stride must be a positive"),
+        (
+            lambda: avgpool2d_backward(np.zeros((1, 1, 3, 3)), (1, 1, 4, 4), 2, 2),
+            r"dy \(1, 1, 3, 3\) does not match x_shape \(1, 1, 4, 4\)",
+        ),
+        (
+            lambda: maxpool2d_backward(
+                np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.int64), (1, 1, 4, 4)
+            ),
+            r"argmax \(1, 1, 2, 2\) int64 should be",
+        ),
+        (
+            lambda: maxpool2d_backward(
+                np.zeros((1, 2, 2, 2)), np.zeros((1, 2, 2, 2), np.int32), (1, 1, 4, 4)
+            ),
+            "does not match x_shape",
+        ),
+    ],
+)
+def test_rejects_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def _cores():
+    return [
+        obj
+        for name, obj in sorted(vars(pool2d).items())
+        if isinstance(obj, numba.core.registry.CPUDispatcher)
+    ]
+
+
+def test_every_core_is_found():
+    names = {core.py_func.__name__ for core in _cores()}
+    assert {"_maxpool_core", "_maxpool_backward_core", "_avgpool_core"} <= names
+
+
+@pytest.mark.parametrize("core", _cores(), ids=lambda core: core.py_func.__name__)
+def test_cores_compile_with_the_project_flags(core):
+    options = core.targetoptions
+    assert options["nogil"] is True
+    assert options["fastmath"] == _flags.FASTMATH
+    # numba takes `cache` out of targetoptions and turns it into an on-disk cache object.
+    assert options.get("cache", True) is True
+    assert isinstance(core._cache, FunctionCache)
