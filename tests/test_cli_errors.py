@@ -73,7 +73,7 @@ FILE_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("text, extra, needles", FILE_CASES)
+@pytest.mark.parametrize("text, extra, needles", FILE_CASES, ids=[c[2][0] for c in FILE_CASES])
 def test_bad_experiment_files_and_options(tmp_path, text, extra, needles):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -96,7 +96,9 @@ COMMAND_CASES = [
 ]
 
 
-@pytest.mark.parametrize("args, needles", COMMAND_CASES)
+@pytest.mark.parametrize(
+    "args, needles", COMMAND_CASES, ids=[" ".join(c[0]) for c in COMMAND_CASES]
+)
 def test_bad_commands(tmp_path, args, needles):
     assert_one_line_error(run_tuidl(*args, tmp_path=tmp_path), *needles)
 
