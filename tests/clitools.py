@@ -13,8 +13,9 @@ TUIDL = str(Path(sys.executable).parent / "tuidl")  # the console script pip ins
 
 
 def tuidl_env(tmp_path: Path, **env: str) -> dict[str, str]:
-    """The environment for a tuidl process: private cache, no mirror, no proxy."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("TUIDL_MIRROR",)}
+    """The environment for a tuidl process: private cache, no data folder, mirror or proxy
+    unless given in `env`."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("TUIDL_DATA", "TUIDL_MIRROR")}
     environ.update(XDG_CACHE_HOME=str(tmp_path / "cache"), no_proxy="*", NO_PROXY="*")
     environ.update(OPENBLAS_NUM_THREADS="1", **env)
     return environ

@@ -4,13 +4,13 @@ import gzip
 import hashlib
 import io
 import os
-import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.clitools import CONTROL, assert_one_line_error, run_tuidl
 
 REAL_DATA = Path(os.environ.get("TUIDL_DATA", "/nonexistent"))
 needs_real_mnist = pytest.mark.skipif(
@@ -21,30 +21,10 @@ NAMES = [
     "spiral", "circles", "xor", "gauss", "moons", "digits", "mnist", "fashion-mnist",
     "sine", "adding", "reber", "csv:PATH", "idx:DIR", "text:PATH",
 ]  # fmt: skip
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but tab and newline
 
 
 def tuidl(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    """`python -m tuidl ARGS` with a private cache, no TUIDL_DATA unless given, no proxy."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("TUIDL_DATA", "TUIDL_MIRROR")}
-    environ.update(XDG_CACHE_HOME=str(tmp_path / "cache"), no_proxy="*", NO_PROXY="*", **env)
-    return subprocess.run(
-        [sys.executable, "-m", "tuidl", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=60,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("tuidl: error: ")
-    for needle in needles:
-        assert needle in lines[0]
+    return run_tuidl(*args, tmp_path=tmp_path, timeout=60, **env)
 
 
 def write_idx(path: Path, array: np.ndarray, code: int = 0x08, cut: int = 0) -> Path:
