@@ -14,6 +14,7 @@ from tuidl.datasets import Dataset, load_dataset
 from tuidl.experiment import Experiment
 from tuidl.gradcheck import check_model
 from tuidl.model import Sequential
+from tuidl.presets import preset
 from tuidl.trainer import Trainer
 
 GRADCHECK_TOL = 1e-6
@@ -22,20 +23,7 @@ needs_mnist = pytest.mark.skipif(
     not (MNIST_DIR / "mnist" / "t10k-images-idx3-ubyte.gz").exists(),
     reason="MNIST files not found: set TUIDL_DATA to a folder with mnist/t10k-*.gz",
 )
-SMALL_CNN = {
-    "loss": "softmax_cross_entropy",
-    "init": "he",
-    "layers": [
-        {"type": "conv2d", "filters": 8, "kernel": 5, "padding": "same"},
-        {"type": "relu"},
-        {"type": "maxpool2d", "size": 2},
-        {"type": "conv2d", "filters": 16, "kernel": 5},
-        {"type": "relu"},
-        {"type": "maxpool2d", "size": 2},
-        {"type": "flatten"},
-        {"type": "dense", "units": 10},
-    ],
-}
+LENET = preset("mnist-lenet").model  # the preset's network, trained on 1/8 of its data
 
 
 @needs_mnist
@@ -47,7 +35,7 @@ def test_small_cnn_learns_a_1000_image_slice_of_mnist():
         task="classification", num_outputs=10,
     )  # fmt: skip
     experiment = Experiment.from_dict({
-        "name": "small-cnn", "seed": 0, "data": {"name": "mnist"}, "model": SMALL_CNN,
+        "name": "small-cnn", "seed": 0, "data": {"name": "mnist"}, "model": LENET,
         "optimizer": {"name": "adam", "lr": 0.003}, "train": {"epochs": 10, "batch_size": 32},
     })  # fmt: skip
     trainer = Trainer(experiment, dataset=data)
