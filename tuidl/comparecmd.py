@@ -205,7 +205,7 @@ def print_comparison(root: Path, report: dict[str, Any]) -> None:
         )
     console.print(f"comparison: {root}")
     console.print(table)
-    color = console.is_terminal
+    color = console.is_terminal and not console.no_color
     text = overlay_curves(report["curves"], color)
     if text:
         console.file.write(text + "\n")

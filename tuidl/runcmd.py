@@ -121,7 +121,7 @@ def print_report(run_dir: Path, out) -> None:
     last = epochs[-1]
     console.print(metrics_table(last))
     if len(epochs) > 1:
-        out.write(loss_curve(epochs, out.isatty()) + "\n")
+        out.write(loss_curve(epochs, console.is_terminal and not console.no_color) + "\n")
 
 
 def loss_curve(epochs: list[dict[str, Any]], color: bool) -> str:
