@@ -67,7 +67,10 @@ def parse_optimizers(text: str, base: dict[str, Any]) -> list[tuple[str, dict[st
             raise ConfigError(
                 f"--optimizers: unknown optimizer {name!r}{did_you_mean(name, OPTIMIZERS)}"
             )
-        table = {"name": name} | {k: base[k] for k in CARRIED_KEYS if k in base}
+        if base.get("name") == name:
+            table = dict(base)
+        else:
+            table = {"name": name} | {k: base[k] for k in CARRIED_KEYS if k in base}
         if lr:
             try:
                 table["lr"] = float(lr)
@@ -75,8 +78,6 @@ def parse_optimizers(text: str, base: dict[str, Any]) -> list[tuple[str, dict[st
                 raise ConfigError(
                     f"--optimizers: {spec!r} needs a number after ':', e.g. sgd:0.1"
                 ) from None
-        elif base.get("name") == name:
-            table = dict(base)
         runs.append((spec, table))
     if not runs:
         raise ConfigError("--optimizers needs at least one name, e.g. --optimizers sgd,adam")
