@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from tests.clitools import CONTROL, TUIDL, run_tuidl, tuidl_env
+from clitools import CONTROL, TUIDL, run_tuidl, tuidl_env
 
 SPIRAL = """
 name = "tiny"

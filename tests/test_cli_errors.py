@@ -6,8 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from tests.clitools import assert_one_line_error, run_tuidl
+from clitools import assert_one_line_error, run_tuidl
 
 BASE = """
 name = "bad"

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.clitools import CONTROL, assert_one_line_error, run_tuidl
+from clitools import CONTROL, assert_one_line_error, run_tuidl
 
 REAL_DATA = Path(os.environ.get("TUIDL_DATA", "/nonexistent"))
 needs_real_mnist = pytest.mark.skipif(

@@ -7,13 +7,10 @@ output entry: C*KH*KW for y, F*KH*KW for dx, N*OH*OW for dW and db. Measured ove
 the edge shapes x both methods: error / tolerance <= 0.11.
 """
 
-import numba
 import numpy as np
 import pytest
 import reference as ref
-from numba.core.caching import FunctionCache
 
-from tuidl.kernels import _flags, conv2d
 from tuidl.kernels.conv2d import conv2d_backward, conv2d_forward, conv2d_forward_train
 
 RTOL_32 = 1e-5
@@ -238,26 +235,3 @@ def test_backward_rejects_bad_gradient_and_workspace():
     with pytest.raises(ValueError, match=r"workspace is for x \(2, 3, 6, 6\) float32, stride 1"):
         dy = np.zeros((2, 4, 2, 2), np.float32)  # right for stride 2, the workspace is stride 1
         conv2d_backward(dy, x, W, 2, (0, 0, 0, 0), True, workspace=workspace)
-
-
-def _cores():
-    return [
-        obj
-        for name, obj in sorted(vars(conv2d).items())
-        if isinstance(obj, numba.core.registry.CPUDispatcher)
-    ]
-
-
-def test_every_core_is_found():
-    names = {core.py_func.__name__ for core in _cores()}
-    assert {"_direct_core", "_direct_dw_core", "_im2col_core", "_col2im_core"} <= names
-
-
-@pytest.mark.parametrize("core", _cores(), ids=lambda core: core.py_func.__name__)
-def test_cores_compile_with_the_project_flags(core):
-    options = core.targetoptions
-    assert options["nogil"] is True
-    assert options["fastmath"] == _flags.FASTMATH
-    # numba takes `cache` out of targetoptions and turns it into an on-disk cache object.
-    assert options.get("cache", True) is True
-    assert isinstance(core._cache, FunctionCache)

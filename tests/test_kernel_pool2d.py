@@ -6,13 +6,10 @@ must match exactly; average pooling sums size*size terms: float32 within `rtol =
 `atol = 1e-6 * K`, K = size*size (terms per output; for dx, the windows covering one input).
 """
 
-import numba
 import numpy as np
 import pytest
 import reference as ref
-from numba.core.caching import FunctionCache
 
-from tuidl.kernels import _flags, pool2d
 from tuidl.kernels.pool2d import (
     avgpool2d_backward,
     avgpool2d_forward,
@@ -177,26 +174,3 @@ def test_windows_that_do_not_fit_get_zero_gradient(seed):
 def test_rejects_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-def _cores():
-    return [
-        obj
-        for name, obj in sorted(vars(pool2d).items())
-        if isinstance(obj, numba.core.registry.CPUDispatcher)
-    ]
-
-
-def test_every_core_is_found():
-    names = {core.py_func.__name__ for core in _cores()}
-    assert {"_maxpool_core", "_maxpool_backward_core", "_avgpool_core"} <= names
-
-
-@pytest.mark.parametrize("core", _cores(), ids=lambda core: core.py_func.__name__)
-def test_cores_compile_with_the_project_flags(core):
-    options = core.targetoptions
-    assert options["nogil"] is True
-    assert options["fastmath"] == _flags.FASTMATH
-    # numba takes `cache` out of targetoptions and turns it into an on-disk cache object.
-    assert options.get("cache", True) is True
-    assert isinstance(core._cache, FunctionCache)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import run_tuidl
 
-from tests.clitools import run_tuidl
 from tuidl.presets import PRESETS, preset
 from tuidl.trainer import Trainer
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import run_tuidl
 
-from tests.clitools import run_tuidl
 from tuidl.datasets import Dataset, load_dataset
 from tuidl.experiment import Experiment
 from tuidl.gradcheck import check_model
