@@ -168,3 +168,11 @@ def test_gradcheck_passes_on_a_good_model(tmp_path):
     result = run_tuidl("gradcheck", str(experiment_file(tmp_path)), tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok: all 5 arrays" in result.stdout
+
+
+def test_gradcheck_fails_with_exit_1_above_the_threshold(tmp_path):
+    result = run_tuidl(
+        "gradcheck", str(experiment_file(tmp_path)), "--tol", "1e-30", tmp_path=tmp_path
+    )
+    assert result.returncode == 1
+    assert "FAIL: 5 of 5 arrays above 1e-30" in result.stdout

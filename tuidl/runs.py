@@ -1,7 +1,8 @@
 """Run directories: `config.toml`, `metrics.jsonl`, `checkpoint.npz`, `summary.json`.
 
 `RunWriter` is a trainer callback that keeps the directory current while training: whole
-metric lines flushed about once a second, an atomic checkpoint at every epoch end and when
+metric lines, each flushed as it is written (a readable file at any moment; a few µs a step),
+an atomic checkpoint at every epoch end and when
 training stops, and a summary saying how the run stands. `tuidl view`, the app and any other
 tool (pandas, jq) read the same files.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ CONFIG = "config.toml"
 METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.npz"
 SUMMARY = "summary.json"
-FLUSH_SECONDS = 1.0
 
 
 def new_run_dir(root: str | os.PathLike, name: str) -> Path:
@@ -59,7 +58,6 @@ class RunWriter(Callback):
     def __init__(self, run_dir: str | os.PathLike) -> None:
         self.run_dir = Path(run_dir)
         self._file = None
-        self._last_flush = 0.0
         self.last_epoch: dict[str, Any] | None = None
         self.best: dict[str, Any] = {}
 
@@ -67,22 +65,18 @@ class RunWriter(Callback):
         config = self.run_dir / CONFIG
         if not config.exists():
             trainer.experiment.save(config)
-        self._file = open(self.run_dir / METRICS, "a", encoding="utf-8")  # noqa: SIM115
+        # line-buffered: every record reaches the file whole, for `tuidl view` and tail -f
+        self._file = open(self.run_dir / METRICS, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self.write_summary(trainer, "running")
 
     def _write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(_json_safe(record)) + "\n")
-        now = time.monotonic()
-        if now - self._last_flush >= FLUSH_SECONDS:
-            self._file.flush()
-            self._last_flush = now
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self._write(logs)
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self._write(logs)
-        self._file.flush()
         self.track(logs)
         self.save_checkpoint(trainer)
         self.write_summary(trainer, "running")
@@ -98,7 +92,6 @@ class RunWriter(Callback):
                 self.best[key] = logs[key]
 
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
-        self._file.flush()
         self.save_checkpoint(trainer)
         self.write_summary(trainer, "finished" if trainer.finished else "interrupted")
 
