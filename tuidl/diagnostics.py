@@ -8,6 +8,8 @@ Thresholds for the named alerts (the UI and `tuidl run` show them as they are):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .layers import ReLU, Sigmoid, Tanh
@@ -21,36 +23,43 @@ SATURATION = 0.98  # |tanh| above this, or sigmoid outside [1 - this, this], cou
 
 def layer_grad_norms(model: Sequential) -> dict[str, float]:
     """L2 norm of each parameterised layer's gradients, all its arrays together."""
-    return {
-        layer.name: float(np.sqrt(sum(np.vdot(g, g) for g in layer.grads.values())))
-        for layer in model.layers
-        if layer.params
-    }
+    norms = {}
+    for layer in model.layers:
+        if layer.grads:
+            norms[layer.name] = math.sqrt(sum(float(np.vdot(g, g)) for g in layer.grads.values()))
+    return norms
 
 
 class UpdateRatios:
-    """‖Δw‖/‖w‖ per layer for one optimizer step: `before()` copies, `after()` compares."""
+    """‖Δw‖/‖w‖ per layer for one optimizer step: `before()` copies, `after()` compares.
+
+    Works on the live parameter arrays (optimizers update them in place) through buffers made
+    once, so a logged step allocates nothing.
+    """
 
     def __init__(self, model: Sequential) -> None:
-        self.model = model
-        self.previous = {key: value.copy() for key, value in model.params.items()}
+        self.layers = [(layer.name, list(layer.params.values())) for layer in model.layers]
+        self.layers = [(name, params) for name, params in self.layers if params]
+        self.saved = [[p.copy() for p in params] for _, params in self.layers]
+        self.weight_sq = [0.0] * len(self.layers)
 
     def before(self) -> None:
-        for key, value in self.model.params.items():
-            np.copyto(self.previous[key], value)
+        for i, (_, params) in enumerate(self.layers):
+            total = 0.0
+            for p, saved in zip(params, self.saved[i], strict=True):
+                np.copyto(saved, p)
+                total += float(np.vdot(p, p))
+            self.weight_sq[i] = total
 
     def after(self) -> dict[str, float]:
         ratios = {}
-        for layer in self.model.layers:
-            if not layer.params:
-                continue
-            delta = weight = 0.0
-            for key, value in layer.params.items():
-                old = self.previous[f"{layer.name}.{key}"]
-                diff = value - old
-                delta += float(np.vdot(diff, diff))
-                weight += float(np.vdot(old, old))
-            ratios[layer.name] = float(np.sqrt(delta / weight)) if weight > 0 else 0.0
+        for i, (name, params) in enumerate(self.layers):
+            delta = 0.0
+            for p, saved in zip(params, self.saved[i], strict=True):
+                np.subtract(p, saved, out=saved)  # the buffer now holds the update
+                delta += float(np.vdot(saved, saved))
+            weight = self.weight_sq[i]
+            ratios[name] = math.sqrt(delta / weight) if weight > 0 else 0.0
         return ratios
 
 
