@@ -1,0 +1,101 @@
+"""Plain and momentum gradient descent: SGD, Momentum (Polyak), Nesterov."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Optimizer, number
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (Robbins & Monro, 1951).
+
+    Update rule for parameter `w` with gradient `g`:
+
+        w = w - lr * g
+
+    Reference: https://doi.org/10.1214/aoms/1177729586
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.01.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "sgd"
+
+    def __init__(self, lr: float = 0.01, **kwargs: Any) -> None:
+        super().__init__(lr, **kwargs)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        p -= self.lr * g
+
+
+class Momentum(Optimizer):
+    """Gradient descent with (heavy-ball) momentum (Polyak, 1964), as DLFS writes it.
+
+    Update rule, with velocity `v` starting at 0:
+
+        v = momentum * v - lr * g
+        w = w + v
+
+    Reference: https://doi.org/10.1016/0041-5553(64)90137-5
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.01.
+        momentum: in [0, 1). Defaults to 0.9.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "momentum"
+    HYPER = ("momentum",)
+    SLOTS = ("v",)
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, **kwargs: Any) -> None:
+        super().__init__(lr, **kwargs)
+        self.momentum = number(self.name, "momentum", momentum, 0.0, 1.0)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        (v,) = self._slots(name, p)
+        v *= self.momentum
+        v -= self.lr * g
+        p += v
+
+
+class Nesterov(Optimizer):
+    """Nesterov accelerated gradient in the form of Bengio et al. (2012), eq. 7.
+
+    The look-ahead of Sutskever et al. (2013) rewritten to need the gradient at `w` only. With
+    velocity `v` starting at 0:
+
+        v = momentum * v - lr * g
+        w = w + momentum * v - lr * g
+
+    This is Keras `SGD(nesterov=True)`, and PyTorch `SGD(nesterov=True)` while `lr` is constant
+    (PyTorch keeps `b = momentum * b + g` and steps `w -= lr * (g + momentum * b)`; `v = -lr * b`).
+
+    References: https://arxiv.org/abs/1212.0901, https://proceedings.mlr.press/v28/sutskever13.html
+
+    Args:
+        lr: learning rate, > 0. Defaults to 0.01.
+        momentum: in [0, 1). Defaults to 0.9.
+        **kwargs: `weight_decay`, `l1`, `clip_norm`, `clip_value` (see `Optimizer`).
+    """
+
+    name = "nesterov"
+    HYPER = ("momentum",)
+    SLOTS = ("v",)
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, **kwargs: Any) -> None:
+        super().__init__(lr, **kwargs)
+        self.momentum = number(self.name, "momentum", momentum, 0.0, 1.0)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        (v,) = self._slots(name, p)
+        lr_g = self.lr * g
+        v *= self.momentum
+        v -= lr_g
+        step = self.momentum * v
+        step -= lr_g
+        p += step
