@@ -91,7 +91,8 @@ COMMAND_CASES = [
     (["compare", "xor-mlp", "--optimizers", "sgd:fast"], ["needs a number after ':'"]),
     (["compare", "xor-mlp"], ["--optimizers"]),
     (["run", "--resume", "no-such-run"], ["no-such-run is not a run directory"]),
-    (["frobnicate"], ["invalid choice: 'frobnicate'"]),
+    (["frobnicate"], ["'frobnicate' is not a command, a preset or a file"]),
+    (["rnu", "spiral-mlp"], ["did you mean 'run'"]),
 ]
 
 

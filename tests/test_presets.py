@@ -65,3 +65,10 @@ def test_mnist_lenet_reaches_98_percent_within_10_epochs(tmp_path):
         if line.startswith("epoch ")
     ]
     assert len(accuracies) == 10 and max(accuracies) >= 98.0, accuracies
+
+
+def test_default_spiral_mlp_learns_the_spiral():
+    trainer = Trainer(preset("spiral-mlp"))
+    trainer.fit()
+    ds = trainer.dataset
+    assert trainer.evaluate(ds.x_val, ds.y_val, "val")["val_acc"] > 0.9

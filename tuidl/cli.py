@@ -1,5 +1,8 @@
 """The `tuidl` command: parses arguments and turns bad input into one line and exit code 2.
 
+`tuidl` and `tuidl EXPERIMENT` (a first argument that is neither a command nor an option) open
+the interactive app; `tuidl view RUN_DIR...` opens runs in it. Textual is imported only then.
+
 Exit codes (PRODUCT.md): 0 success, 1 run diverged, 2 bad input, 130 interrupted.
 """
 
@@ -15,6 +18,8 @@ from .errors import ConfigError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+COMMANDS = ("run", "compare", "summary", "gradcheck", "presets", "data", "view")
+COLOR_SYSTEMS = ("auto", "truecolor", "256", "standard")
 
 
 class Parser(argparse.ArgumentParser):
@@ -31,7 +36,13 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="tuidl", description="A deep-learning lab that lives in the terminal.")
+    parser = Parser(
+        prog="tuidl",
+        description="A deep-learning lab that lives in the terminal.",
+        epilog="With no command, or with an EXPERIMENT, tuidl opens the interactive app: "
+        "tuidl [--color auto|truecolor|256|standard] [--out DIR] [--set KEY=VALUE ...] "
+        "[EXPERIMENT] (see tuidl app --help).",
+    )
     parser.add_argument("--version", action="version", version=f"tuidl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     from .comparecmd import add_compare_command
@@ -43,17 +54,108 @@ def build_parser() -> Parser:
     add_compare_command(commands)
     add_inspect_commands(commands)
     add_data_command(commands)
+    add_view_command(commands)
     return parser
 
 
+def add_color_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--color",
+        choices=COLOR_SYSTEMS,
+        default="auto",
+        help="colours: auto (from TERM/COLORTERM), truecolor, 256 or standard (16)",
+    )
+
+
+def build_app_parser() -> Parser:
+    from .runcmd import add_experiment_options
+
+    parser = Parser(prog="tuidl", description="Open the interactive app on an experiment.")
+    parser.add_argument(
+        "experiment", nargs="?", help="preset name or experiment .toml file (default spiral-mlp)"
+    )
+    parser.add_argument("--out", default="runs", help="folder for run directories (default runs/)")
+    add_color_option(parser)
+    add_experiment_options(parser)
+    return parser
+
+
+def add_view_command(commands) -> None:
+    parser = commands.add_parser("view", help="open run directories in the app (follows them live)")
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories")
+    add_color_option(parser)
+    parser.set_defaults(run=view_command)
+
+
+def _prepare_terminal(color: str) -> None:
+    """Before Textual is imported: its colour system is read from the environment then; one
+    BLAS thread leaves the second core to the UI (notes: oversubscribed OpenBLAS collapses)."""
+    if color != "auto":
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = color
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def view_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .runs import METRICS
+
+    for run_dir in args.run_dirs:
+        if not (Path(run_dir) / METRICS).exists() and not (Path(run_dir) / "config.toml").exists():
+            raise ConfigError(f"{run_dir} is not a run directory (no {METRICS}); pass a run folder")
+    _prepare_terminal(args.color)
+    from .ui.app import make_app
+
+    make_app(view_dirs=args.run_dirs).run()
+    return 0
+
+
+def _check_experiment_word(word: str) -> None:
+    """`tuidl frobnicate`: neither a command nor a preset nor a file; say so in one line."""
+    from pathlib import Path
+
+    from .presets import PRESETS
+    from .suggest import did_you_mean
+
+    if word.endswith(".toml") or Path(word).exists() or word in PRESETS:
+        return
+    hint = did_you_mean(word, [*COMMANDS, *PRESETS])
+    raise ConfigError(
+        f"{word!r} is not a command, a preset or a file"
+        f"{hint if 'did you mean' in hint else ''}"
+        " (tuidl --help lists commands, tuidl presets lists presets)"
+    )
+
+
+def app_command(argv: list[str]) -> int:
+    if argv and not argv[0].startswith("-"):
+        _check_experiment_word(argv[0])
+    args = build_app_parser().parse_args(argv)
+    from .presets import DEFAULT_PRESET
+    from .runcmd import experiment_from_args
+
+    if args.experiment is None:
+        args.experiment = DEFAULT_PRESET
+    experiment = experiment_from_args(args)  # bad input fails here, before the screen opens
+    _prepare_terminal(args.color)
+    from .ui.app import make_app
+
+    app = make_app(experiment, runs_root=args.out, data_dir=args.data_dir)
+    app.run()
+    return app.return_code or 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        run = app_command
+    else:
+        args = build_parser().parse_args(argv)
+        run = args.run
+        argv = args
     try:
-        return args.run(args) or 0
+        return run(argv) or 0
     except ConfigError as error:
         print(f"tuidl: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,305 @@
+"""Pilot tests of every screen and key at 80x24.
+
+Training runs in the real worker thread on tiny experiments with a throttle (a short sleep
+between steps), so the test process is never CPU-busy: a busy trainer thread makes every
+`pilot.press` take about 2 s (notes/textual-practices.md, section 4).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+from uitools import tiny, wait_for
+
+from tuidl.runs import RunWriter, read_metrics
+from tuidl.trainer import Trainer
+from tuidl.ui.app import make_app
+from tuidl.ui.screens.build import BuildScreen, LayerForm
+from tuidl.ui.screens.help import ConfirmScreen, HelpScreen, binding_rows
+from tuidl.ui.widgets.linechart import LineChart
+
+SIZE = (80, 24)
+THROTTLE = 0.003
+
+
+def step_count(app) -> int:
+    trainer = app.loop.trainer if app.loop else None
+    return trainer.step_count if trainer is not None else -1
+
+
+async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
+    app = make_app(tiny(epochs=200), runs_root=tmp_path, throttle=THROTTLE)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: step_count(app) == 0, what="trainer ready")
+        assert app.loop.state == "paused"  # opens one key from training
+        await pilot.press("n")
+        await wait_for(pilot, lambda: step_count(app) == 1, what="one step")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: step_count(app) > 10, what="the step counter advancing")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.loop.state == "paused", what="pause")
+        paused_at = step_count(app)
+        await pilot.pause(0.3)
+        assert step_count(app) == paused_at
+        app.tick()
+        assert f"step {paused_at}" in app.train_screen.query_one("#status").render().plain
+
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: app.loop.trainer.optimizer.lr == pytest.approx(0.02))
+        await pilot.press("minus", "minus")
+        await wait_for(pilot, lambda: app.loop.trainer.optimizer.lr == pytest.approx(0.005))
+
+        run_dir = app.loop.writer.run_dir
+        await pilot.press("s")
+        await wait_for(pilot, lambda: (run_dir / "checkpoint.npz").exists(), what="checkpoint")
+
+        await pilot.press("r")
+        await wait_for(
+            pilot, lambda: app.loop.writer is not None and app.loop.writer.run_dir != run_dir
+        )
+        assert step_count(app) == 0
+        assert app.loop.trainer.optimizer.lr == pytest.approx(0.005)
+        await pilot.press("q")  # paused: quits without asking
+    assert app.return_code == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["step"] == paused_at and summary["status"] == "interrupted"
+
+
+async def test_curves_gradients_and_panels_fill_in(tmp_path):
+    app = make_app(tiny(epochs=3), runs_root=tmp_path, throttle=THROTTLE, autostart=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.loop.state == "finished", what="training finished")
+        app.tick()
+        screen = app.train_screen
+        screen.redraw(force=True)
+        await pilot.pause()
+        chart = screen.query_one("#curve", LineChart)
+        assert chart.count("batch") == 15 and chart.count("val loss") == 3
+        assert set(screen.query_one("#gradbars").norms) == {"dense_0", "dense_1", "dense_2"}
+        assert len(screen.query_one("#heatmap").steps) == 15
+        assert set(screen.query_one("#acts").act) >= {"dense_0", "tanh_0"}
+        assert screen.query_one("#boundary").display  # 2D data: decision boundary shown
+        # 80 columns: the curves plus one panel; tab shows the next one
+        assert screen.query_one("#grad-panel").display and screen.has_class("-narrow")
+        assert not screen.query_one("#heat-panel").has_class("-current")
+        await pilot.press("tab", "tab")
+        assert screen.query_one("#heat-panel").has_class("-current")
+        await pilot.press("a")
+        assert screen.metric == "acc" and chart.count("val acc") == 3
+        await pilot.press("l")
+        assert chart.log_y
+
+
+async def test_help_lists_every_key_and_quit_asks_while_training(tmp_path):
+    app = make_app(tiny(epochs=500), runs_root=tmp_path, throttle=0.01, autostart=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#help-table").renderable)
+        text = console.export_text()
+
+        for _, keys, _ in binding_rows(app.train_screen):
+            assert keys.split()[0] in text
+        await pilot.press("escape")
+        assert app.screen is app.train_screen
+        await wait_for(pilot, lambda: app.loop.state == "running")
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.screen is app.train_screen and app.is_running
+        await pilot.press("q", "y")
+    assert app.return_code == 0
+
+
+async def _type_layer(pilot, kind: str, **keys) -> None:
+    await pilot.press("a")
+    await pilot.press(*kind)
+    await pilot.pause()
+    for value in keys.values():
+        await pilot.press("tab", *str(value))
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_build_three_layers_by_keys_then_train(tmp_path):
+    app = make_app(tiny(), runs_root=tmp_path, throttle=THROTTLE, start_screen="build")
+    async with app.run_test(size=SIZE) as pilot:
+        build = app.build_screen
+        assert isinstance(app.screen, BuildScreen)
+        await pilot.press(*["d"] * 5)
+        assert build.layer_specs == []
+        assert "no layers" in build.analysis.problem
+        await _type_layer(pilot, "dense", units=8)
+        await _type_layer(pilot, "tanh")
+        await _type_layer(pilot, "dense", units=2)
+        assert build.layer_specs == [
+            {"type": "dense", "units": 8},
+            {"type": "tanh"},
+            {"type": "dense", "units": 2},
+        ]
+        assert build.analysis.ok
+        assert [r.shape for r in build.analysis.rows] == ["(8,)", "(8,)", "(2,)"]
+        assert build.analysis.total_params == 2 * 8 + 8 + 8 * 2 + 2
+        # move the tanh up and back; edit a layer's units through the form
+        await pilot.press("up", "K")  # the cursor starts on the last layer added
+        assert build.layer_specs[0] == {"type": "tanh"}
+        await pilot.press("J")
+        assert build.layer_specs[1] == {"type": "tanh"}
+        await pilot.press("up", "e")
+        assert isinstance(app.screen, LayerForm)
+        await pilot.press("tab", "backspace", "4", "enter")
+        await pilot.pause()
+        assert build.layer_specs[0] == {"type": "dense", "units": 4}
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.screen is app.train_screen, what="train screen")
+        await wait_for(pilot, lambda: step_count(app) > 0, what="training the new network")
+        assert [n for n, _ in app.loop.trainer.model.named_layers()] == [
+            "dense_0",
+            "tanh_0",
+            "dense_1",
+        ]
+        app.loop.pause()
+
+
+async def test_form_validation_message_stays_until_fixed(tmp_path):
+    app = make_app(tiny(), runs_root=None, start_screen="build")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a", *"dense", "enter")  # units is required
+        await pilot.pause()
+        assert isinstance(app.screen, LayerForm)
+        assert "missing key 'units'" in str(app.screen.query_one("#form-problem").render())
+        await pilot.press("tab", "-", "3", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LayerForm)
+        await pilot.press("escape")
+        assert app.screen is app.build_screen and len(app.build_screen.layer_specs) == 5
+
+
+async def test_shape_mismatch_blocks_training_with_a_message(tmp_path):
+    app = make_app(tiny(), runs_root=tmp_path, throttle=THROTTLE, start_screen="build")
+    notes = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.notify = lambda message, **kw: notes.append(message)  # record, do not draw
+        build = app.build_screen
+        before = app.loop
+        await pilot.press("i", *"maxpool2d", "tab", "2", "enter")
+        await pilot.pause()
+        assert build.layer_specs[0] == {"type": "maxpool2d", "size": 2}
+        assert build.analysis.problem_row == 0
+        assert "(2,)" in build.analysis.rows[0].problem
+        summary = str(build.query_one("#build-summary").render())
+        assert "layer 0 (maxpool2d)" in summary
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen is build and app.loop is before  # training did not start
+        assert any("cannot train yet (layer 0)" in n for n in notes)
+        await pilot.press("d")
+        assert build.analysis.ok
+
+
+async def test_compare_three_optimizers_same_first_loss(tmp_path):
+    app = make_app(tiny(epochs=2), runs_root=tmp_path, throttle=THROTTLE, start_screen="compare")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.compare_screen
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.compare_loop is not None)
+        await wait_for(pilot, lambda: app.compare_loop.state == "finished", what="race over")
+        app.tick()
+        screen.redraw(0.0, app.compare_loop, force=True)
+        await pilot.pause()
+        chart = screen.query_one("#compare-curve", LineChart)
+        assert list(chart.series) == ["sgd", "momentum", "adam"]
+        assert len(set(chart.series_colors.values())) == 3
+        first = [run.step_loss[0] for run in screen.runs.values()]
+        assert first[0] == first[1] == first[2]  # identical weights and batch
+        assert len({run.step_loss[-1] for run in screen.runs.values()}) == 3
+        table = screen.query_one("#compare-table")
+        assert table.row_count == 3
+        await pilot.press("g")
+        assert screen.query_one("#compare-grads-panel").display
+        assert set(screen.query_one("#compare-grads").norms) == {"dense_0", "dense_1", "dense_2"}
+    runs = sorted(p.name for p in next(tmp_path.glob("compare-*")).iterdir())
+    assert runs == ["adam", "momentum", "sgd"]
+
+
+async def test_view_of_a_finished_run_shows_its_curves(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    writer = RunWriter(run_dir)
+    Trainer(tiny(epochs=2), callbacks=[writer]).fit()
+    writer.close()
+    steps = [r for r in read_metrics(run_dir) if r["kind"] == "step"]
+    app = make_app(view_dirs=[run_dir])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.train_screen.runs.get("run") is not None)
+        app.train_screen.redraw(force=True)
+        await pilot.pause()
+        chart = app.train_screen.query_one("#curve", LineChart)
+        assert chart.count("batch") == len(steps) and chart.count("val loss") == 2
+        assert app.train_screen.query_one("#heatmap").layer_names == [
+            "dense_0",
+            "dense_1",
+            "dense_2",
+        ]
+        status = app.train_screen.query_one("#status").render().plain
+        assert f"step {len(steps)}" in status and "FOLLOWING" in status
+        await pilot.press("space")  # nothing to pause: a warning, not a crash
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_view_follows_a_run_being_written(tmp_path):
+    run_dir = tmp_path / "live"
+    run_dir.mkdir()
+    record = {"kind": "step", "epoch": 0.1, "loss": 1.0, "lr": 0.1, "grad_norm": {"dense_0": 0.1}}
+    lines = [json.dumps(record | {"step": k, "time": k}) for k in (1, 2, 3)]
+    (run_dir / "metrics.jsonl").write_text(lines[0] + "\n" + lines[1][:7])
+    app = make_app(view_dirs=[run_dir])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.train_screen.runs.get("live") is not None)
+        assert app.train_screen.runs["live"].step_x == [1]
+        with open(run_dir / "metrics.jsonl", "a") as f:
+            f.write(lines[1][7:] + "\n" + lines[2] + "\n")
+        await wait_for(pilot, lambda: app.train_screen.runs["live"].step_x == [1, 2, 3], 5)
+
+
+async def test_resize_between_layouts(tmp_path):
+    app = make_app(tiny(), runs_root=None)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.train_screen
+        assert screen.has_class("-narrow")
+        assert not screen.query_one("#act-panel").display
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert screen.has_class("-wide")
+        assert screen.query_one("#act-panel").display and screen.query_one("#heat-panel").display
+        await pilot.press("b")
+        assert app.screen is app.build_screen
+        await pilot.press("c")
+        assert app.screen is app.compare_screen
+        await pilot.press("t")
+        assert app.screen is screen
+
+
+async def test_app_writes_the_same_metrics_as_tuidl_run(tmp_path, capsys):
+    from tuidl.cli import main
+
+    assert main(["run", "spiral-mlp", "--epochs", "2", "--set", "data.n=200",
+                 "--out", str(tmp_path / "cli")]) == 0  # fmt: skip
+    app = make_app(tiny(epochs=2), runs_root=tmp_path / "app", autostart=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.loop.state == "finished", what="training finished")
+        await pilot.press("q")
+
+    def lines(root):
+        (run,) = root.iterdir()
+        return [{k: v for k, v in r.items() if k != "time"} for r in read_metrics(run)]
+
+    cli, ui = lines(tmp_path / "cli"), lines(tmp_path / "app")
+    assert len(cli) == 12 and ui == cli
+    (run,) = (tmp_path / "app").iterdir()
+    assert json.loads((run / "summary.json").read_text())["status"] == "finished"

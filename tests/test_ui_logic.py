@@ -1,0 +1,207 @@
+"""The app's drawing maths, build checks and bridge, without Textual (no Pilot)."""
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from uitools import tiny
+
+from tuidl.datasets import load_dataset
+from tuidl.ui import charts
+from tuidl.ui.bridge import MetricsBuffer, RunTail, TrainingLoop
+from tuidl.ui.buildcheck import analyze, parse_pairs, parse_value
+
+
+def test_minmax_downsample_keeps_spikes_and_bounds_points():
+    x = np.arange(10_000)
+    y = np.zeros(10_000)
+    y[5_123] = 9.0
+    xs, ys = charts.minmax_downsample(x, y, 50)
+    assert len(xs) <= 100
+    assert ys.max() == 9.0 and 5_123 in xs
+    assert np.all(np.diff(xs) > 0)
+
+
+def test_minmax_downsample_short_series_unchanged_and_drops_nan():
+    xs, ys = charts.minmax_downsample([1, 2, 3], [1.0, float("nan"), 3.0], 10)
+    assert list(xs) == [1, 3] and list(ys) == [1.0, 3.0]
+
+
+def test_braille_plot_draws_connected_line_and_owner():
+    rows, owner = charts.braille_plot(
+        [(np.array([0.0, 1.0]), np.array([0.0, 1.0]))], 10, 3, (0, 1), (0, 1)
+    )
+    assert len(rows) == 3 and all(len(r) == 10 for r in rows)
+    # a diagonal from bottom-left to top-right touches both corners and every column
+    assert rows[2][0] != " " and rows[0][9] != " "
+    assert all(any(rows[r][c] != " " for r in range(3)) for c in range(10))
+    assert set(np.unique(owner)) <= {-1, 0}
+
+
+def test_braille_plot_later_series_owns_shared_cells():
+    line = (np.array([0.0, 1.0]), np.array([0.5, 0.5]))
+    _, owner = charts.braille_plot([line, line], 4, 2, (0, 1), (0, 1))
+    assert (owner[owner >= 0] == 1).all()
+
+
+def test_log_scale():
+    assert charts.log_range(np.array([1e-5, 0.3])) == (-5.0, 0.0)
+    assert charts.log_range(np.array([0.5, 0.6]), 2.0) == (-2.0, 0.0)
+    assert charts.log_fraction(1e-3, -6, 0) == pytest.approx(0.5)
+    assert charts.log_fraction(0.0, -6, 0) == 0.0
+    assert charts.log_fraction(float("inf"), -6, 0) == 1.0
+    assert charts.log_fraction(1e3, -6, 0) == 1.0
+
+
+def test_bin_columns_averages_and_ignores_nan():
+    m = np.array([[1.0, 3.0, 5.0, 7.0], [np.nan, np.nan, 2.0, np.nan]])
+    out = charts.bin_columns(m, 2)
+    assert out.shape == (2, 2)
+    assert out[0].tolist() == [2.0, 6.0]
+    assert np.isnan(out[1, 0]) and out[1, 1] == 2.0
+    assert charts.bin_columns(m, 10) is not None and charts.bin_columns(m, 10).shape == (2, 4)
+
+
+def test_colour_maps_and_levels():
+    assert len(charts.ramp()) == charts.LEVELS and len(set(charts.ramp())) > 20
+    div = charts.diverging()
+    assert div[0] != div[-1]
+    levels = charts.symmetric_levels(np.array([[-2.0, 0.0, 1.0]]))
+    assert levels[0, 0] == 0 and levels[0, 1] == charts.LEVELS // 2
+    assert charts.quantize(np.array([np.nan, 0.0, 1.0]), 0, 1).tolist() == [-1, 0, 31]
+    assert charts.block_average(np.ones((28, 28)), 7).shape == (7, 7)
+
+
+def test_format_helpers():
+    assert charts.format_eta(65) == "1:05" and charts.format_eta(3725) == "1:02:05"
+    assert charts.format_eta(float("nan")) == "--"
+    assert charts.short(0.012345) == "0.01235" and charts.short(1.5e-6) == "1.5e-06"
+
+
+def test_analyze_reports_shapes_params_and_output_mismatch():
+    experiment = tiny()
+    dataset = load_dataset("spiral", n=200, seed=0)
+    result = analyze(experiment.to_dict(), dataset)
+    assert result.ok, result.problem
+    assert [r.shape for r in result.rows] == ["(16,)", "(16,)", "(16,)", "(16,)", "(2,)"]
+    assert result.total_params == 2 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2
+    document = experiment.to_dict()
+    document["model"]["layers"][-1]["units"] = 3
+    result = analyze(document, dataset)
+    assert not result.ok and result.problem_row == 4 and "2 classes" in result.rows[4].problem
+
+
+def test_analyze_names_the_layer_whose_shape_does_not_fit():
+    document = tiny().to_dict()
+    document["model"]["layers"].insert(0, {"type": "maxpool2d", "size": 2})
+    result = analyze(document, load_dataset("spiral", n=200, seed=0))
+    assert result.problem_row == 0
+    assert "layer 0 (maxpool2d)" in result.problem and "(2,)" in result.problem
+    assert all(r.shape == "" for r in result.rows)  # nothing after it has a shape
+
+
+def test_analyze_bad_key_is_a_row_problem():
+    document = tiny().to_dict()
+    document["model"]["layers"][0] = {"type": "dense", "unit": 4}
+    result = analyze(document, load_dataset("spiral", n=200, seed=0))
+    assert result.problem_row == 0 and "unknown key 'unit'" in result.problem
+
+
+def test_parse_form_values():
+    assert parse_value("3") == 3 and parse_value("0.5") == 0.5 and parse_value("same") == "same"
+    assert parse_pairs("momentum=0.9, weight_decay=1e-4") == {"momentum": 0.9, "weight_decay": 1e-4}
+
+
+def test_metrics_buffer_drains_in_order_across_threads():
+    buffer = MetricsBuffer()
+    threads = [
+        threading.Thread(target=lambda k=k: [buffer.push(str(k), {"i": i}) for i in range(500)])
+        for k in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    items = buffer.drain()
+    assert len(items) == 2000 and buffer.drain() == []
+    for k in range(4):
+        assert [r["i"] for s, r in items if s == str(k)] == list(range(500))
+
+
+def test_run_tail_reads_whole_lines_only(tmp_path):
+    run = tmp_path / "run-1"
+    run.mkdir()
+    buffer = MetricsBuffer()
+    tail = RunTail([run], buffer)
+    assert tail.poll() == 0  # no file yet
+    path = run / "metrics.jsonl"
+    line = json.dumps({"kind": "step", "step": 1, "loss": 0.5})
+    path.write_text(line + "\n" + line[:10])
+    assert tail.poll() == 1
+    with open(path, "a") as f:
+        f.write(line[10:] + "\n")
+    assert tail.poll() == 1
+    records = [r for _, r in buffer.drain()]
+    assert records == [json.loads(line)] * 2
+
+
+def _run_loop(loop):
+    stop = threading.Event()
+    thread = threading.Thread(target=loop.run, args=(stop.is_set,))
+    thread.start()
+    return stop, thread
+
+
+def _until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_training_loop_controls_between_steps(tmp_path):
+    buffer = MetricsBuffer()
+    loop = TrainingLoop(tiny(epochs=50), buffer, runs_root=tmp_path, throttle=0.002)
+    stop, thread = _run_loop(loop)
+    try:
+        _until(lambda: loop.trainer is not None)
+        assert loop.trainer.step_count == 0  # starts paused
+        loop.step_once()
+        _until(lambda: loop.trainer.step_count == 1)
+        loop.set_lr_factor(2.0)
+        _until(lambda: loop.trainer.optimizer.lr == pytest.approx(0.02))
+        loop.resume()
+        _until(lambda: loop.trainer.step_count > 5)
+        loop.pause()
+        _until(lambda: loop.state == "paused")
+        paused_at = loop.trainer.step_count
+        time.sleep(0.1)
+        assert loop.trainer.step_count == paused_at
+        loop.reinit()
+        _until(lambda: loop.trainer is not None and loop.trainer.step_count == 0)
+        assert loop.trainer.optimizer.lr == pytest.approx(0.02)  # kept across re-init
+    finally:
+        stop.set()
+        thread.join(10)
+    kinds = {r["kind"] for _, r in buffer.drain()}
+    assert {"begin", "step", "probe", "lr"} <= kinds
+    assert len(list(tmp_path.iterdir())) == 2  # one run directory per initialisation
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_training_loop_reports_divergence(tmp_path):
+    experiment = tiny(epochs=5).with_overrides(["optimizer.name=sgd", "optimizer.lr=1e38"])
+    buffer = MetricsBuffer()
+    loop = TrainingLoop(experiment, buffer, runs_root=tmp_path, start_paused=False)
+    stop, thread = _run_loop(loop)
+    try:
+        _until(lambda: loop.state == "diverged")
+    finally:
+        stop.set()
+        thread.join(10)
+    errors = [r for _, r in buffer.drain() if r["kind"] == "error"]
+    assert errors and "smaller learning rate" in errors[0]["message"]
+    summary = json.loads(next(tmp_path.iterdir()).joinpath("summary.json").read_text())
+    assert summary["status"] == "diverged"

@@ -1,0 +1,89 @@
+"""The real `tuidl` in a detached tmux session: a real pty with TERM=xterm-256color.
+
+Starts spiral-mlp, trains it, checks the loss shown falls and the gradient panel has one row
+per layer, then quits with `q` and checks the exit status and that the terminal is restored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+TUIDL = str(Path(sys.executable).parent / "tuidl")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it with apt-get)"
+)
+
+
+class Tmux:
+    def __init__(self, tmp_path: Path) -> None:
+        self.socket = f"tuidl-test-{uuid.uuid4().hex[:8]}"
+        self.tmp_path = tmp_path
+
+    def __call__(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True, text=True, timeout=20, check=True,
+        )  # fmt: skip
+        return result.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "app")
+
+    def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(pattern, self.screen())
+            if match:
+                return match
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} never appeared:\n{self.screen()}")
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    session = Tmux(tmp_path)
+    yield session
+    subprocess.run(["tmux", "-L", session.socket, "kill-server"], capture_output=True)
+
+
+def test_tuidl_trains_spiral_in_a_real_terminal(tmux, tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "OPENBLAS_NUM_THREADS": "1"}
+    status_file = tmp_path / "exit-status"
+    # tmux 3.3a sometimes reports an empty #{pane_dead_status}: the shell writes the status
+    command = f"cd {tmp_path} && {TUIDL}; echo $? > {status_file}"
+    args = ["new-session", "-d", "-s", "app", "-x", "100", "-y", "30", "-e", "TERM=xterm-256color"]
+    for key, value in env.items():
+        args += ["-e", f"{key}={value}"]
+    tmux(*args, command)
+    tmux("set-option", "-t", "app", "remain-on-exit", "on")
+    tmux.wait_for(r"PAUSED\s+epoch 0\.00/100\s+step 0")
+    tmux("send-keys", "-t", "app", "n")
+    first = float(tmux.wait_for(r"step 1\s+loss (\d+\.\d+)").group(1))
+    tmux("send-keys", "-t", "app", "space")
+    tmux.wait_for(r"FINISHED\s+epoch 100\.00/100\s+step 1500", timeout=60)
+    screen = tmux.screen()
+    last = float(re.search(r"step 1500\s+loss (\d+\.\d+)", screen).group(1))
+    assert last < first, screen
+    # the gradient panel: one row per parameterised layer, each with a bar and a value
+    bars = re.findall(r"(dense_\d)\s+█+[▌]?\s+\d", screen)
+    assert bars == ["dense_0", "dense_1", "dense_2"], screen
+    tmux("send-keys", "-t", "app", "q")
+    deadline = time.monotonic() + 20
+    while not status_file.exists() or not status_file.read_text().strip():
+        assert time.monotonic() < deadline, "tuidl did not exit after q:\n" + tmux.screen()
+        time.sleep(0.2)
+    assert status_file.read_text().strip() == "0"
+    # the terminal is restored: the alternate screen is gone, the shell line is plain text
+    assert "FINISHED" not in tmux.screen()
+    assert (tmp_path / "runs" / "spiral-mlp-1" / "metrics.jsonl").exists()
+    assert os.path.exists(tmp_path / "runs" / "spiral-mlp-1" / "summary.json")

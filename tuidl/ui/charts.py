@@ -1,0 +1,231 @@
+"""Drawing maths for the widgets, as plain functions (no Textual): tested without Pilot.
+
+- `minmax_downsample`: a long series to at most 2 points per bin, spikes kept.
+- `braille_plot`: polylines rasterised onto a braille canvas (2x4 dots per cell).
+- `log_fraction`, `log_range`: log scales for gradient bars and heatmaps.
+- `bin_columns`: a layer x step matrix averaged down to a number of columns.
+- `ramp`, `diverging`, `quantize`: colour maps as hex strings, quantised to cached levels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# braille dot bits by (row, column) inside a cell: U+2800 + sum of bits
+_BRAILLE_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int32)
+LEVELS = 32  # colour levels of heatmaps and images (styles are cached per level)
+
+
+def minmax_downsample(x: np.ndarray, y: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most `2 * bins` points: per bin of equal index width, its min and its max in order.
+
+    Args:
+        x: (N,) increasing x values.
+        y: (N,) values; non-finite ones are dropped first.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if len(x) <= 2 * bins or bins < 1:
+        return x, y
+    edges = np.linspace(0, len(x), bins + 1).astype(np.int64)
+    xs, ys = [], []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        if hi <= lo:
+            continue
+        part = y[lo:hi]
+        a, b = lo + int(np.argmin(part)), lo + int(np.argmax(part))
+        for i in sorted({a, b}):
+            xs.append(x[i])
+            ys.append(y[i])
+    return np.array(xs), np.array(ys)
+
+
+def nice_range(lo: float, hi: float) -> tuple[float, float]:
+    """A non-empty range around [lo, hi] (a flat series gets a margin)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return 0.0, 1.0
+    if hi - lo < 1e-12:
+        pad = abs(lo) * 0.1 or 1.0
+        return lo - pad, hi + pad
+    return lo, hi
+
+
+def braille_plot(
+    series: list[tuple[np.ndarray, np.ndarray]],
+    width: int,
+    height: int,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+) -> tuple[list[str], np.ndarray]:
+    """Rasterise polylines onto `width` x `height` cells of braille dots.
+
+    Args:
+        series: (x, y) arrays per series, drawn in order (later ones win a shared cell's colour).
+        width, height: canvas size in cells (2 x 4 dots each).
+        x_range, y_range: the data ranges mapped to the canvas edges.
+
+    Returns:
+        (rows of `width` characters, owner (height, width) int array: the index of the series
+        coloring each cell, -1 where empty).
+    """
+    dots_w, dots_h = 2 * width, 4 * height
+    bits = np.zeros((height, width), dtype=np.int32)
+    owner = np.full((height, width), -1, dtype=np.int32)
+    x0, x1 = x_range
+    y0, y1 = y_range
+    for index, (x, y) in enumerate(series):
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        if len(x) == 0 or width < 1 or height < 1:
+            continue
+        px = np.clip(np.round((x - x0) / (x1 - x0 or 1.0) * (dots_w - 1)), 0, dots_w - 1)
+        py = np.clip(np.round((y1 - y) / (y1 - y0 or 1.0) * (dots_h - 1)), 0, dots_h - 1)
+        canvas = np.zeros((dots_h, dots_w), dtype=bool)
+        px, py = px.astype(np.int64), py.astype(np.int64)
+        canvas[py[0], px[0]] = True
+        for i in range(1, len(px)):
+            xa, xb, ya, yb = px[i - 1], px[i], py[i - 1], py[i]
+            if xb == xa:
+                canvas[min(ya, yb) : max(ya, yb) + 1, xa] = True
+                continue
+            cols = np.arange(xa, xb + 1) if xb > xa else np.arange(xb, xa + 1)
+            ys = np.round(ya + (yb - ya) * (cols - xa) / (xb - xa)).astype(np.int64)
+            canvas[ys, cols] = True
+            # fill vertical gaps so steep segments stay connected
+            for c, y_prev, y_next in zip(cols[1:], ys[:-1], ys[1:], strict=True):
+                if abs(y_next - y_prev) > 1:
+                    canvas[min(y_prev, y_next) : max(y_prev, y_next) + 1, c] = True
+        cells = canvas.reshape(height, 4, width, 2)
+        mine = np.einsum("hrwc,rc->hw", cells.astype(np.int32), _BRAILLE_BITS)
+        bits |= mine
+        owner[mine > 0] = index
+    rows = ["".join(chr(0x2800 + b) if b else " " for b in row) for row in bits]
+    return rows, owner
+
+
+def log_range(values: np.ndarray, min_decades: float = 2.0) -> tuple[float, float]:
+    """(lo, hi) in log10 covering the positive finite `values`, whole decades, at least
+    `min_decades` wide; (-3, 0) when there are none."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return -3.0, 0.0
+    lo = math.floor(math.log10(values.min()))
+    hi = math.ceil(math.log10(values.max()))
+    if hi - lo < min_decades:
+        lo = hi - min_decades
+    return float(lo), float(hi)
+
+
+def log_fraction(value: float, lo: float, hi: float) -> float:
+    """Where `value` sits on a log10 axis from 10**lo to 10**hi, clipped to [0, 1]."""
+    if not math.isfinite(value):
+        return 1.0
+    if value <= 0:
+        return 0.0
+    return min(1.0, max(0.0, (math.log10(value) - lo) / ((hi - lo) or 1.0)))
+
+
+def bin_columns(matrix: np.ndarray, columns: int) -> np.ndarray:
+    """Average a (rows, steps) matrix down to (rows, <= columns), equal-width step bins.
+
+    NaN entries are ignored within a bin; a bin of only NaN stays NaN.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    rows, steps = matrix.shape
+    if steps <= columns or columns < 1:
+        return matrix
+    edges = np.linspace(0, steps, columns + 1).astype(np.int64)
+    out = np.full((rows, columns), np.nan)
+    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        if hi > lo:
+            part = matrix[:, lo:hi]
+            counts = np.isfinite(part).sum(axis=1)
+            sums = np.where(np.isfinite(part), part, 0.0).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[:, j] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return out
+
+
+def quantize(values: np.ndarray, lo: float, hi: float, levels: int = LEVELS) -> np.ndarray:
+    """Map values in [lo, hi] to ints 0..levels-1 (clipped); NaN maps to -1."""
+    values = np.asarray(values, dtype=np.float64)
+    scaled = (values - lo) / ((hi - lo) or 1.0)
+    out = np.clip(np.floor(scaled * levels), 0, levels - 1)
+    return np.where(np.isfinite(values), out, -1).astype(np.int64)
+
+
+def _mix(stops: list[tuple[int, int, int]], levels: int) -> list[str]:
+    colours = []
+    for k in range(levels):
+        t = k / (levels - 1) * (len(stops) - 1)
+        i = min(int(t), len(stops) - 2)
+        f = t - i
+        a, b = stops[i], stops[i + 1]
+        rgb = [round(a[c] + (b[c] - a[c]) * f) for c in range(3)]
+        colours.append("#{:02x}{:02x}{:02x}".format(*rgb))
+    return colours
+
+
+def ramp(levels: int = LEVELS) -> list[str]:
+    """A dark-to-bright sequential map (inferno-like) for magnitudes: dark = small."""
+    stops = [(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66),
+             (245, 125, 21), (250, 193, 39), (252, 255, 164)]  # fmt: skip
+    return _mix(stops, levels)
+
+
+def diverging(levels: int = LEVELS) -> list[str]:
+    """Blue - near white - red, for signed values (weights): the middle level is zero."""
+    return _mix([(33, 102, 172), (146, 197, 222), (240, 240, 240), (244, 165, 130),
+                 (178, 24, 43)], levels)  # fmt: skip
+
+
+def gray(levels: int = LEVELS) -> list[str]:
+    """Black to white, for input images."""
+    return _mix([(0, 0, 0), (255, 255, 255)], levels)
+
+
+def symmetric_levels(image: np.ndarray, levels: int = LEVELS) -> np.ndarray:
+    """Quantise a signed image so 0 is the middle level, scaled by its largest |value|."""
+    image = np.asarray(image, dtype=np.float64)
+    scale = float(np.max(np.abs(image))) if image.size else 0.0
+    if scale == 0 or not math.isfinite(scale):
+        return np.full(image.shape, levels // 2, dtype=np.int64)
+    return quantize(image, -scale, scale, levels)
+
+
+def block_average(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink a (H, W) image by an integer factor so both sides are <= `max_side`."""
+    h, w = image.shape
+    factor = max(1, math.ceil(max(h, w) / max_side))
+    if factor == 1:
+        return image
+    hh, ww = -(-h // factor) * factor, -(-w // factor) * factor
+    padded = np.zeros((hh, ww), dtype=np.float64)
+    padded[:h, :w] = image
+    return padded.reshape(hh // factor, factor, ww // factor, factor).mean(axis=(1, 3))
+
+
+def format_eta(seconds: float) -> str:
+    """`1:02:03`, `4:05` or `--` for an unknown time."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "--"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def short(value: float) -> str:
+    """A number in at most 7 characters: `0.0123`, `1.2e-05`, `nan`."""
+    if value is None or not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    if 1e-2 <= abs(value) < 1e4:
+        return f"{value:.4g}"
+    return f"{value:.1e}"

@@ -1,0 +1,1 @@
+"""The app's screens: build, train, compare, help."""

@@ -1,0 +1,169 @@
+"""The compare screen: race optimizers on the current network from identical weights and
+batches; overlaid loss curves with a legend, a live table, each run's gradients on demand."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label
+
+from ...comparecmd import parse_optimizers
+from ...errors import ConfigError
+from ..charts import short
+from ..widgets.gradbars import GradBars
+from ..widgets.linechart import PALETTE, LineChart
+from ..widgets.panel import Panel
+from .train import PLOT_SECONDS, RunSeries
+
+DEFAULT_OPTIMIZERS = "sgd,momentum,adam"
+
+
+class CompareScreen(Screen):
+    """o edits the optimizers (`sgd:0.1,adam`), s (or enter) races them, space pauses, g
+    shows the highlighted run's gradients."""
+
+    BINDINGS = [
+        Binding("s", "start", "start race"),
+        Binding("space", "toggle_pause", "pause/resume"),
+        Binding("g", "toggle_grads", "gradients"),
+        Binding("o", "focus_input", "optimizers"),
+        Binding("l", "toggle_log", "log y"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.runs: dict[str, RunSeries] = {}
+        self.rates: dict[str, tuple[float, int, float]] = {}  # label -> (time, step, steps/s)
+        self._dirty = False
+        self._last_plot = -math.inf
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="compare-controls"):
+            yield Label("optimizers[:lr] ", classes="field-label")
+            yield Input(value=DEFAULT_OPTIMIZERS, id="optimizers")
+        with Horizontal(id="compare-body"):
+            chart = LineChart(id="compare-curve", empty="s starts the race (o edits the list)")
+            yield Panel(chart, title="loss (smoothed) per optimizer", id="compare-curve-panel")
+            with Vertical(id="compare-side"):
+                table = DataTable(id="compare-table", cursor_type="row")
+                yield Panel(table, title="race", id="compare-table-panel")
+                grads = Panel(GradBars(id="compare-grads"), title="gradients (g)",
+                              id="compare-grads-panel")  # fmt: skip
+                grads.display = False
+                yield grads
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#compare-table", DataTable)
+        table.add_columns("optimizer", "state", "step", "loss", "val loss", "val acc", "steps/s")
+        self.query_one("#compare-table", DataTable).focus()
+
+    @on(Input.Submitted, "#optimizers")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.action_start()
+
+    def action_start(self) -> None:
+        """Race the optimizers typed in the input (`sgd:0.1,momentum,adam`)."""
+        app = self.app
+        text = self.query_one("#optimizers", Input).value
+        if app.experiment is None:
+            self.notify("no experiment to race on", severity="error")
+            return
+        try:
+            runs = parse_optimizers(text, app.experiment.optimizer)
+        except ConfigError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.reset([label for label, _ in runs])
+        app.start_compare(runs)
+        self.query_one("#compare-table", DataTable).focus()
+
+    def reset(self, labels: list[str]) -> None:
+        self.runs = {label: RunSeries() for label in labels}
+        self.rates = {}
+        chart = self.query_one("#compare-curve", LineChart)
+        chart.clear()
+        table = self.query_one("#compare-table", DataTable)
+        table.clear()
+        for label in labels:
+            table.add_row(label, "", "", "", "", "", "", key=label)
+        self._dirty = True
+
+    def add_records(self, source: str, records: list[dict[str, Any]]) -> None:
+        run = self.runs.setdefault(source, RunSeries())
+        for record in records:
+            if record.get("kind") in ("step", "epoch"):
+                run.add(record)
+                self._dirty = True
+
+    def redraw(self, now: float, loop, force: bool = False) -> None:
+        if not self._dirty or (not force and now - self._last_plot < PLOT_SECONDS):
+            return
+        self._last_plot = now
+        self._dirty = False
+        chart = self.query_one("#compare-curve", LineChart)
+        chart.clear()
+        table = self.query_one("#compare-table", DataTable)
+        for k, (label, run) in enumerate(self.runs.items()):
+            if run.step_x:
+                chart.extend(label, run.step_x, run.smooth_loss, PALETTE[k % len(PALETTE)])
+            step = int(run.step_x[-1]) if run.step_x else 0
+            previous = self.rates.get(label)
+            rate = 0.0
+            if previous is not None and now > previous[0]:
+                rate = (step - previous[1]) / (now - previous[0])
+            self.rates[label] = (now, step, rate)
+            state = loop.status.get(label, "") if loop is not None else ""
+            if state == "running" and loop is not None and not loop.running:
+                state = "paused"
+            epoch = run.last_epoch or {}
+            values = [
+                state,
+                str(step),
+                short(run.smooth_loss[-1]) if run.smooth_loss else "",
+                short(epoch["val_loss"]) if "val_loss" in epoch else "",
+                f"{epoch['val_acc']:.1%}" if "val_acc" in epoch else "",
+                f"{rate:,.0f}",
+            ]
+            if label in table.rows:
+                for column, value in zip(list(table.columns)[1:], values, strict=True):
+                    table.update_cell(label, column, value)
+        chart.refresh()
+        self._update_grads()
+
+    def _update_grads(self) -> None:
+        panel = self.query_one("#compare-grads-panel")
+        if not panel.display or not self.runs:
+            return
+        table = self.query_one("#compare-table", DataTable)
+        labels = list(self.runs)
+        label = labels[min(max(table.cursor_row, 0), len(labels) - 1)]
+        run = self.runs[label]
+        panel.border_title = f"gradients: {label}"
+        if run.last_step is not None:
+            self.query_one("#compare-grads", GradBars).update_norms(
+                run.last_step.get("grad_norm", {}), run.last_step.get("alerts")
+            )
+
+    def action_toggle_pause(self) -> None:
+        loop = self.app.compare_loop
+        if loop is not None:
+            loop.toggle()
+
+    def action_toggle_grads(self) -> None:
+        panel = self.query_one("#compare-grads-panel")
+        panel.display = not panel.display
+        self._update_grads()
+
+    def action_focus_input(self) -> None:
+        self.query_one("#optimizers", Input).focus()
+
+    def action_toggle_log(self) -> None:
+        chart = self.query_one("#compare-curve", LineChart)
+        chart.log_y = not chart.log_y

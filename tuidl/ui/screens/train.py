@@ -1,0 +1,276 @@
+"""The train screen: curves, gradient bars and heatmap, activation statistics, images, status.
+
+It owns no trainer: the app feeds it records (`add_records`) drained from the bridge buffer or
+tailed from a run directory, and it redraws on `redraw()`, throttled (plots ~2 Hz, images ~1 Hz).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ..widgets.actstats import ActivationStats
+from ..widgets.boundary import DecisionBoundary
+from ..widgets.filters import FilterGrid
+from ..widgets.gradbars import GradBars
+from ..widgets.heatmap import GradHeatmap
+from ..widgets.linechart import PALETTE, LineChart
+from ..widgets.panel import Panel
+from ..widgets.samples import SampleStrip
+from ..widgets.statusline import StatusLine
+
+SMOOTHING = 0.1  # weight of the newest batch in the smoothed training loss
+PLOT_SECONDS = 0.5
+IMAGE_SECONDS = 1.0
+PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel"]
+
+
+class RunSeries:
+    """The curves of one run, kept as plain lists (step loss, epoch metrics)."""
+
+    def __init__(self) -> None:
+        self.step_x: list[float] = []
+        self.step_loss: list[float] = []
+        self.smooth_loss: list[float] = []  # exponential moving average of the batch loss
+        self.epoch_x: list[float] = []
+        self.epoch: dict[str, list[float]] = {}
+        self.last_step: dict[str, Any] | None = None
+        self.last_epoch: dict[str, Any] | None = None
+
+    def add(self, record: dict[str, Any]) -> None:
+        if record["kind"] == "step":
+            self.step_x.append(record["step"])
+            loss = _num(record["loss"])
+            self.step_loss.append(loss)
+            previous = self.smooth_loss[-1] if self.smooth_loss else loss
+            if not math.isfinite(previous):
+                previous = loss
+            self.smooth_loss.append(previous + SMOOTHING * (loss - previous))
+            self.last_step = record
+        elif record["kind"] == "epoch":
+            self.epoch_x.append(record["step"])
+            for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+                if key in record:
+                    self.epoch.setdefault(key, []).append(_num(record[key]))
+            self.last_epoch = record
+
+
+def _num(value: Any) -> float:
+    return float(value) if not isinstance(value, str) else float(value)  # "nan" -> nan
+
+
+class TrainScreen(Screen):
+    """Watch one run learn (or several, in `tuidl view`)."""
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "pause/resume"),
+        Binding("n", "step_once", "one step"),
+        Binding("r", "reinit", "re-init"),
+        Binding("plus,equals_sign", "lr_up", "lr x2"),
+        Binding("minus", "lr_down", "lr /2"),
+        Binding("s", "save", "save ckpt"),
+        Binding("a", "toggle_metric", "loss/acc"),
+        Binding("l", "toggle_log", "log y", show=False),
+        Binding("tab", "next_panel", "panel", show=False),
+        Binding("shift+tab", "previous_panel", "panel", show=False),
+    ]
+
+    metric: reactive[str] = reactive("loss")
+    """Which curves the chart shows: `loss` or `acc`."""
+    current: reactive[int] = reactive(0)
+    """Index of the focused panel in PANELS (at 80 columns only it and the curves show)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.runs: dict[str, RunSeries] = {}
+        self.primary: str | None = None
+        self._plot_dirty = self._image_dirty = False
+        self._last_plot = self._last_image = -math.inf
+        self._pending_probe: dict[str, Any] | None = None
+        self._pending_confusion = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Horizontal(id="train-body"):
+            with Vertical(id="left"):
+                yield Panel(LineChart(id="curve"), title="loss", id="loss-panel")
+                yield Panel(GradHeatmap(id="heatmap"), title="gradient norm over steps",
+                            id="heat-panel", classes="secondary")  # fmt: skip
+            with Vertical(id="right"):
+                yield Panel(GradBars(id="gradbars"), title="gradient norm now (log)",
+                            id="grad-panel", classes="secondary")  # fmt: skip
+                yield Panel(ActivationStats(id="acts"), title="activations",
+                            id="act-panel", classes="secondary")  # fmt: skip
+                yield Panel(
+                    DecisionBoundary(id="boundary"),
+                    FilterGrid(id="filters"),
+                    SampleStrip(id="samples"),
+                    title="view",
+                    id="view-panel",
+                    classes="secondary",
+                )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for widget_id in ("boundary", "filters", "samples"):
+            self.query_one(f"#{widget_id}").display = False
+        self.watch_current(self.current)
+
+    # ---- data in ----
+    def begin(self, source: str, info: dict[str, Any]) -> None:
+        """A (re)started run: forget its curves; layers name the gradient rows."""
+        self.runs[source] = RunSeries()
+        if self.primary in (None, source):
+            self.primary = source
+            self.query_one(GradHeatmap).reset(info.get("layers", []))
+        self._plot_dirty = True
+
+    def add_records(self, source: str, records: list[dict[str, Any]]) -> None:
+        """New records of run `source` (the first run seen is the one whose panels show)."""
+        if self.primary is None:
+            self.primary = source
+        run = self.runs.setdefault(source, RunSeries())
+        primary = source == self.primary
+        heatmap = self.query_one(GradHeatmap)
+        for record in records:
+            kind = record.get("kind")
+            if kind in ("step", "epoch"):
+                run.add(record)
+                self._plot_dirty = True
+                if primary and kind == "step":
+                    heatmap.add(record["step"], record.get("grad_norm", {}))
+            elif kind == "probe" and primary:
+                self._pending_probe = record
+                self._image_dirty = True
+            elif kind == "confusion" and primary:
+                self._pending_confusion = record["matrix"]
+                self._image_dirty = True
+        if primary and run.last_epoch is not None and records:
+            last = run.last_epoch
+            if last.get("act"):
+                self.query_one(ActivationStats).update_stats(last["act"], last.get("alerts"))
+
+    def smoothed_loss(self, source: str) -> float | None:
+        """The latest smoothed training loss of run `source` (None before its first step)."""
+        run = self.runs.get(source)
+        return run.smooth_loss[-1] if run is not None and run.smooth_loss else None
+
+    def redraw(self, now: float | None = None, force: bool = False) -> None:
+        """Redraw what changed, at most every PLOT_SECONDS (curves) / IMAGE_SECONDS (images)."""
+        now = time.monotonic() if now is None else now
+        if self._plot_dirty and (force or now - self._last_plot >= PLOT_SECONDS):
+            self._last_plot = now
+            self._plot_dirty = False
+            self._draw_curves()
+            run = self.runs.get(self.primary) if self.primary else None
+            if run is not None and run.last_step is not None:
+                self.query_one(GradBars).update_norms(
+                    run.last_step.get("grad_norm", {}), run.last_step.get("alerts")
+                )
+            self.query_one(GradHeatmap).refresh_data()
+        if self._image_dirty and (force or now - self._last_image >= IMAGE_SECONDS):
+            self._last_image = now
+            self._image_dirty = False
+            self._draw_images()
+
+    def _draw_curves(self) -> None:
+        chart = self.query_one("#curve", LineChart)
+        chart.clear()
+        many = len(self.runs) > 1
+        for k, (source, run) in enumerate(self.runs.items()):
+            color = PALETTE[k % len(PALETTE)]
+            prefix = f"{source} " if many else ""
+            if self.metric == "loss":
+                if run.step_x and not many:
+                    chart.extend("batch", run.step_x, run.step_loss, "#5f5f5f")
+                    chart.extend("train (smoothed)", run.step_x, run.smooth_loss, PALETTE[0])
+                elif run.step_x:
+                    chart.extend(f"{source}", run.step_x, run.smooth_loss, color)
+                if "val_loss" in run.epoch and not many:
+                    chart.extend("val loss", run.epoch_x, run.epoch["val_loss"], PALETTE[1])
+            else:
+                for j, key in enumerate(("train_acc", "val_acc")):
+                    if key in run.epoch and (not many or key == "val_acc"):
+                        label = prefix + key.replace("_", " ")
+                        color = color if many else PALETTE[j]
+                        chart.extend(label, run.epoch_x, run.epoch[key], color)
+        self.query_one("#loss-panel").border_title = (
+            "loss (train per batch; val per epoch)"
+            if self.metric == "loss"
+            else "accuracy per epoch"
+        ) + ("  [log y]" if chart.log_y else "")
+        chart.refresh()
+
+    def _draw_images(self) -> None:
+        probe = self._pending_probe
+        if probe is not None:
+            if "boundary" in probe:
+                widget = self.query_one(DecisionBoundary)
+                widget.display = True
+                widget.set_boundary(probe["boundary"], probe["step"])
+                self.query_one("#view-panel").border_title = "decision boundary"
+            if "filters" in probe:
+                widget = self.query_one(FilterGrid)
+                widget.display = True
+                widget.set_filters(
+                    probe["filters"]["name"], probe["filters"]["W"], probe.get("feature_maps")
+                )
+                self.query_one("#view-panel").border_title = "filters"
+            if "samples" in probe:
+                widget = self.query_one(SampleStrip)
+                widget.display = True
+                widget.set_samples(probe["samples"])
+        if self._pending_confusion is not None:
+            self.query_one(SampleStrip).set_confusion(self._pending_confusion)
+            self._pending_confusion = None
+
+    # ---- panels ----
+    def watch_current(self, current: int) -> None:
+        for k, panel_id in enumerate(PANELS):
+            panel = self.query_one(f"#{panel_id}")
+            panel.set_class(k == current or (current == 0 and k == 1), "-current")
+        self.query_one(f"#{PANELS[current]}").focus()
+
+    def watch_metric(self) -> None:
+        self._draw_curves()
+
+    def action_next_panel(self) -> None:
+        self.current = (self.current + 1) % len(PANELS)
+
+    def action_previous_panel(self) -> None:
+        self.current = (self.current - 1) % len(PANELS)
+
+    def action_toggle_metric(self) -> None:
+        self.metric = "acc" if self.metric == "loss" else "loss"
+
+    def action_toggle_log(self) -> None:
+        chart = self.query_one("#curve", LineChart)
+        chart.log_y = not chart.log_y
+        self._draw_curves()
+
+    # ---- controls: the app owns the training loop ----
+    def action_toggle_pause(self) -> None:
+        self.app.control("toggle")
+
+    def action_step_once(self) -> None:
+        self.app.control("step")
+
+    def action_reinit(self) -> None:
+        self.app.control("reinit")
+
+    def action_lr_up(self) -> None:
+        self.app.control("lr", 2.0)
+
+    def action_lr_down(self) -> None:
+        self.app.control("lr", 0.5)
+
+    def action_save(self) -> None:
+        self.app.control("save")

@@ -1,0 +1,1 @@
+"""One widget per module; the drawing maths they share lives in `tuidl.ui.charts`."""

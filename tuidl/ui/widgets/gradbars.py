@@ -1,0 +1,67 @@
+"""`GradBars`: each layer's gradient norm now, one row per layer, on a log10 scale."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual.widget import Widget
+
+from ..charts import log_fraction, log_range, ramp, short
+
+NAME_WIDTH = 10
+_RAMP = ramp()
+
+
+class GradBars(Widget):
+    """Bars of the latest `grad_norm` record; the scale spans the decades seen so far."""
+
+    DEFAULT_CSS = """
+    GradBars { height: auto; min-height: 3; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.norms: dict[str, float] = {}
+        self.alerts: dict[str, str] = {}
+        self.lo, self.hi = -3.0, 0.0
+        self._seen_lo, self._seen_hi = np.inf, -np.inf
+
+    def update_norms(self, norms: dict[str, float], alerts: list[dict] | None = None) -> None:
+        self.norms = dict(norms)
+        self.alerts = {a["layer"]: a["kind"] for a in alerts or [] if "layer" in a}
+        finite = [v for v in norms.values() if np.isfinite(v) and v > 0]
+        if finite:
+            self._seen_lo = min(self._seen_lo, min(finite))
+            self._seen_hi = max(self._seen_hi, max(finite))
+            self.lo, self.hi = log_range(np.array([self._seen_lo, self._seen_hi]), 3.0)
+        self.refresh(layout=True)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(1, len(self.norms) + 1)
+
+    def render(self) -> Text:
+        if not self.norms:
+            return Text("gradients appear after the first step", style="dim")
+        width = self.content_size.width
+        bar_width = max(4, width - NAME_WIDTH - 9)
+        text = Text(no_wrap=True, overflow="crop")
+        for name, value in self.norms.items():
+            fraction = log_fraction(value, self.lo, self.hi)
+            cells = fraction * bar_width
+            full = int(cells)
+            color = _RAMP[min(len(_RAMP) - 1, max(4, int(fraction * (len(_RAMP) - 1))))]
+            alert = self.alerts.get(name)
+            text.append(
+                f"{name[: NAME_WIDTH - 1]:<{NAME_WIDTH}}", style="bold red" if alert else ""
+            )
+            text.append("█" * full + ("▌" if cells - full >= 0.5 else ""), style=color)
+            pad = bar_width - full - (1 if cells - full >= 0.5 else 0)
+            text.append(" " * max(0, pad))
+            text.append(f" {short(value):>8}")
+            if alert:
+                text.append(" vanish" if alert == "vanishing" else " EXPLODE", style="bold red")
+            text.append("\n")
+        lo, hi = f"1e{int(self.lo)}", f"1e{int(self.hi)}"
+        middle = "log10 |grad|".center(max(1, bar_width - len(lo) - len(hi)))
+        text.append(f"{'':<{NAME_WIDTH}}{lo}{middle}{hi}", style="dim")
+        return text

@@ -1,0 +1,64 @@
+"""`StatusLine`: epoch, step, samples/s, ETA, lr and the trainer's state, in one row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widget import Widget
+
+from ..charts import format_eta, short
+
+STATE_STYLES = {
+    "running": "bold green",
+    "paused": "bold yellow",
+    "stepping": "bold yellow",
+    "finished": "bold cyan",
+    "diverged": "bold red",
+    "following": "bold green",
+    "idle": "dim",
+}
+
+
+@dataclass
+class Status:
+    """What the status line shows (a latest-state value: newer replaces older)."""
+
+    state: str = "idle"
+    epoch: float = 0.0
+    epochs: int = 0
+    step: int = 0
+    samples_per_s: float = 0.0
+    eta_s: float = float("nan")
+    lr: float | None = None
+    loss: float | None = None
+    note: str = ""
+
+
+class StatusLine(Widget):
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.status = Status()
+
+    def show(self, status: Status) -> None:
+        if status != self.status:
+            self.status = status
+            self.refresh()
+
+    def render(self) -> Text:
+        s = self.status
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {s.state.upper()} ", style=STATE_STYLES.get(s.state, "bold"))
+        text.append(f" epoch {s.epoch:.2f}/{s.epochs}  step {s.step}")
+        if s.loss is not None:
+            text.append(f"  loss {short(s.loss)}")
+        text.append(f"  {s.samples_per_s:,.0f} samples/s  ETA {format_eta(s.eta_s)}")
+        if s.lr is not None:
+            text.append(f"  lr {short(s.lr)}")
+        if s.note:
+            text.append(f"  {s.note}", style="dim")
+        return text
