@@ -41,7 +41,7 @@ def build_parser() -> Parser:
         description="A deep-learning lab that lives in the terminal.",
         epilog="With no command, or with an EXPERIMENT, tuidl opens the interactive app: "
         "tuidl [--color auto|truecolor|256|standard] [--out DIR] [--set KEY=VALUE ...] "
-        "[EXPERIMENT] (see tuidl app --help).",
+        "[EXPERIMENT] (tuidl EXPERIMENT --help lists them).",
     )
     parser.add_argument("--version", action="version", version=f"tuidl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
