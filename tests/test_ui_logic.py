@@ -85,8 +85,8 @@ def test_analyze_reports_shapes_params_and_output_mismatch():
     dataset = load_dataset("spiral", n=200, seed=0)
     result = analyze(experiment.to_dict(), dataset)
     assert result.ok, result.problem
-    assert [r.shape for r in result.rows] == ["(16,)", "(16,)", "(16,)", "(16,)", "(2,)"]
-    assert result.total_params == 2 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2
+    assert [r.shape for r in result.rows] == ["(32,)", "(32,)", "(32,)", "(32,)", "(2,)"]
+    assert result.total_params == 2 * 32 + 32 + 32 * 32 + 32 + 32 * 2 + 2
     document = experiment.to_dict()
     document["model"]["layers"][-1]["units"] = 3
     result = analyze(document, dataset)
