@@ -18,7 +18,7 @@ from .errors import ConfigError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("run", "compare", "summary", "gradcheck", "presets", "data", "view")
+COMMANDS = ("run", "compare", "summary", "gradcheck", "presets", "data", "view", "bench")
 COLOR_SYSTEMS = ("auto", "truecolor", "256", "standard")
 
 
@@ -45,6 +45,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"tuidl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    from .bench.command import add_bench_command
     from .comparecmd import add_compare_command
     from .datacmd import add_data_command
     from .inspectcmd import add_inspect_commands
@@ -55,6 +56,7 @@ def build_parser() -> Parser:
     add_inspect_commands(commands)
     add_data_command(commands)
     add_view_command(commands)
+    add_bench_command(commands)
     return parser
 
 

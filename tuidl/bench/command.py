@@ -1,0 +1,235 @@
+"""`tuidl bench`: tuidl's kernels and training loop against numpy and PyTorch, side by side.
+
+Prints a markdown table (machine line and date first) to stdout, progress to stderr; `--json`
+writes every number. Exit codes: 0 done, 1 an implementation disagreed with the numpy
+reference (named), 2 bad options. Importing this module is cheap: numpy, numba and torch load
+only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+SECTIONS = ("conv", "pool", "dense", "lstm", "e2e", "startup", "memory")
+KERNEL_SECTIONS = ("conv", "pool", "dense", "lstm")
+EXIT_DISAGREEMENT = 1
+FULL_EPOCHS, QUICK_EPOCHS = 6, 3
+FULL_WARM_RUNS, QUICK_WARM_RUNS = 3, 1
+
+
+def add_bench_command(commands) -> None:
+    """Register `tuidl bench` on the CLI's subparsers."""
+    parser = commands.add_parser(
+        "bench",
+        help="time tuidl's kernels and training against numpy and PyTorch (markdown table)",
+        description="Time forward+backward of tuidl's kernels against a plain-numpy reference "
+        "and PyTorch (when importable), then end-to-end epochs, start-up and peak memory. "
+        "Implementations are checked to agree before anything is timed.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny shapes, 2 repeats, kernels only (seconds)"
+    )
+    torch = parser.add_mutually_exclusive_group()
+    torch.add_argument(
+        "--torch",
+        dest="torch",
+        action="store_true",
+        default=None,
+        help="compare with PyTorch (an error if torch is not importable)",
+    )
+    torch.add_argument("--no-torch", dest="torch", action="store_false", help="skip PyTorch")
+    parser.add_argument("--json", metavar="FILE", help="also write every number to FILE")
+    parser.add_argument(
+        "--repeats", type=int, metavar="N", help="alternating blocks per implementation (8)"
+    )
+    parser.add_argument(
+        "--threads", type=int, metavar="T", help="threads for BLAS and torch (default: all cores)"
+    )
+    parser.add_argument(
+        "--only",
+        metavar="LIST",
+        help=f"comma-separated sections of {','.join(SECTIONS)} "
+        "(default: all; with --quick: the kernels)",
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="folder holding MNIST (else $TUIDL_DATA, the cache)"
+    )
+    parser.set_defaults(run=bench_command)
+
+
+def _sections(args: argparse.Namespace) -> list[str]:
+    if args.only is None:
+        return list(KERNEL_SECTIONS if args.quick else SECTIONS)
+    chosen = [part.strip() for part in args.only.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in SECTIONS]
+    if unknown or not chosen:
+        raise ConfigError(
+            f"--only takes a comma-separated list of {', '.join(SECTIONS)}; got {args.only!r}"
+        )
+    return [s for s in SECTIONS if s in chosen]
+
+
+def _use_torch(flag: bool | None) -> bool:
+    """--torch: required; --no-torch: never; neither: when importable."""
+    if flag is False:
+        return False
+    try:
+        import torch  # noqa: F401
+    except (ImportError, OSError) as error:  # not installed, or a broken shared library
+        if flag:
+            raise ConfigError(
+                f"--torch: torch is not importable ({error}); install the CPU build with "
+                "'pip install torch==2.13.0' (benchmark-only) or use --no-torch"
+            ) from None
+        return False
+    return True
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.repeats is not None and args.repeats < 1:
+        raise ConfigError(f"--repeats must be at least 1, got {args.repeats}")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise ConfigError(f"--json {args.json}: its folder does not exist")
+
+
+def _say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    _check_options(args)
+    sections = _sections(args)
+    use_torch = _use_torch(args.torch)
+    try:
+        threads = args.threads or len(os.sched_getaffinity(0))
+    except AttributeError:
+        threads = args.threads or os.cpu_count() or 1
+
+    from . import harness
+
+    torch_version = None
+    if use_torch:
+        from . import torch_ref
+
+        torch_version = torch_ref.version()
+    pinned = harness.steady_malloc()
+    plan = harness.QUICK_PLAN if args.quick else harness.TimingPlan()
+    if args.repeats is not None:
+        plan = dataclasses.replace(plan, repeats=args.repeats)
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": {
+            "quick": args.quick,
+            "sections": sections,
+            "threads": threads,
+            "torch": use_torch,
+            "plan": vars(plan),
+            "agreement_rtol": harness.AGREEMENT_RTOL,
+            "e2e_epochs": QUICK_EPOCHS if args.quick else FULL_EPOCHS,
+        },
+    }
+    from . import report as md
+
+    def show(key: str) -> None:
+        sys.stdout.write(md.section(report, key))
+        sys.stdout.flush()
+
+    with harness.ThreadLimit(threads) as limit:
+        if use_torch:
+            torch_ref.set_threads(threads)
+        report["machine"] = harness.machine_info(threads, torch_version, pinned)
+        if limit.note:
+            report["machine"]["note"] = limit.note
+        sys.stdout.write(md.header(report))
+        kernel_groups = [s for s in sections if s in KERNEL_SECTIONS]
+        if kernel_groups:
+            try:
+                report["kernels"] = _kernels(kernel_groups, args.quick, use_torch, plan)
+            except harness.Disagreement as error:
+                print(f"tuidl: error: bench: {error}", file=sys.stderr)
+                return EXIT_DISAGREEMENT
+            show("kernels")
+        if "e2e" in sections:
+            report["e2e"] = _e2e(args, use_torch)
+            show("e2e")
+    from . import endtoend
+
+    if "startup" in sections:
+        _say("start-up: tuidl run with an empty, then a filled numba cache")
+        warm_runs = QUICK_WARM_RUNS if args.quick else FULL_WARM_RUNS
+        report["startup"] = endtoend.run_startup(threads, warm_runs)
+        show("startup")
+    if "memory" in sections:
+        _say("peak memory: tuidl run mnist-lenet --epochs 1")
+        report["memory"] = endtoend.run_memory(threads, args.data_dir)
+        show("memory")
+    report["machine"]["load_average_end"] = list(os.getloadavg())
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    sys.stdout.write(md.footer(report))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(report, file, indent=1)
+            file.write("\n")
+    return 0
+
+
+def _kernels(groups, quick: bool, use_torch: bool, plan) -> list[dict[str, Any]]:
+    """Check every case's implementations against numpy, then time them all."""
+    import numpy as np
+
+    from . import cases as kc
+    from . import harness
+
+    rng = np.random.default_rng(20261122)
+    chosen = [case for case in kc.kernel_cases(quick) if case.group in groups]
+    runs, rows = [], []
+    for case in chosen:  # all agreement checks first: a wrong kernel stops before any timing
+        _say(f"checking {case.name} ({case.shapes})")
+        inputs = kc.make_inputs(case, rng)
+        impls = {"tuidl": kc.tuidl_impl(case, inputs), "numpy": kc.numpy_impl(case, inputs)}
+        if use_torch:
+            impls["torch"] = kc.torch_impl(case, inputs)
+        outputs = {name: kc.snapshot(fn()) for name, fn in impls.items()}
+        reference = outputs.pop("numpy")
+        errors = harness.check_agreement(case.name, reference, outputs)
+        runs.append(impls)
+        row = {"name": case.name, "group": case.group, "shapes": case.shapes}
+        row |= {"shape": case.shape, "target": case.target, "anchor_ms": case.anchor_ms}
+        row["max_rel_err"] = {k: {"value": e, "tensor": t} for k, (e, t) in errors.items()}
+        rows.append(row)
+    for case, impls, row in zip(chosen, runs, rows, strict=True):
+        _say(f"timing {case.name}")
+        timings = harness.time_alternating(impls, plan)
+        row["timing"] = {name: vars(t) for name, t in timings.items()}
+        others = {name: t.median_ms for name, t in timings.items() if name != "tuidl"}
+        best = min(others, key=others.get)
+        row["best"] = best
+        row["ratio"] = timings["tuidl"].median_ms / others[best]
+    return rows
+
+
+def _e2e(args: argparse.Namespace, use_torch: bool) -> list[dict[str, Any]]:
+    from . import endtoend
+
+    epochs = QUICK_EPOCHS if args.quick else FULL_EPOCHS
+    rows = []
+    for name in endtoend.E2E_CASES:
+        _say(
+            f"end to end: {name}, {epochs} epochs"
+            + (" (tuidl and torch alternating)" if use_torch else "")
+        )
+        rows.append(endtoend.run_epochs(name, epochs, args.data_dir, args.quick, use_torch, _say))
+    return rows
