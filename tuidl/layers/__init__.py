@@ -41,9 +41,23 @@ __all__ = [
 LAYERS: dict[str, type[Layer]] = {
     cls.type: cls
     for cls in (
-        Dense, Conv2D, MaxPool2D, AvgPool2D, Flatten, Dropout, BatchNorm,
-        ReLU, LeakyReLU, PReLU, ELU, Sigmoid, Tanh, Maxout, RNN, LSTM,
-    )  # fmt: skip
+        Dense,
+        Conv2D,
+        MaxPool2D,
+        AvgPool2D,
+        Flatten,
+        Dropout,
+        BatchNorm,
+        ReLU,
+        LeakyReLU,
+        PReLU,
+        ELU,
+        Sigmoid,
+        Tanh,
+        Maxout,
+        RNN,
+        LSTM,
+    )
 }
 
 
