@@ -53,8 +53,9 @@ def main() -> None:
         for trainer in trainers.values():
             median_step_ms(trainer, 5)  # compile and warm up
         medians: dict[int, list[float]] = {1: [], NEVER: []}
-        for _ in range(BLOCKS):
-            for every, trainer in trainers.items():
+        for block in range(BLOCKS):
+            order = list(trainers.items())
+            for every, trainer in order if block % 2 else reversed(order):  # A B B A ...
                 medians[every].append(median_step_ms(trainer, STEPS))
         logged, silent = np.median(medians[1]), np.median(medians[NEVER])
         probe = data.x_val[:256]

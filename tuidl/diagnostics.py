@@ -23,42 +23,40 @@ SATURATION = 0.98  # |tanh| above this, or sigmoid outside [1 - this, this], cou
 
 def layer_grad_norms(model: Sequential) -> dict[str, float]:
     """L2 norm of each parameterised layer's gradients, all its arrays together."""
-    norms = {}
-    for layer in model.layers:
-        if layer.grads:
-            norms[layer.name] = math.sqrt(sum(float(np.vdot(g, g)) for g in layer.grads.values()))
-    return norms
+    grads = model.flat_grads
+    return {
+        name: math.sqrt(float(np.vdot(grads[part], grads[part])))
+        for name, part in model.layer_slices.items()
+    }
 
 
 class UpdateRatios:
     """‖Δw‖/‖w‖ per layer for one optimizer step: `before()` copies, `after()` compares.
 
-    Works on the live parameter arrays (optimizers update them in place) through buffers made
-    once, so a logged step allocates nothing.
+    Works on the model's flat parameter buffer (optimizers update it in place) through one
+    buffer made here, so a logged step allocates nothing and costs a few calls per layer.
     """
 
     def __init__(self, model: Sequential) -> None:
-        self.layers = [(layer.name, list(layer.params.values())) for layer in model.layers]
-        self.layers = [(name, params) for name, params in self.layers if params]
-        self.saved = [[p.copy() for p in params] for _, params in self.layers]
-        self.weight_sq = [0.0] * len(self.layers)
+        self.model = model
+        self.saved = model.flat_params.copy()
+        self.weight_sq: dict[str, float] = {}
 
     def before(self) -> None:
-        for i, (_, params) in enumerate(self.layers):
-            total = 0.0
-            for p, saved in zip(params, self.saved[i], strict=True):
-                np.copyto(saved, p)
-                total += float(np.vdot(p, p))
-            self.weight_sq[i] = total
+        np.copyto(self.saved, self.model.flat_params)
+        saved = self.saved
+        self.weight_sq = {
+            name: float(np.vdot(saved[part], saved[part]))
+            for name, part in self.model.layer_slices.items()
+        }
 
     def after(self) -> dict[str, float]:
+        saved = self.saved
+        np.subtract(self.model.flat_params, saved, out=saved)  # the buffer now holds the update
         ratios = {}
-        for i, (name, params) in enumerate(self.layers):
-            delta = 0.0
-            for p, saved in zip(params, self.saved[i], strict=True):
-                np.subtract(p, saved, out=saved)  # the buffer now holds the update
-                delta += float(np.vdot(saved, saved))
-            weight = self.weight_sq[i]
+        for name, part in self.model.layer_slices.items():
+            weight = self.weight_sq[name]
+            delta = float(np.vdot(saved[part], saved[part]))
             ratios[name] = math.sqrt(delta / weight) if weight > 0 else 0.0
         return ratios
 

@@ -86,7 +86,31 @@ class Sequential:
                 )
         self.layers[0].needs_input_grad = False
         self.output_shape = shape
+        self._pack()
         return shape
+
+    def _pack(self) -> None:
+        """Move every parameter and gradient into one flat buffer each, the layers keeping
+        views into them (layer by layer, in order). Layers update these arrays in place, so
+        per-layer diagnostics cost one numpy call per layer instead of one per array.
+        """
+        arrays = [value for layer in self.layers for value in layer.params.values()]
+        dtype = arrays[0].dtype if arrays else np.float32
+        total = sum(value.size for value in arrays)
+        self.flat_params = np.empty(total, dtype)
+        self.flat_grads = np.zeros(total, dtype)
+        self.layer_slices: dict[str, slice] = {}
+        offset = 0
+        for layer in self.layers:
+            start = offset
+            for key, value in layer.params.items():
+                end = offset + value.size
+                layer.params[key] = self.flat_params[offset:end].reshape(value.shape)
+                layer.params[key][...] = value
+                layer.grads[key] = self.flat_grads[offset:end].reshape(value.shape)
+                offset = end
+            if offset > start:
+                self.layer_slices[layer.name] = slice(start, offset)
 
     def named_layers(self) -> Iterator[tuple[str, Layer]]:
         for layer in self.layers:
@@ -113,6 +137,7 @@ class Sequential:
         """Convert every parameter and state array, e.g. to float64 for a gradient check."""
         for layer in self.layers:
             layer.astype(dtype)
+        self._pack()
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """Logits for a batch `x (N, *input_shape)`."""
