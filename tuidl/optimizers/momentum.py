@@ -32,7 +32,18 @@ class SGD(Optimizer):
         p -= self.lr * g
 
 
-class Momentum(Optimizer):
+class _WithVelocity(Optimizer):
+    """The `momentum` key and the velocity slot `v` that Momentum and Nesterov share."""
+
+    HYPER = ("momentum",)
+    SLOTS = ("v",)
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, **kwargs: Any) -> None:
+        super().__init__(lr, **kwargs)
+        self.momentum = number(self.name, "momentum", momentum, 0.0, 1.0)
+
+
+class Momentum(_WithVelocity):
     """Gradient descent with (heavy-ball) momentum (Polyak, 1964), as DLFS writes it.
 
     Update rule, with velocity `v` starting at 0:
@@ -49,12 +60,6 @@ class Momentum(Optimizer):
     """
 
     name = "momentum"
-    HYPER = ("momentum",)
-    SLOTS = ("v",)
-
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9, **kwargs: Any) -> None:
-        super().__init__(lr, **kwargs)
-        self.momentum = number(self.name, "momentum", momentum, 0.0, 1.0)
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         (v,) = self._slots(name, p)
@@ -63,7 +68,7 @@ class Momentum(Optimizer):
         p += v
 
 
-class Nesterov(Optimizer):
+class Nesterov(_WithVelocity):
     """Nesterov accelerated gradient in the form of Bengio et al. (2012), eq. 7.
 
     The look-ahead of Sutskever et al. (2013) rewritten to need the gradient at `w` only. With
@@ -84,12 +89,6 @@ class Nesterov(Optimizer):
     """
 
     name = "nesterov"
-    HYPER = ("momentum",)
-    SLOTS = ("v",)
-
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9, **kwargs: Any) -> None:
-        super().__init__(lr, **kwargs)
-        self.momentum = number(self.name, "momentum", momentum, 0.0, 1.0)
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         (v,) = self._slots(name, p)
