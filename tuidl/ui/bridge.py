@@ -199,6 +199,7 @@ class TrainingLoop:
         self._steps_wanted = 0
         self.state = "paused" if start_paused else "running"
         self.trainer: Trainer | None = None
+        self._ended = False  # the listeners were told the current trainer's training ended
         self.writer: RunWriter | None = None
         self.bridge: UiBridge | None = None
         self.dataset = dataset
@@ -250,6 +251,7 @@ class TrainingLoop:
             self.writer = RunWriter(new_run_dir(self.runs_root, self.experiment.name))
             callbacks.insert(0, self.writer)
         self.trainer = Trainer(self.experiment, dataset=self.dataset, callbacks=callbacks)
+        self._ended = False
         for callback in self.trainer.callbacks:
             callback.on_train_begin(self.trainer)
         self.error = None
@@ -267,10 +269,13 @@ class TrainingLoop:
             "lr": trainer.optimizer.lr,
         }
 
-    def _finish(self) -> None:
+    def _end_training(self) -> None:
+        """Tell the listeners training ended, once: the run writer saves its final checkpoint
+        and summary now, while the finished trainer stays on screen."""
         trainer = self.trainer
-        if trainer is None:
+        if trainer is None or self._ended:
             return
+        self._ended = True
         trainer.finished = trainer.epoch >= trainer.epochs or (
             trainer.early_stopping is not None and trainer.early_stopping.stopped
         )
@@ -286,6 +291,9 @@ class TrainingLoop:
             callback.on_train_end(trainer, logs)
         if self.writer is not None:
             self.writer.close()
+
+    def _finish(self) -> None:
+        self._end_training()
         self.trainer = None
 
     def _apply(self, command: str, argument: Any) -> None:
@@ -349,6 +357,7 @@ class TrainingLoop:
                     self.state = "finished"
                     self._running.clear()
                     self.bridge.maybe_probe(trainer, force=True)
+                    self._end_training()
                     self.buffer.push("train", {"kind": "finished"})
                 if self.throttle:
                     time.sleep(self.throttle)
