@@ -154,3 +154,16 @@ def test_early_stopping_stops_and_restores_best_weights():
     epochs = [r for r in recorder.records if r["kind"] == "epoch"]
     assert trainer.finished and len(epochs) < 50
     assert epochs[-1].get("early_stop") is True
+
+
+def test_paused_clock_does_not_count_towards_elapsed(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr("tuidl.trainer.time.perf_counter", lambda: now[0])
+    trainer = Trainer(experiment())
+    now[0] += 2.0
+    trainer.pause_clock()
+    now[0] += 50.0  # paused: not training time
+    assert trainer.elapsed == pytest.approx(2.0)
+    trainer.resume_clock()
+    now[0] += 3.0
+    assert trainer.elapsed == pytest.approx(5.0)

@@ -100,12 +100,25 @@ class Trainer:
         self.finished = False
         self._epoch_loss = self._epoch_seen = 0.0
         self._epoch_correct = self._epoch_predictions = 0
-        self._started = time.perf_counter()
-        self.elapsed_before = 0.0  # seconds trained in earlier processes (resumed runs)
+        self._started: float | None = time.perf_counter()  # None while the clock is paused
+        self.elapsed_before = 0.0  # seconds trained before `_started` (earlier processes, pauses)
 
     @property
     def elapsed(self) -> float:
+        """Seconds spent training: wall time without pauses (`pause_clock`), across resumes."""
+        if self._started is None:
+            return self.elapsed_before
         return self.elapsed_before + time.perf_counter() - self._started
+
+    def pause_clock(self) -> None:
+        """Stop counting `elapsed` (the app's pause), until `resume_clock`."""
+        if self._started is not None:
+            self.elapsed_before = self.elapsed
+            self._started = None
+
+    def resume_clock(self) -> None:
+        if self._started is None:
+            self._started = time.perf_counter()
 
     def _emit(self, hook: str, logs: dict[str, Any] | None = None) -> None:
         for callback in self.callbacks:
