@@ -1,8 +1,8 @@
 """What per-step diagnostics (gradient norms, update ratios) cost the trainer.
 
-For each preset, times `Trainer.step()` with `log_every = 1` (every step logged with its
-diagnostics) against `log_every` so large that no step is logged, in alternating blocks on
-the same data, and prints the median step times and the overhead. Per-epoch activation
+For each preset, times `Trainer.step()` of one trainer with `log_every = 1` (every step logged
+with its diagnostics) against `log_every` so large that no step is logged, switching between the
+two in alternating blocks, and prints the median step times and the overhead. Per-epoch activation
 statistics are a separate, once-per-epoch cost and are reported per epoch.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_diagnostics.py [--data-dir DIR]
@@ -20,7 +20,7 @@ from tuidl.presets import preset
 from tuidl.trainer import Trainer, load_experiment_data
 
 NEVER = 10**9
-BLOCKS, STEPS = 8, 20
+BLOCKS, STEPS = 20, 50
 
 
 def median_step_ms(trainer: Trainer, steps: int) -> float:
@@ -46,21 +46,17 @@ def main() -> None:
         except ValueError as error:
             print(f"| {name} | skipped: {error} | | | |")
             continue
-        trainers = {
-            every: Trainer(experiment.with_overrides([f"train.log_every={every}"]), dataset=data)
-            for every in (1, NEVER)
-        }
-        for trainer in trainers.values():
-            median_step_ms(trainer, 5)  # compile and warm up
+        trainer = Trainer(experiment, dataset=data)
+        median_step_ms(trainer, 5)  # compile and warm up
         medians: dict[int, list[float]] = {1: [], NEVER: []}
         for block in range(BLOCKS):
-            order = list(trainers.items())
-            for every, trainer in order if block % 2 else reversed(order):  # A B B A ...
+            for every in (1, NEVER) if block % 2 else (NEVER, 1):  # A B B A ...
+                trainer.log_every = every
                 medians[every].append(median_step_ms(trainer, STEPS))
         logged, silent = np.median(medians[1]), np.median(medians[NEVER])
         probe = data.x_val[:256]
         start = time.perf_counter()
-        activation_stats(trainers[1].model, probe)
+        activation_stats(trainer.model, probe)
         act_ms = (time.perf_counter() - start) * 1e3
         print(
             f"| {name} | {logged:.3f} | {silent:.3f} | {logged / silent - 1:+.1%} | {act_ms:.1f} |"

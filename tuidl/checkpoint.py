@@ -2,7 +2,8 @@
 
 A checkpoint holds only numeric and string arrays (`np.load(allow_pickle=False)`), so opening
 one can never run code. Keys: `param/<layer>.<key>`, `state/<layer>.<key>` (batchnorm running
-statistics), `rng/<layer>` (a generator's state as JSON), `optim/<key>` and `extra/<key>`.
+statistics), `rng/<layer>` (a generator's state as JSON), `optim/<key>` (the state of an optimizer
+stepping `model.trainable()`, as the trainer does) and `extra/<key>`.
 Files are written to a temporary name and renamed, so a crash never leaves half a checkpoint.
 """
 
@@ -71,7 +72,7 @@ def load_checkpoint(
     if optimizer is not None:
         state = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
         try:
-            optimizer.load_state_dict(state, model.params)
+            optimizer.load_state_dict(state, model.trainable()[0])
         except ValueError as error:
             raise ConfigError(
                 f"checkpoint {path}: optimizer state does not fit ({error})"

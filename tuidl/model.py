@@ -15,6 +15,7 @@ from .losses import LOSSES, Loss
 from .suggest import did_you_mean
 
 MODEL_KEYS = ("loss", "init", "layers")
+FLAT_KEY = "model"  # the one key of `trainable()`: all parameters as one flat array
 
 
 class Sequential:
@@ -115,6 +116,13 @@ class Sequential:
     def named_layers(self) -> Iterator[tuple[str, Layer]]:
         for layer in self.layers:
             yield layer.name, layer
+
+    def trainable(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """`({"model": flat_params}, {"model": flat_grads})`: what the trainer passes to
+        `optimizer.step`, so an update is a few numpy calls per step, not a few per array.
+        Optimizer state (and checkpoints) are then keyed `"<slot>/model"`.
+        """
+        return {FLAT_KEY: self.flat_params}, {FLAT_KEY: self.flat_grads}
 
     @property
     def params(self) -> dict[str, np.ndarray]:

@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 
 from .diagnostics import (
-    UpdateRatios,
+    StepNorms,
     activation_stats,
     dead_relu_alerts,
     gradient_alerts,
-    layer_grad_norms,
 )
 from .errors import ConfigError
 from .experiment import Experiment
@@ -91,7 +90,7 @@ class Trainer:
             EarlyStopping(**train["early_stopping"]) if ("early_stopping" in train) else None
         )
         self.classify = isinstance(self.model.loss, SoftmaxCrossEntropy | BinaryCrossEntropy)
-        self.update_ratios = UpdateRatios(self.model)
+        self.step_norms = StepNorms(self.model)
         self.step_count = 0  # optimizer steps taken
         self.epoch = 0  # epochs completed
         self.batch = 0  # batches done in the current epoch
@@ -150,9 +149,8 @@ class Trainer:
         model.backward(model.loss.backward())
         logged = (self.step_count + 1) % self.log_every == 0 or self.step_count == 0
         if logged:
-            grad_norm = layer_grad_norms(model)
-            self.update_ratios.before()
-        self.optimizer.step(model.params, model.grads)
+            grad_norm = self.step_norms.before()
+        self.optimizer.step(*model.trainable())
         self.step_count += 1
         self.batch += 1
         self._epoch_loss += loss * len(index)
@@ -171,7 +169,7 @@ class Trainer:
                 "lr": self.optimizer.lr,
                 "time": round(self.elapsed, 4),
                 "grad_norm": grad_norm,
-                "update_ratio": self.update_ratios.after(),
+                "update_ratio": self.step_norms.after(),
             }
             alerts = gradient_alerts(grad_norm)
             if alerts:
