@@ -1,4 +1,4 @@
-"""Pilot tests of every screen and key at 80x24.
+"""Pilot tests of every screen and key at 80x24 (and of the layout at 160x48).
 
 Training runs in the real worker thread on tiny experiments with a throttle (a short sleep
 between steps), so the test process is never CPU-busy: a busy trainer thread makes every
@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
 from rich.console import Console
-from uitools import tiny, wait_for
+from uitools import tiny, two_conv, wait_for
 
+from tuidl.errors import ConfigError
 from tuidl.runs import RunWriter, read_metrics
 from tuidl.trainer import Trainer
 from tuidl.ui.app import make_app
-from tuidl.ui.screens.build import BuildScreen, LayerForm
+from tuidl.ui.screens.build import BuildScreen, LayerForm, data_key
 from tuidl.ui.screens.help import ConfirmScreen, HelpScreen, binding_rows
+from tuidl.ui.screens.train import PANELS
+from tuidl.ui.widgets.filters import FilterGrid
 from tuidl.ui.widgets.linechart import LineChart
+from tuidl.ui.widgets.samples import SampleStrip
 
 SIZE = (80, 24)
 THROTTLE = 0.003
@@ -130,6 +135,7 @@ async def test_build_three_layers_by_keys_then_train(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         build = app.build_screen
         assert isinstance(app.screen, BuildScreen)
+        await wait_for(pilot, lambda: not build.loading, what="the dataset")
         await pilot.press(*["d"] * 5)
         assert build.layer_specs == []
         assert "no layers" in build.analysis.problem
@@ -186,6 +192,7 @@ async def test_shape_mismatch_blocks_training_with_a_message(tmp_path):
         app.notify = lambda message, **kw: notes.append(message)  # record, do not draw
         build = app.build_screen
         before = app.loop
+        await wait_for(pilot, lambda: not build.loading, what="the dataset")
         await pilot.press("i", *"maxpool2d", "tab", "2", "enter")
         await pilot.pause()
         assert build.layer_specs[0] == {"type": "maxpool2d", "size": 2}
@@ -303,3 +310,132 @@ async def test_app_writes_the_same_metrics_as_tuidl_run(tmp_path, capsys):
     assert len(cli) == 12 and ui == cli
     (run,) = (tmp_path / "app").iterdir()
     assert json.loads((run / "summary.json").read_text())["status"] == "finished"
+
+
+async def test_f_and_i_pick_the_conv_layer_and_the_input_shown(tmp_path):
+    app = make_app(two_conv(), runs_root=None)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.train_screen
+        view = screen.query_one("#view-panel")
+        await wait_for(pilot, lambda: "conv2d_0" in str(view.border_title), what="first probe")
+        labels = app.loop.dataset.y_val
+        assert (
+            view.border_title == f"filters conv2d_0 (4x1x3x3, 1 of 2) · input #0 label {labels[0]}"
+        )
+        await pilot.press("f")  # paused: the new layer still shows within about a second
+        await wait_for(pilot, lambda: "conv2d_1" in str(view.border_title), 2, "next layer")
+        assert view.border_title.startswith("filters conv2d_1 (6x4x3x3, 2 of 2)")
+        grid = screen.query_one(FilterGrid)
+        assert grid.filters["W"].shape == (6, 4, 3, 3) and grid.maps["maps"].shape[0] == 6
+        await pilot.press("i", "i")
+        await wait_for(pilot, lambda: "input #2" in str(view.border_title), 2, "input #2")
+        assert view.border_title.endswith(f"input #2 label {labels[2]}")
+        assert grid.maps["input"] == 2 and screen.query_one(SampleStrip).highlight == 2
+        await pilot.press("f")  # two conv layers: back to the first
+        await wait_for(pilot, lambda: "conv2d_0" in str(view.border_title), 2, "wrap around")
+        assert app.loop.trainer.step_count == 0  # looking does not train
+
+
+async def test_f_without_a_conv_layer_says_so(tmp_path):
+    app = make_app(tiny(), runs_root=None)
+    notes = []
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.train_screen.query_one("#boundary").display)
+        app.notify = lambda message, **kw: notes.append(message)
+        await pilot.press("f")
+        assert any("no conv2d layer" in n for n in notes)
+
+
+async def _digits_after_one_epoch(pilot, app) -> None:
+    await wait_for(pilot, lambda: step_count(app) == 0, what="trainer ready")
+    for _ in range(app.loop.trainer.steps_per_epoch):
+        app.loop.step_once()
+    await wait_for(pilot, lambda: app.loop.trainer.epoch == 1, what="one epoch")
+    await wait_for(pilot, lambda: app.train_screen.query_one("#confusion").matrix is not None)
+    app.train_screen.redraw(force=True)
+    await pilot.pause()
+
+
+def _inside(screen, panel) -> bool:
+    """The panel lies between the status line and the footer, and needs no scrolling."""
+    region = panel.region
+    return region.y >= 1 and region.bottom <= screen.size.height - 1 and panel.max_scroll_y == 0
+
+
+async def test_digits_cnn_panels_fit_at_160x48_and_tab_through_at_80x24(tmp_path):
+    app = make_app("digits-cnn", runs_root=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _digits_after_one_epoch(pilot, app)
+        screen = app.train_screen
+        assert screen.has_class("-wide")
+        for panel_id in PANELS:
+            panel = screen.query_one(f"#{panel_id}")
+            assert panel.display and _inside(screen, panel), panel_id
+        grid = screen.query_one(FilterGrid)
+        assert grid.region.height >= 2 + 1 + 8  # filters, caption, two rows of 8x8 maps
+
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert screen.has_class("-narrow")
+        seen = []
+        for _ in PANELS:
+            await pilot.press("tab")
+            shown = [p for p in PANELS[1:] if screen.query_one(f"#{p}").display]
+            assert len(shown) == 1, shown  # one panel beside the curves at a time
+            panel = screen.query_one(f"#{shown[0]}")
+            region = panel.region
+            assert region.y >= 12 and region.bottom <= 23, (shown, region)
+            seen.append(shown[0])
+        assert set(seen) == set(PANELS[1:])
+        # the filters fit at 80x24 too (smaller feature maps); the confusion matrix scrolls
+        assert screen.query_one("#view-panel").max_scroll_y == 0
+
+
+def _summary(build) -> str:
+    return str(build.query_one("#build-summary").render())
+
+
+async def test_build_loads_datasets_in_a_worker_and_ignores_stale_results(tmp_path):
+    app = make_app(tiny(), runs_root=None, start_screen="build")
+    async with app.run_test(size=SIZE) as pilot:
+        build = app.build_screen
+        await wait_for(pilot, lambda: build.analysis.ok, what="spiral loaded")
+        real, gate, threads = build.loader, threading.Event(), []
+
+        def slow_loader(data, seed):
+            threads.append(threading.current_thread())
+            if data["name"] == "digits":
+                gate.wait(10)
+            return real(data, seed)
+
+        build.loader = slow_loader
+        dataset = build.query_one("#dataset")
+        dataset.value = "digits"
+        await wait_for(pilot, lambda: "loading digits…" in _summary(build), what="loading note")
+        assert threads and threading.main_thread() not in threads
+        await pilot.press("t")  # still loading: training must wait
+        assert app.screen is build and not build.analysis.ok
+        dataset.value = "xor"  # picked before digits arrived: digits is now stale
+        await wait_for(pilot, lambda: build.analysis.ok, what="xor loaded")
+        assert build.analysis.input_shape == (2,)
+        gate.set()
+        seed = build.document.get("seed", 0)
+        await wait_for(pilot, lambda: data_key({"name": "digits"}, seed) in build.datasets)
+        await pilot.pause()
+        assert build.analysis.input_shape == (2,) and "ready" in _summary(build)
+
+
+async def test_build_shows_a_dataset_error_as_one_message(tmp_path):
+    app = make_app(tiny(), runs_root=None, start_screen="build")
+    async with app.run_test(size=SIZE) as pilot:
+        build = app.build_screen
+        await wait_for(pilot, lambda: build.analysis.ok, what="spiral loaded")
+
+        def failing(data, seed):
+            raise ConfigError("mnist is not here: tuidl data fetch mnist")
+
+        build.loader = failing
+        build.query_one("#dataset").value = "mnist"
+        await wait_for(pilot, lambda: "data: mnist is not here" in _summary(build))
+        assert _summary(build).count("mnist is not here") == 1
+        assert app.is_running and not build.loading

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from uitools import tiny
+from uitools import tiny, two_conv
 
 from tuidl.datasets import load_dataset
 from tuidl.ui import charts
@@ -205,3 +205,73 @@ def test_training_loop_reports_divergence(tmp_path):
     assert errors and "smaller learning rate" in errors[0]["message"]
     summary = json.loads(next(tmp_path.iterdir()).joinpath("summary.json").read_text())
     assert summary["status"] == "diverged"
+
+
+def test_paused_time_is_not_training_time():
+    buffer = MetricsBuffer()
+    loop = TrainingLoop(tiny(epochs=50), buffer, runs_root=None, throttle=0.002)
+    stop, thread = _run_loop(loop)
+    try:
+        _until(lambda: loop.trainer is not None)
+        loop.resume()
+        _until(lambda: loop.trainer.step_count > 5)
+        loop.pause()
+        _until(lambda: loop.state == "paused")
+        time.sleep(0.05)  # the worker stops the clock right after saying "paused"
+        before = loop.trainer.elapsed
+        time.sleep(0.4)
+        assert loop.trainer.elapsed == before
+        steps = loop.trainer.step_count
+        loop.resume()
+        _until(lambda: loop.trainer.step_count > steps + 5)
+        assert loop.trainer.elapsed > before
+    finally:
+        stop.set()
+        thread.join(10)
+    times = [r["time"] for _, r in buffer.drain() if r["kind"] == "step"]
+    gap = times[steps] - times[steps - 1]  # the step after the pause, timed from the one before
+    assert gap < 0.3, f"{gap:.3f} s: the 0.45 s pause was counted"
+
+
+def test_probe_shows_the_chosen_conv_layer_and_input_and_keeps_them_on_reinit():
+    buffer = MetricsBuffer()
+    loop = TrainingLoop(two_conv(), buffer, runs_root=None)
+    stop, thread = _run_loop(loop)
+    probes = []
+
+    def next_probe(timeout=10.0):
+        probes.clear()
+        _until(lambda: probes.extend(r for _, r in buffer.drain() if r["kind"] == "probe")
+               or probes, timeout)  # fmt: skip
+        return probes[-1]
+
+    try:
+        first = next_probe()
+        assert first["filters"]["name"] == "conv2d_0" and first["filters"]["count"] == 2
+        assert first["feature_maps"]["input"] == 0 and first["feature_maps"]["maps"].shape[0] == 4
+        loop.cycle_view(conv=1, input=2)  # paused: the worker still re-probes at once
+        probe = next_probe(timeout=1.0)
+        assert probe["filters"]["name"] == "conv2d_1" and probe["filters"]["W"].shape[:2] == (6, 4)
+        maps = probe["feature_maps"]
+        assert maps["input"] == 2 and maps["maps"].shape == (6, 8, 8)
+        assert maps["label"] == int(loop.dataset.y_val[2])
+        loop.cycle_view(conv=1, input=-3)  # wraps around both ways
+        probe = next_probe(timeout=1.0)
+        assert probe["filters"]["index"] == 0 and probe["feature_maps"]["input"] == 7
+        loop.cycle_view(conv=1)
+        assert next_probe(timeout=1.0)["filters"]["index"] == 1
+        loop.step_once()
+        _until(lambda: loop.trainer.step_count == 1)
+        loop.reinit()  # fresh weights, the same layer and input on show
+
+        def shown():
+            probe = next_probe()
+            return probe["step"] == 0 and (
+                probe["filters"]["index"],
+                probe["feature_maps"]["input"],
+            ) == (1, 7)
+
+        _until(shown, timeout=2.0)
+    finally:
+        stop.set()
+        thread.join(10)

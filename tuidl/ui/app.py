@@ -156,7 +156,8 @@ class TuidlApp(App):
         self.switch_screen("train")
 
     def control(self, command: str, argument: Any = None) -> None:
-        """A training control from a key: toggle, step, reinit, lr (factor), save."""
+        """A training control from a key: toggle, step, reinit, lr (factor), save, view
+        ((conv steps, input steps): which filters and feature maps the probe shows)."""
         loop = self.loop
         if loop is None:
             self.notify("nothing is training here (tuidl view only watches)", severity="warning")
@@ -170,6 +171,8 @@ class TuidlApp(App):
             self.notify("re-initialised: fresh weights from the seed, a new run directory")
         elif command == "lr":
             loop.set_lr_factor(argument)
+        elif command == "view":
+            loop.cycle_view(*argument)
         elif command == "save":
             if loop.writer is not None:
                 path = loop.writer.run_dir / "checkpoint.npz"

@@ -52,12 +52,15 @@ class Probe:
     """What the image panels show, computed in the trainer thread from a consistent model.
 
     `snapshot(trainer)` returns plain arrays (copies): `boundary` (class per grid pixel and
-    its confidence, with the points) for 2D classification; `filters` and `feature_maps` of the
-    first conv layer; `samples` (images with predicted labels) for image classification.
+    its confidence, with the points) for 2D classification; `filters` of the chosen conv layer
+    and the `feature_maps` it makes of the chosen probe input; `samples` (images with predicted
+    labels) for image classification. `conv` (counting conv2d layers only) and `input` (an
+    index into the probe inputs) pick what shows; `choose` moves them, in the trainer thread.
     """
 
     def __init__(self, dataset) -> None:
         self.dataset = dataset
+        self.conv = self.input = 0
         x = dataset.x_train
         self.two_d = dataset.input_shape == (2,) and dataset.task == "classification"
         self.images = len(dataset.input_shape) == 3 and dataset.task == "classification"
@@ -94,15 +97,30 @@ class Probe:
                 "points": self.points,
                 "labels": self.point_labels,
             }
-        conv = next((layer for layer in model.layers if layer.type == "conv2d"), None)
-        if conv is not None:
-            snap["filters"] = {"name": conv.name, "W": conv.params["W"].copy()}
-            x = self.sample_x[:1]
+        convs = [layer for layer in model.layers if layer.type == "conv2d"]
+        if convs:
+            self.conv %= len(convs)
+            conv = convs[self.conv]
+            snap["filters"] = {
+                "name": conv.name,
+                "W": conv.params["W"].copy(),
+                "index": self.conv,
+                "count": len(convs),
+            }
+        if convs and len(self.sample_x):
+            self.input %= len(self.sample_x)
+            x = self.sample_x[self.input : self.input + 1]
             for layer in model.layers:
                 x = layer.forward(x, train=False)
                 if layer is conv:
                     break
-            snap["feature_maps"] = x[0].copy()
+            label = self.sample_y[self.input]
+            snap["feature_maps"] = {
+                "maps": x[0].copy(),
+                "input": self.input,
+                "image": self.sample_x[self.input],
+                "label": int(label) if np.ndim(label) == 0 and self.images else None,
+            }
         if self.images:
             logits = model.predict(self.sample_x, 256)
             snap["samples"] = {
@@ -111,6 +129,11 @@ class Probe:
                 "pred": logits.argmax(axis=-1),
             }
         return snap
+
+    def choose(self, conv_step: int = 0, input_step: int = 0) -> None:
+        """Move to another conv layer / probe input (wrapped around at the next snapshot)."""
+        self.conv += conv_step
+        self.input += input_step
 
     def confusion(self, trainer: Trainer) -> np.ndarray | None:
         """Predicted vs true class counts on up to 1000 validation samples (epoch end)."""
@@ -162,8 +185,9 @@ class TrainingLoop:
     """Runs one experiment's `Trainer` in a worker thread, controlled from the UI thread.
 
     The UI calls `pause()`, `resume()`, `step_once()`, `set_lr_factor(f)`, `reinit()`,
-    `save(path)`; the loop applies them between steps. State the UI shows (`state`, `step`,
-    `epoch`, `lr`...) is read from plain attributes, written only by the worker thread.
+    `save(path)`, `cycle_view(conv, input)`; the loop applies them between steps. State the UI
+    shows (`state`, `step`, `epoch`, `lr`...) is read from plain attributes, written only by
+    the worker thread. Paused time is left out of the trainer's `elapsed`.
 
     Args:
         experiment: what to train.
@@ -238,13 +262,22 @@ class TrainingLoop:
         self.commands.put(("save", Path(path)))
         self._wake.set()
 
+    def cycle_view(self, conv: int = 0, input: int = 0) -> None:
+        """Show another conv layer's filters (`conv` steps) or another probe input's feature
+        maps (`input` steps); the worker re-probes at once, paused or not."""
+        self.commands.put(("view", (conv, input)))
+        self._wake.set()
+
     # ---- the worker thread ----
     def _start(self) -> None:
         if self.dataset is None:
             from ..trainer import load_experiment_data
 
             self.dataset = load_experiment_data(self.experiment, self.data_dir)
+        previous = self.bridge.probe if self.bridge is not None else None
         self.bridge = UiBridge(self.buffer, "train", Probe(self.dataset))
+        if previous is not None:  # a re-init keeps the user's pick of filters and input
+            self.bridge.probe.conv, self.bridge.probe.input = previous.conv, previous.input
         callbacks: list[Callback] = [self.bridge]
         self.writer = None
         if self.runs_root is not None:
@@ -306,6 +339,9 @@ class TrainingLoop:
         elif command == "save":
             save_checkpoint(argument, trainer.model, trainer.optimizer, trainer.state_dict())
             self.buffer.push("train", {"kind": "saved", "path": str(argument)})
+        elif command == "view":
+            self.bridge.probe.choose(*argument)
+            self.bridge.maybe_probe(trainer, force=True)
         elif command == "reinit":
             lr = trainer.optimizer.lr
             if self.state != "diverged":
@@ -334,9 +370,11 @@ class TrainingLoop:
                 if done or not (self._running.is_set() or self._steps_wanted):
                     if not done:
                         self.state = "paused"
+                    trainer.pause_clock()  # idle time is not training time
                     self._wake.wait(0.1)
                     self._wake.clear()
                     continue
+                trainer.resume_clock()
                 self.state = "running" if self._running.is_set() else "stepping"
                 try:
                     trainer.step()

@@ -2,13 +2,16 @@
 
 Keys on the table: a add after, i insert before, d remove, shift+up/down (or K/J) move,
 e/enter edit in a form. Shapes and parameter counts update on every edit; a shape that does
-not fit is shown on the offending layer, and `t` (train) refuses until it is fixed.
+not fit is shown on the offending layer, and `t` (train) refuses until it is fixed. Datasets
+load in a thread worker (mnist takes a while): shapes show once the data is there.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import json
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -19,6 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.worker import get_current_worker
 
 from ...datasets import DATASETS
 from ...errors import ConfigError
@@ -40,6 +44,10 @@ from ..buildcheck import (
 from ..messages import ExperimentAccepted
 
 OPTIMIZER_COMMON = ("name", "lr", "schedule")
+
+
+def data_key(data: dict[str, Any], seed: int) -> str:
+    return json.dumps([data, seed], sort_keys=True, default=str)
 
 
 class LayerForm(ModalScreen[dict[str, Any] | None]):
@@ -161,9 +169,12 @@ class BuildScreen(Screen):
     def __init__(self, data_dir: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.document: dict[str, Any] = {}
-        self.datasets = DatasetCache(data_dir)
+        self.loader = DatasetCache(data_dir).get  # (data table, seed) -> dataset, in a thread
+        self.datasets: dict[str, Any] = {}  # data_key -> dataset, or why it failed (a str)
+        self._in_flight: set[str] = set()  # keys being loaded by a worker
+        self._wanted: str | None = None  # the key the draft needs now
         self.analysis = Analysis()
-        self._loading = False
+        self._filling = False  # settings are being filled in: their change events are ours
 
     def compose(self) -> ComposeResult:
         yield Static("", id="build-summary")
@@ -213,7 +224,7 @@ class BuildScreen(Screen):
         return self.document.setdefault("model", {}).setdefault("layers", [])
 
     def _fill_settings(self) -> None:
-        self._loading = True
+        self._filling = True
         try:
             doc = self.document
             self.query_one("#dataset", Select).value = doc["data"]["name"]
@@ -229,21 +240,53 @@ class BuildScreen(Screen):
             self.query_one("#batch_size", Input).value = str(doc["train"].get("batch_size", 64))
             self.query_one("#epochs", Input).value = str(doc["train"].get("epochs", 10))
         finally:
-            self.call_after_refresh(setattr, self, "_loading", False)
+            self.call_after_refresh(setattr, self, "_filling", False)
 
     def analyze(self) -> Analysis:
-        dataset = None
-        problem = ""
-        try:
-            dataset = self.datasets.get(self.document["data"], self.document.get("seed", 0))
-        except ConfigError as error:
-            problem = f"data: {error}"
-        except Exception as error:  # a loader failing must not take the screen down
-            problem = f"data: {error}"
-        self.analysis = analyze(self.document, dataset)
-        if problem and not self.analysis.problem:
-            self.analysis.problem = problem
+        """Check the draft against its data; data not loaded yet starts loading (off this
+        thread) and blocks training until it arrives."""
+        data, seed = self.document["data"], self.document.get("seed", 0)
+        key = self._wanted = data_key(data, seed)
+        got = self.datasets.get(key)
+        if key not in self.datasets:
+            self._load(key, data, seed)
+        self.analysis = analyze(self.document, None if isinstance(got, str) else got)
+        if not self.analysis.problem and key not in self.datasets:
+            self.analysis.problem = f"loading {data.get('name', '?')}…"
+        elif not self.analysis.problem and isinstance(got, str):
+            self.analysis.problem = f"data: {got}"
         return self.analysis
+
+    @property
+    def loading(self) -> bool:
+        """The data the draft needs is still being loaded."""
+        return self._wanted is not None and self._wanted not in self.datasets
+
+    def _load(self, key: str, data: dict[str, Any], seed: int) -> None:
+        if key in self._in_flight:
+            return
+        self._in_flight.add(key)
+        work = partial(self._load_in_thread, key, dict(data), seed)
+        self.run_worker(work, thread=True, group="dataset", exit_on_error=False)
+
+    def _load_in_thread(self, key: str, data: dict[str, Any], seed: int) -> None:
+        """The worker: load, then hand the dataset (or the error's message) to the UI thread."""
+        try:
+            result = self.loader(data, seed)
+        except Exception as error:  # a loader failing must not take the screen down
+            result = str(error) or type(error).__name__
+        if get_current_worker().is_cancelled:  # the app is closing
+            return
+        try:
+            self.app.call_from_thread(self._loaded, key, result)
+        except RuntimeError:  # the app stopped meanwhile: nobody to show it to
+            pass
+
+    def _loaded(self, key: str, result: Any) -> None:
+        self._in_flight.discard(key)
+        self.datasets[key] = result
+        if key == self._wanted and self.is_mounted:  # else stale: picked something else since
+            self.refresh_table()
 
     def refresh_table(self) -> None:
         table = self.query_one("#layers", DataTable)
@@ -267,6 +310,8 @@ class BuildScreen(Screen):
         summary.append(f" · {result.total_params:,} params · {len(result.rows)} layers ")
         if result.ok:
             summary.append(" ready: t trains it ", style="bold green")
+        elif self.loading and result.problem.startswith("loading"):
+            summary.append(f" {result.problem} ", style="bold yellow")
         else:
             summary.append(f" ✗ {result.problem} ", style="bold red")
         self.query_one("#build-summary", Static).update(summary)
@@ -274,7 +319,7 @@ class BuildScreen(Screen):
     # ---- settings ----
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
-        if self._loading or event.value is Select.BLANK:
+        if self._filling or event.value is Select.BLANK:
             return
         doc = self.document
         if event.select.id == "preset":
@@ -292,7 +337,7 @@ class BuildScreen(Screen):
 
     @on(Input.Changed, ".setting")
     def _setting_changed(self, event: Input.Changed) -> None:
-        if self._loading:
+        if self._filling:
             return
         doc = self.document
         value = event.value.strip()

@@ -133,7 +133,7 @@ class CompareScreen(Screen):
             ]
             if label in table.rows:
                 for column, value in zip(list(table.columns)[1:], values, strict=True):
-                    table.update_cell(label, column, value)
+                    table.update_cell(label, column, value, update_width=True)
         chart.refresh()
         self._update_grads()
 

@@ -19,18 +19,19 @@ from textual.widgets import Footer
 
 from ..widgets.actstats import ActivationStats
 from ..widgets.boundary import DecisionBoundary
-from ..widgets.filters import FilterGrid
+from ..widgets.filters import FilterGrid, filter_title
 from ..widgets.gradbars import GradBars
 from ..widgets.heatmap import GradHeatmap
 from ..widgets.linechart import PALETTE, LineChart
-from ..widgets.panel import Panel
-from ..widgets.samples import SampleStrip
+from ..widgets.panel import Panel, ScrollPanel
+from ..widgets.samples import ConfusionMatrix, SampleStrip
 from ..widgets.statusline import StatusLine
 
 SMOOTHING = 0.1  # weight of the newest batch in the smoothed training loss
 PLOT_SECONDS = 0.5
 IMAGE_SECONDS = 1.0
-PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel"]
+PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel", "samples-panel"]
+LEFT_PANELS = {"loss-panel", "heat-panel", "samples-panel"}  # the rest are in the right column
 
 
 class RunSeries:
@@ -71,13 +72,15 @@ class TrainScreen(Screen):
     """Watch one run learn (or several, in `tuidl view`)."""
 
     BINDINGS = [
-        Binding("space", "toggle_pause", "pause/resume"),
+        Binding("space", "toggle_pause", "pause/run"),
         Binding("n", "step_once", "one step"),
         Binding("r", "reinit", "re-init"),
         Binding("plus,equals_sign", "lr_up", "lr x2"),
         Binding("minus", "lr_down", "lr /2"),
         Binding("s", "save", "save ckpt"),
         Binding("a", "toggle_metric", "loss/acc"),
+        Binding("f", "next_filters", "filters"),
+        Binding("i", "next_input", "input"),
         Binding("l", "toggle_log", "log y", show=False),
         Binding("tab", "next_panel", "panel", show=False),
         Binding("shift+tab", "previous_panel", "panel", show=False),
@@ -86,7 +89,8 @@ class TrainScreen(Screen):
     metric: reactive[str] = reactive("loss")
     """Which curves the chart shows: `loss` or `acc`."""
     current: reactive[int] = reactive(0)
-    """Index of the focused panel in PANELS (at 80 columns only it and the curves show)."""
+    """Index of the focused panel in PANELS (at 80 columns only it and the curves show;
+    panels the run has nothing for are skipped)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -94,7 +98,7 @@ class TrainScreen(Screen):
         self.primary: str | None = None
         self._plot_dirty = self._image_dirty = False
         self._last_plot = self._last_image = -math.inf
-        self._pending_probe: dict[str, Any] | None = None
+        self._pending_probe: dict[str, Any] | None = None  # the latest probe (kept once drawn)
         self._pending_confusion = None
 
     def compose(self) -> ComposeResult:
@@ -104,23 +108,29 @@ class TrainScreen(Screen):
                 yield Panel(LineChart(id="curve"), title="loss", id="loss-panel")
                 yield Panel(GradHeatmap(id="heatmap"), title="gradient norm over steps",
                             id="heat-panel", classes="secondary")  # fmt: skip
+                yield ScrollPanel(
+                    Horizontal(SampleStrip(id="samples"), ConfusionMatrix(id="confusion"),
+                               id="samples-row"),
+                    title="predictions (val) · confusion (val, latest epoch)",
+                    id="samples-panel",
+                    classes="secondary -unused",
+                )  # fmt: skip
             with Vertical(id="right"):
                 yield Panel(GradBars(id="gradbars"), title="gradient norm now (log)",
                             id="grad-panel", classes="secondary")  # fmt: skip
                 yield Panel(ActivationStats(id="acts"), title="activations",
                             id="act-panel", classes="secondary")  # fmt: skip
-                yield Panel(
+                yield ScrollPanel(
                     DecisionBoundary(id="boundary"),
                     FilterGrid(id="filters"),
-                    SampleStrip(id="samples"),
                     title="view",
                     id="view-panel",
-                    classes="secondary",
+                    classes="secondary -unused",
                 )
         yield Footer()
 
     def on_mount(self) -> None:
-        for widget_id in ("boundary", "filters", "samples"):
+        for widget_id in ("boundary", "filters"):
             self.query_one(f"#{widget_id}").display = False
         self.watch_current(self.current)
 
@@ -131,6 +141,8 @@ class TrainScreen(Screen):
         if self.primary in (None, source):
             self.primary = source
             self.query_one(GradHeatmap).reset(info.get("layers", []))
+            self.query_one(ConfusionMatrix).set_confusion(None)  # the old run's is stale
+            self._pending_confusion = None
         self._plot_dirty = True
 
     def add_records(self, source: str, records: list[dict[str, Any]]) -> None:
@@ -157,6 +169,11 @@ class TrainScreen(Screen):
             last = run.last_epoch
             if last.get("act"):
                 self.query_one(ActivationStats).update_stats(last["act"], last.get("alerts"))
+
+    @property
+    def latest_probe(self) -> dict[str, Any]:
+        """The primary run's latest probe record ({} before the first)."""
+        return self._pending_probe or {}
 
     def smoothed_loss(self, source: str) -> float | None:
         """The latest smoothed training loss of run `source` (None before its first step)."""
@@ -212,41 +229,64 @@ class TrainScreen(Screen):
     def _draw_images(self) -> None:
         probe = self._pending_probe
         if probe is not None:
-            if "boundary" in probe:
-                widget = self.query_one(DecisionBoundary)
-                widget.display = True
-                widget.set_boundary(probe["boundary"], probe["step"])
-                self.query_one("#view-panel").border_title = "decision boundary"
-            if "filters" in probe:
-                widget = self.query_one(FilterGrid)
-                widget.display = True
-                widget.set_filters(
-                    probe["filters"]["name"], probe["filters"]["W"], probe.get("feature_maps")
-                )
-                self.query_one("#view-panel").border_title = "filters"
+            view = self.query_one("#view-panel")
+            boundary, filters = self.query_one(DecisionBoundary), self.query_one(FilterGrid)
+            boundary.display = "boundary" in probe
+            filters.display = "filters" in probe and not boundary.display
+            if boundary.display:
+                boundary.set_boundary(probe["boundary"], probe["step"])
+                view.border_title = "decision boundary"
+            elif filters.display:
+                maps = probe.get("feature_maps")
+                filters.set_filters(probe["filters"], maps)
+                view.border_title = filter_title(probe["filters"], maps)
             if "samples" in probe:
-                widget = self.query_one(SampleStrip)
-                widget.display = True
-                widget.set_samples(probe["samples"])
+                maps = probe.get("feature_maps")
+                self.query_one(SampleStrip).set_samples(
+                    probe["samples"], maps["input"] if maps else None
+                )
+            self._set_used("view-panel", boundary.display or filters.display)
+            self._set_used("samples-panel", "samples" in probe)
         if self._pending_confusion is not None:
-            self.query_one(SampleStrip).set_confusion(self._pending_confusion)
+            self.query_one(ConfusionMatrix).set_confusion(self._pending_confusion)
             self._pending_confusion = None
 
     # ---- panels ----
+    def _used(self) -> list[int]:
+        """Indices of the panels the run has something for (the curves always)."""
+        return [
+            k for k, panel_id in enumerate(PANELS)
+            if not self.query_one(f"#{panel_id}").has_class("-unused")
+        ]  # fmt: skip
+
+    def _set_used(self, panel_id: str, used: bool) -> None:
+        panel = self.query_one(f"#{panel_id}")
+        if panel.has_class("-unused") == used:
+            panel.set_class(not used, "-unused")
+            if not used and PANELS[self.current] == panel_id:
+                self.current = 0
+            else:
+                self.watch_current(self.current)
+
     def watch_current(self, current: int) -> None:
+        used = self._used()
+        # with the curves focused, the first other panel shows beside them at 80 columns
+        shown = next((k for k in used if k > 0), 0) if current == 0 else current
         for k, panel_id in enumerate(PANELS):
-            panel = self.query_one(f"#{panel_id}")
-            panel.set_class(k == current or (current == 0 and k == 1), "-current")
+            self.query_one(f"#{panel_id}").set_class(k in (current, shown), "-current")
+        self.set_class(PANELS[shown] in LEFT_PANELS, "-current-left")
         self.query_one(f"#{PANELS[current]}").focus()
 
     def watch_metric(self) -> None:
         self._draw_curves()
 
     def action_next_panel(self) -> None:
-        self.current = (self.current + 1) % len(PANELS)
+        used = self._used()
+        self.current = used[(used.index(self.current) + 1) % len(used)]
 
     def action_previous_panel(self) -> None:
-        self.current = (self.current - 1) % len(PANELS)
+        used = self._used()
+        self.current = used[(used.index(self.current) - 1) % len(used)]
 
     def action_toggle_metric(self) -> None:
         self.metric = "acc" if self.metric == "loss" else "loss"
@@ -274,3 +314,16 @@ class TrainScreen(Screen):
 
     def action_save(self) -> None:
         self.app.control("save")
+
+    def action_next_filters(self) -> None:
+        self._cycle_view(1, 0)
+
+    def action_next_input(self) -> None:
+        self._cycle_view(0, 1)
+
+    def _cycle_view(self, conv: int, input: int) -> None:
+        if self.latest_probe and "filters" not in self.latest_probe:
+            self.notify("no conv2d layer here: f and i pick its filters and feature maps")
+            return
+        self._last_image = -math.inf  # draw the new probe as soon as it arrives
+        self.app.control("view", (conv, input))

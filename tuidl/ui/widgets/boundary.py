@@ -56,14 +56,31 @@ def boundary_pixels(
 
 
 class DecisionBoundary(ImageView):
+    """Square in pixels, as large as the room it is given (`height: 1fr` in the layout)."""
+
     EMPTY = "the decision boundary is drawn for 2D classification data"
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._last: tuple[dict, int] | None = None
+
     def set_boundary(self, snapshot: dict, step: int) -> None:
-        width = max(8, self.size.width or 48)
-        height = max(4, self.size.height or 24)
-        side = max(8, min(width, 2 * (height - 1), 64))
+        self._last = snapshot, step
+        self.redraw()
+
+    def has_data(self) -> bool:
+        return self._last is not None
+
+    def layout_key(self) -> tuple[int, int]:
+        return self.size.width, self.size.height
+
+    def redraw(self) -> None:
+        if self._last is None or not self.size.width:
+            return
+        snapshot, step = self._last
+        side = max(8, min(self.size.width, 2 * (self.size.height - 1), 64))
         pixels = boundary_pixels(
             snapshot["cls"], snapshot["conf"], snapshot["points"], snapshot["labels"],
             snapshot["extent"], side,
         )  # fmt: skip
-        self.show_pixels(pixels, after=[Text(f"step {step}: regions = prediction", style="dim")])
+        self.show([pixels, Text(f"step {step}: regions = prediction", style="dim")])

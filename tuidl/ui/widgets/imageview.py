@@ -1,10 +1,14 @@
 """`ImageView`: a widget showing prebuilt half-block strips plus caption lines.
 
-Subclasses turn their data into pixels in `set_*` (on the UI thread, about once a second) and
-call `show_pixels`; `render_line` only returns a prebuilt strip.
+Subclasses turn their data into pixels in `redraw()` (on the UI thread, about once a second,
+and again when a resize changes what their drawing depends on) and call `show`;
+`render_line` only returns a prebuilt strip.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -14,10 +18,12 @@ from textual.widget import Widget
 
 from .halfblock import image_rows
 
+Pixels = list[list[str | None]]
+
 
 class ImageView(Widget):
     DEFAULT_CSS = """
-    ImageView { height: auto; min-height: 2; }
+    ImageView { height: auto; min-height: 1; }
     """
 
     EMPTY = "no image yet"
@@ -25,19 +31,42 @@ class ImageView(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._strips: list[Strip] = []
+        self._drawn_for: Any = None  # layout_key() of the current strips
 
-    def show_pixels(
-        self, pixels: list[list[str | None]], before: list[Text] = (), after: list[Text] = ()
-    ) -> None:
+    def layout_key(self) -> Any:
+        """What the drawing depends on besides the data (a resize that changes it redraws)."""
+        return self.size.width
+
+    def has_data(self) -> bool:
+        return False
+
+    def redraw(self) -> None:
+        """Rebuild the strips from the last data (subclasses)."""
+
+    def on_resize(self) -> None:
+        if self.has_data() and self.size.width and self._drawn_for != self.layout_key():
+            self.redraw()
+
+    def show(self, blocks: Sequence[Text | Pixels]) -> None:
+        """Caption lines (`Text`) and pixel grids, top to bottom; each grid starts on a new row."""
         console = self.app.console
-        strips = [Strip(list(t.render(console))) for t in before]
-        strips += [Strip(segments) for segments in image_rows(pixels)]
-        strips += [Strip(list(t.render(console))) for t in after]
-        self._strips = [s for s in strips]
+        strips = []
+        for block in blocks:
+            if isinstance(block, Text):
+                strips.append(Strip(list(block.render(console))))
+            else:
+                strips += [Strip(segments) for segments in image_rows(block)]
+        self._strips = strips
+        self._drawn_for = self.layout_key()
         self.refresh(layout=True)
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return max(1, len(self._strips))
+
+    def get_content_width(self, container, viewport) -> int:
+        if not self._strips:
+            return len(self.EMPTY)
+        return max(strip.cell_length for strip in self._strips)
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width

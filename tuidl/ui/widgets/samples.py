@@ -1,5 +1,6 @@
 """`SampleStrip`: a few validation images with the model's predictions (green right, red
-wrong), and the latest epoch's confusion matrix (true rows x predicted columns)."""
+wrong; the input whose feature maps show is underlined), and `ConfusionMatrix`: the latest
+epoch's confusion matrix (true rows x predicted columns)."""
 
 from __future__ import annotations
 
@@ -11,55 +12,84 @@ from .halfblock import compose, levels_to_pixels
 from .imageview import ImageView
 
 _GRAY = gray()
+SAMPLE_SIDE = 10  # larger images are block-averaged down to this many pixels a side
 
 
 class SampleStrip(ImageView):
-    EMPTY = "samples and a confusion matrix appear for image classification"
+    EMPTY = "samples appear for image classification"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.confusion: np.ndarray | None = None
-        self.names: list[str] | None = None
         self._last: dict | None = None
+        self.highlight: int | None = None
 
-    def set_samples(self, samples: dict) -> None:
-        self._last = samples
-        self._redraw()
+    def set_samples(self, samples: dict, highlight: int | None = None) -> None:
+        """`samples`: `x` (N, C, H, W) images, `y` labels, `pred` predictions; `highlight`:
+        the index of the probed input (its label is underlined)."""
+        self._last, self.highlight = samples, highlight
+        self.redraw()
 
-    def set_confusion(self, matrix: np.ndarray, names: list[str] | None = None) -> None:
-        self.confusion, self.names = matrix, names
-        if self._last is not None:
-            self._redraw()
+    def has_data(self) -> bool:
+        return self._last is not None
 
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
         samples = self._last
-        width = max(8, self.size.width or 60)
+        if samples is None or not self.size.width:
+            return
         x, y, pred = samples["x"], samples["y"], samples["pred"]
         tiles = []
         for image in x:
-            small = block_average(image.mean(axis=0), 10)
+            small = block_average(image.mean(axis=0), SAMPLE_SIDE)
             tiles.append(levels_to_pixels(quantize(small, small.min(), small.max() + 1e-9), _GRAY))
         tw = len(tiles[0][0])
-        count = max(1, min(len(tiles), (width + 1) // (tw + 1)))
-        pixels = compose(tiles[:count], count)
-        labels = Text(no_wrap=True)
-        for truth, guess in zip(y[:count].tolist(), pred[:count].tolist(), strict=True):
-            cell = f"{guess}" if truth == guess else f"{guess}≠{truth}"
-            labels.append(f"{cell:<{tw + 1}}", style="green" if truth == guess else "bold red")
-        after = [labels]
-        if self.confusion is not None:
-            after += confusion_text(self.confusion)
-        self.show_pixels(pixels, after=after)
+        per_row = max(1, min(len(tiles), (self.size.width + 1) // (tw + 1)))
+        blocks: list = []
+        for start in range(0, len(tiles), per_row):  # a row of images, then their labels
+            blocks.append(compose(tiles[start : start + per_row], per_row))
+            labels = Text(no_wrap=True)
+            for k in range(start, min(start + per_row, len(tiles))):
+                truth, guess = int(y[k]), int(pred[k])
+                cell = f"{guess}" if truth == guess else f"{guess}≠{truth}"
+                style = "green" if truth == guess else "bold red"
+                if k == self.highlight:
+                    style += " underline"
+                labels.append(cell, style=style)
+                labels.append(" " * max(1, tw + 1 - len(cell)))
+            blocks.append(labels)
+        self.show(blocks)
+
+
+class ConfusionMatrix(ImageView):
+    EMPTY = "confusion matrix after the first epoch"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.matrix: np.ndarray | None = None
+
+    def set_confusion(self, matrix: np.ndarray | None) -> None:
+        """Counts of (true, predicted) pairs; None clears (a new run)."""
+        self.matrix = matrix
+        self.redraw()
+
+    def has_data(self) -> bool:
+        return self.matrix is not None
+
+    def redraw(self) -> None:
+        if self.matrix is None:
+            self._strips = []
+            self.refresh(layout=True)
+            return
+        self.show(confusion_text(self.matrix))
 
 
 def confusion_text(matrix: np.ndarray) -> list[Text]:
     """Rows of the confusion matrix, the diagonal in green, off-diagonal counts in red."""
     k = matrix.shape[0]
-    header = Text("true\\pred " + "".join(f"{j:>4}" for j in range(k)), style="dim")
-    rows = [Text("confusion (val, latest epoch)", style="dim"), header]
+    header = Text("true\\pred" + "".join(f"{j:>4}" for j in range(k)), style="dim")
+    rows = [header]
     peak = max(1, int(matrix.max()))
     for i in range(k):
-        row = Text(f"{i:>9} ")
+        row = Text(f"{i:>9}")
         for j in range(k):
             v = int(matrix[i, j])
             style = (

@@ -1,0 +1,122 @@
+"""Snapshot tests of the main screens at 80x24 and 160x48 (pytest-textual-snapshot).
+
+Every frame is deterministic: training starts paused and takes a fixed number of single steps
+from the experiment's fixed seed, so the trainer thread is idle when the frame is taken; the
+app's clock is fixed, so rates read 0 and ETA `--` (nothing runs), whatever the machine's
+speed. `--snapshot-update` rewrites the SVGs in `snapshots/`; look at them before committing.
+"""
+
+from __future__ import annotations
+
+import pytest
+from uitools import tiny, wait_for
+
+from tuidl.runs import RunWriter
+from tuidl.trainer import Trainer
+from tuidl.ui.app import make_app
+
+SIZES = [(80, 24), (160, 48)]
+
+
+def fixed_clock() -> float:
+    return 0.0
+
+
+@pytest.fixture(autouse=True)
+def _colour_env(monkeypatch):
+    """The app drops colour when NO_COLOR is set (read when it is created)."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def stepped(steps: int, keys: tuple[str, ...] = ()):
+    """Before the frame: wait for the paused trainer, take `steps` single steps, draw
+    everything they produced, then press `keys`."""
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: app.loop.trainer is not None, what="trainer ready")
+        for _ in range(steps):
+            app.loop.step_once()
+
+        def drained() -> bool:  # every record up to the probe after the last step is in
+            app.tick()
+            return app.train_screen.latest_probe.get("step") == steps
+
+        await wait_for(pilot, drained, 30, f"{steps} steps")
+        app.train_screen.redraw(force=True)
+        await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+def test_build_screen(snap_compare, size):
+    app = make_app("spiral-mlp", runs_root=None, start_screen="build", clock=fixed_clock)
+
+    async def loaded(pilot) -> None:
+        await wait_for(pilot, lambda: app.build_screen.analysis.ok, what="spiral loaded")
+
+    assert snap_compare(app, terminal_size=size, run_before=loaded)
+
+
+@pytest.mark.parametrize(
+    ("size", "keys"),
+    [((80, 24), ("tab",) * 4), ((160, 48), ())],
+    ids=["80x24-boundary", "160x48"],
+)
+def test_train_spiral_decision_boundary(snap_compare, size, keys):
+    app = make_app("spiral-mlp", runs_root=None, clock=fixed_clock)
+    assert snap_compare(app, terminal_size=size, run_before=stepped(30, keys))
+
+
+@pytest.mark.parametrize(
+    ("size", "keys"),
+    [((80, 24), ("tab",) * 4), ((80, 24), ("tab",) * 5), ((160, 48), ())],
+    ids=["80x24-filters", "80x24-samples", "160x48"],
+)
+def test_train_digits_cnn_filters_and_samples(snap_compare, size, keys):
+    app = make_app("digits-cnn", runs_root=None, clock=fixed_clock)
+    steps = 45  # one epoch of 1438 images at batch 32: the confusion matrix is filled in
+    assert snap_compare(app, terminal_size=size, run_before=stepped(steps, keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+def test_compare_three_optimizers(snap_compare, size):
+    app = make_app(tiny(epochs=2), runs_root=None, start_screen="compare", clock=fixed_clock)
+
+    async def raced(pilot) -> None:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.compare_loop is not None)
+        await wait_for(pilot, lambda: app.compare_loop.state == "finished", what="race over")
+        app.tick()
+        app.compare_screen.redraw(0.0, app.compare_loop, force=True)
+        await pilot.press("g")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=raced)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+def test_help_screen(snap_compare, size):
+    app = make_app("spiral-mlp", runs_root=None, clock=fixed_clock)
+    assert snap_compare(app, terminal_size=size, run_before=stepped(0, ("question_mark",)))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+def test_view_of_a_finished_run(snap_compare, size, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    writer = RunWriter(run_dir)
+    Trainer(tiny(epochs=3), callbacks=[writer]).fit()
+    writer.close()
+    app = make_app(view_dirs=[run_dir], clock=fixed_clock)
+
+    async def followed(pilot) -> None:
+        screen = app.train_screen
+        await wait_for(pilot, lambda: "run" in screen.runs and len(screen.runs["run"].epoch_x) == 3)
+        screen.redraw(force=True)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=followed)
