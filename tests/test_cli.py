@@ -110,6 +110,78 @@ def test_sigint_then_resume_matches_an_uninterrupted_run_bit_for_bit(tmp_path):
     assert weights(run_dir) == weights(tmp_path / "whole" / "tiny-1")
 
 
+DBN = """
+name = "dbn"
+seed = 2
+[data]
+name = "digits"
+normalize = "minmax"
+[model]
+loss = "softmax_cross_entropy"
+layers = [
+  { type = "flatten" },
+  { type = "rbm", units = 32, pretrain_epochs = 30 },
+  { type = "rbm", units = 16, pretrain_epochs = 5, cd_k = 2 },
+  { type = "dense", units = 10 },
+]
+[optimizer]
+name = "sgd"
+lr = 0.1
+[train]
+epochs = 2
+batch_size = 16
+"""
+
+
+def test_sigint_while_pretraining_then_resume_matches_bit_for_bit(tmp_path):
+    (tmp_path / "dbn.toml").write_text(DBN)
+    whole = run_tuidl("run", "dbn.toml", "--out", "whole", tmp_path=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+
+    process = subprocess.Popen(
+        [TUIDL, "run", "dbn.toml", "--out", "cut"], cwd=tmp_path, env=tuidl_env(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    run_dir = tmp_path / "cut" / "dbn-1"
+    wait_for(  # the first pretraining epoch is written: 34 more are to come
+        lambda: (run_dir / "metrics.jsonl").exists() and (run_dir / "metrics.jsonl").stat().st_size
+    )
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+
+    resumed = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert metrics(run_dir) == metrics(tmp_path / "whole" / "dbn-1")
+    assert weights(run_dir) == weights(tmp_path / "whole" / "dbn-1")
+
+
+def test_digits_dbn_pretrains_then_learns(tmp_path):
+    result = run_tuidl("run", "digits-dbn", "--out", "o", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = metrics(tmp_path / "o" / "digits-dbn-1")
+    pretrain = [r for r in records if r["kind"] == "pretrain"]
+    assert records[: len(pretrain)] == pretrain and len(pretrain) == 2 * 10
+    for layer in ("rbm_0", "rbm_1"):
+        errors = [r["recon_error"] for r in pretrain if r["layer"] == layer]
+        assert [r["epoch"] for r in pretrain if r["layer"] == layer] == list(range(1, 11))
+        assert errors[-1] < 0.8 * errors[0], (layer, errors)
+    last = [r for r in records if r["kind"] == "epoch"][-1]
+    assert last["epoch"] == 20 and last["val_acc"] > 0.9, last
+    assert not CONTROL.search(result.stdout), repr(result.stdout[:200])
+    assert "pretrain rbm_0 epoch 1/10  recon_error" in result.stdout
+    assert "pretrain rbm_1 epoch 10/10" in result.stdout
+
+
+def test_summary_counts_the_rbm_weights_and_both_biases(tmp_path):
+    result = run_tuidl("summary", "digits-dbn", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if "rbm_" in line]
+    rows = {row[1]: row[-2] for row in rows}
+    assert rows == {"rbm_0": "8,384", "rbm_1": "8,384"}  # 64*128 + 128 + 64, 128*64 + 64 + 128
+    assert "17,418" in result.stdout
+
+
 def test_diverging_run_exits_1_naming_the_step(tmp_path):
     path = experiment_file(tmp_path)
     result = run_tuidl(
@@ -159,8 +231,8 @@ def test_presets_lists_every_preset(tmp_path):
     result = run_tuidl("presets", tmp_path=tmp_path)
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    for name in ["spiral-mlp", "xor-mlp", "digits-cnn", "mnist-lenet", "deep-sigmoid",
-                 "deep-relu", "adding-rnn", "adding-lstm"]:  # fmt: skip
+    for name in ["spiral-mlp", "xor-mlp", "digits-cnn", "digits-dbn", "mnist-lenet",
+                 "deep-sigmoid", "deep-relu", "adding-rnn", "adding-lstm"]:  # fmt: skip
         assert name in names
 
 

@@ -36,6 +36,15 @@ layers = [
 """
 NO_FLATTEN = DIGITS_CONV.replace('  { type = "flatten" },\n', "")
 
+DBN = """
+[data]
+name = "digits"
+normalize = "minmax"
+[model]
+loss = "softmax_cross_entropy"
+layers = [{ type = "flatten" }, { type = "rbm", units = 8 }, { type = "dense", units = 10 }]
+"""
+
 
 def variant(old: str, new: str) -> str:
     assert old in BASE
@@ -69,6 +78,13 @@ FILE_CASES = [
     (BASE, ["--set", "optimizer.momentum=2"], ["momentum"]),
     (BASE, ["--epoch", "3"], ["unrecognized arguments: --epoch"]),
     (BASE + "[train.early_stopping]\npatience = -1", [], ["patience must be"]),
+    (DBN.replace("units = 8", "units = 8, cd_k = 0"), [],
+     ["layer 1 (rbm)", "cd_k must be a", "got 0"]),
+    (DBN.replace("units = 8", "units = 8, cdk = 2"), [], ["layer 1 (rbm)", "did you mean 'cd_k'"]),
+    (DBN.replace('"minmax"', '"standard"'), [], ["layer 1 (rbm)", 'data.normalize = "minmax"']),
+    (variant('"softmax_cross_entropy"', '"binary_cross_entropy"').replace(
+        "units = 2 }", 'units = 2 }, { type = "softmax" }'), [],
+     ["layer 3 (softmax)", 'use loss = "softmax_cross_entropy"']),
 ]  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""What `tuidl run` prints: rich progress on a terminal, one plain line per epoch otherwise.
+"""What `tuidl run` prints: rich progress on a terminal, one plain line per epoch otherwise
+(and per rbm pretraining epoch, before training).
 
 Plain output has no control characters, so logs and pipes stay readable; rich honours
 `NO_COLOR` by itself.
@@ -39,6 +40,14 @@ def format_epoch(logs: dict[str, Any], epochs: int) -> str:
     return text
 
 
+def format_pretrain(logs: dict[str, Any]) -> str:
+    """`pretrain rbm_0 epoch 2/5  recon_error 0.01234  1.2 s` for a pretraining epoch."""
+    return (
+        f"pretrain {logs['layer']} epoch {logs['epoch']}/{logs['epochs']}  "
+        f"recon_error {logs['recon_error']:.4g}  {logs['time']:.1f} s"
+    )
+
+
 class ConsoleProgress(Callback):
     """Epoch and step bars with loss, accuracy, samples/s and ETA (TTY), or plain lines."""
 
@@ -76,6 +85,13 @@ class ConsoleProgress(Callback):
         self.step_task = self.progress.add_task(
             "steps ", total=trainer.steps_per_epoch, completed=trainer.batch, info=""
         )
+
+    def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if self.progress is None:
+            print(format_pretrain(logs), file=self.stream, flush=True)
+        else:
+            self.progress.console.print(format_pretrain(logs))
+        self._seen_time = trainer.elapsed  # samples/s counts supervised steps only
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         if self.progress is None:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .kernels.segments import save_and_norms, update_ratios
-from .layers import ReLU, Sigmoid, Tanh
+from .layers import RBM, ReLU, Sigmoid, Tanh
 from .model import Sequential
 
 VANISHING_RATIO = 1e-6
@@ -57,14 +57,14 @@ class StepNorms:
 def activation_stats(model: Sequential, x: np.ndarray) -> dict[str, dict[str, float]]:
     """Mean and std of every layer's output on probe inputs `x` (evaluation mode).
 
-    Sigmoid and tanh layers add `saturated` (fraction of outputs near their limits); relu
+    Sigmoid, rbm and tanh layers add `saturated` (fraction of outputs near their limits); relu
     layers add `dead` (fraction of units that output 0 for every probe sample).
     """
     stats = {}
     for layer in model.layers:
         x = layer.forward(x, train=False)
         entry = {"mean": float(x.mean()), "std": float(x.std())}
-        if isinstance(layer, Sigmoid):
+        if isinstance(layer, Sigmoid | RBM):
             entry["saturated"] = float(np.mean((x < 1 - SATURATION) | (x > SATURATION)))
         elif isinstance(layer, Tanh):
             entry["saturated"] = float(np.mean(np.abs(x) > SATURATION))

@@ -123,8 +123,10 @@ def check_model(
 ) -> dict[str, float]:
     """Gradient check of a whole built model with its own loss, in float64.
 
-    Converts the model to float64 in place (check a copy if you want to keep training it).
-    Returns relative errors per parameter and for the input, as `check_layers`.
+    Checks what training differentiates: the loss of `model.logit_layers` (a softmax fused with
+    its loss is part of the loss). Converts the model to float64 in place (check a copy if you
+    want to keep training it). Returns relative errors per parameter and for the input, as
+    `check_layers`.
     """
     model.astype(np.float64)
     first = model.layers[0]
@@ -136,7 +138,12 @@ def check_model(
             return model.loss.backward()
 
         return check_layers(
-            model.layers, x, lambda y: model.loss.forward(y, t), dloss, h, max_entries=max_entries
+            model.logit_layers,
+            x,
+            lambda y: model.loss.forward(y, t),
+            dloss,
+            h,
+            max_entries=max_entries,
         )
     finally:
         first.needs_input_grad = restore

@@ -1,7 +1,8 @@
 """Losses: `forward(y, t) -> float` (mean over samples), `backward() -> dy`.
 
 Softmax and sigmoid are fused into their cross-entropies: the model's last layer outputs
-logits, which is both cheaper and free of the log(0) that a separate softmax layer invites.
+logits, which is both cheaper and free of the log(0) that a separate softmax layer invites. A
+last softmax layer is fused the same way: the model hands the loss that layer's input.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ import numpy as np
 
 from .errors import ConfigError
 from .init import INITIALIZERS
-from .layers import make_layer
+from .layers import Softmax, make_layer
 from .layers.base import Layer, Shape
-from .losses import LOSSES, Loss
+from .losses import LOSSES, Loss, SoftmaxCrossEntropy
 from .suggest import did_you_mean
 
 MODEL_KEYS = ("loss", "init", "layers")
@@ -19,7 +19,11 @@ FLAT_KEY = "model"  # the one key of `trainable()`: all parameters as one flat a
 
 
 class Sequential:
-    """Layers applied in order, then a loss on the last layer's output (logits).
+    """Layers applied in order, then a loss on the last layer's output (the logits).
+
+    A last softmax layer with loss = "softmax_cross_entropy" is fused with it: the loss reads
+    the softmax's input (`logit_layers`, `logits`) in training and evaluation, so softmax runs
+    once, stably, while `forward` and `predict` return probabilities.
 
     `build` infers every output shape from the input shape before any data flows and names
     layers `<type>_<k>` (k counts layers of that type), which key `params`, `grads`,
@@ -36,6 +40,15 @@ class Sequential:
         self.layers = layers
         self.loss_name, self.init = loss, init
         self.loss: Loss = LOSSES[loss]()
+        last = layers[-1]
+        if isinstance(last, Softmax) and loss == "binary_cross_entropy":
+            raise ConfigError(
+                f"layer {len(layers) - 1} (softmax) feeds binary_cross_entropy, which applies a "
+                'sigmoid to its probabilities; use loss = "softmax_cross_entropy" (fused with '
+                "the softmax) or remove the softmax layer"
+            )
+        fused = isinstance(last, Softmax) and isinstance(self.loss, SoftmaxCrossEntropy)
+        self.logit_layers = layers[:-1] if fused else layers  # the layers the loss backprops
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
         self._name_layers()
@@ -147,26 +160,39 @@ class Sequential:
             layer.astype(dtype)
         self._pack()
 
+    @property
+    def outputs_probabilities(self) -> bool:
+        """True when the last layer is a softmax: `forward` returns probabilities, not logits."""
+        return isinstance(self.layers[-1], Softmax)
+
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        """Logits for a batch `x (N, *input_shape)`."""
+        """The last layer's output for a batch `x (N, *input_shape)`."""
         for layer in self.layers:
+            x = layer.forward(x, train)
+        return x
+
+    def logits(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        """What the loss reads for a batch: `forward` without a fused softmax."""
+        for layer in self.logit_layers:
             x = layer.forward(x, train)
         return x
 
     def backward(self, dy: np.ndarray) -> None:
         """Backprop `dy` (gradient of the loss w.r.t. the logits), filling every layer's grads."""
-        for layer in reversed(self.layers):
+        for layer in reversed(self.logit_layers):
             dy = layer.backward(dy)
 
     def loss_and_grads(self, x: np.ndarray, t: np.ndarray) -> float:
         """One training-mode forward and backward pass; returns the mean loss of the batch."""
-        loss = self.loss.forward(self.forward(x, train=True), t)
+        loss = self.loss.forward(self.logits(x, train=True), t)
         self.backward(self.loss.backward())
         return loss
 
-    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Logits for any number of samples, in evaluation mode, `batch_size` at a time."""
-        outputs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    def predict(self, x: np.ndarray, batch_size: int = 256, logits: bool = False) -> np.ndarray:
+        """`forward` (or with `logits`, what the loss reads) for any number of samples, in
+        evaluation mode, `batch_size` at a time."""
+        forward = self.logits if logits else self.forward
+        outputs = [forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(outputs)
 
     def summary(self) -> list[tuple[str, Shape, int]]:

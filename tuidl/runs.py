@@ -2,9 +2,9 @@
 
 `RunWriter` is a trainer callback that keeps the directory current while training: whole
 metric lines, each flushed as it is written (a readable file at any moment; a few µs a step),
-an atomic checkpoint at every epoch end and when
-training stops, and a summary saying how the run stands. `tuidl view`, the app and any other
-tool (pandas, jq) read the same files.
+an atomic checkpoint at every epoch end (of pretraining too) and when training stops, and a
+summary saying how the run stands. `tuidl view`, the app and any other tool (pandas, jq) read
+the same files.
 """
 
 from __future__ import annotations
@@ -71,6 +71,11 @@ class RunWriter(Callback):
 
     def _write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(_json_safe(record)) + "\n")
+
+    def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self._write(logs)
+        self.save_checkpoint(trainer)
+        self.write_summary(trainer, "running")
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self._write(logs)
@@ -154,22 +159,29 @@ def open_for_resume(
     trainer = Trainer(experiment, callbacks=[writer], data_dir=data_dir)
     extra = load_checkpoint(run_dir / CHECKPOINT, trainer.model, trainer.optimizer)
     trainer.load_state_dict(extra)
-    _truncate_metrics(run_dir / METRICS, trainer.step_count, trainer.epoch)
+    _truncate_metrics(
+        run_dir / METRICS, trainer.step_count, trainer.epoch, trainer.pretraining.epochs_done
+    )
     for record in read_metrics(run_dir):
         if record["kind"] == "epoch":
             writer.track(record)
     return trainer, writer
 
 
-def _truncate_metrics(path: Path, step: int, epoch: int) -> None:
+def _truncate_metrics(path: Path, step: int, epoch: int, pretrain_epochs: int) -> None:
     if not path.exists():
         return
     kept = []
+    pretrained = 0
     with open(path, encoding="utf-8") as file:
         for line in file:
             if not line.endswith("\n"):
                 break
             record = json.loads(line)
+            if record["kind"] == "pretrain":
+                pretrained += 1
+                if pretrained > pretrain_epochs:
+                    break
             if record["kind"] == "step" and record["step"] > step:
                 break
             if record["kind"] == "epoch" and record["epoch"] > epoch:

@@ -1,12 +1,14 @@
 """The training loop shared by `tuidl run`, `tuidl compare` and the app.
 
 `Trainer.step()` trains one mini-batch; `fit()` runs epochs until done, early-stopped or asked
-to stop. Listeners (callbacks) get Keras-style hooks with plain `logs` dicts, the same dicts
-the run directory stores as lines of `metrics.jsonl`.
+to stop. Models with rbm layers are first pretrained as a deep belief net, one CD-k mini-batch
+per `step()` (`tuidl.pretrain`). Listeners (callbacks) get Keras-style hooks with plain `logs`
+dicts, the same dicts the run directory stores as lines of `metrics.jsonl`.
 
-Randomness: the experiment seed spawns two streams, one for initial weights (and dropout masks,
-spawned from it at build time) and one for the batch order. Neither depends on the optimizer,
-which is how `tuidl compare` gives every optimizer identical weights and batches.
+Randomness: the experiment seed spawns two streams, one for initial weights (and dropout masks
+and rbm samples, spawned from it at build time) and one for the batch order (pretraining's
+too). Neither depends on the optimizer, which is how `tuidl compare` gives every optimizer
+identical weights and batches (and pretrained weights).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .diagnostics import (
 from .errors import ConfigError
 from .experiment import Experiment
 from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
+from .pretrain import Pretraining
 
 PROBE_SAMPLES = 256  # validation samples used for activation statistics each epoch
 EVAL_BATCH = 512
@@ -46,6 +49,7 @@ class Callback:
     """Hooks called by the trainer; override the ones you need. `logs` are metric records."""
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
+    def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
@@ -86,6 +90,9 @@ class Trainer:
         self.epochs = train["epochs"]
         self.log_every = train["log_every"]
         self.steps_per_epoch = -(-len(dataset.x_train) // self.batch_size)
+        self.pretraining = Pretraining(
+            self.model, dataset.x_train, self.batch_size, self.order_rng, train["shuffle"]
+        )
         self.early_stopping = (
             EarlyStopping(**train["early_stopping"]) if ("early_stopping" in train) else None
         )
@@ -129,9 +136,19 @@ class Trainer:
     def step(self) -> dict[str, Any] | None:
         """Train one mini-batch; returns the step record when this step is logged, else None.
 
+        While rbm layers are pretraining, a step is one of their CD-k updates instead (no
+        optimizer step, returns None; each pretraining epoch's record goes to
+        `on_pretrain_epoch_end`).
+
         Raises:
             Diverged: the loss is NaN or infinite (the weights are left as before this step).
         """
+        if not self.pretraining.done:
+            record = self.pretraining.step()
+            if record is not None:
+                record["time"] = round(self.elapsed, 4)
+                self._emit("on_pretrain_epoch_end", record)
+            return None
         if self.batch == 0:
             self.order = (
                 self.order_rng.permutation(len(self.dataset.x_train))
@@ -142,7 +159,7 @@ class Trainer:
         x, t = self.dataset.x_train[index], self.dataset.y_train[index]
         model = self.model
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught just below
-            y = model.forward(x, train=True)
+            y = model.logits(x, train=True)
             loss = model.loss.forward(y, t)
         if not np.isfinite(loss):
             raise Diverged(self.step_count + 1, loss)
@@ -214,7 +231,7 @@ class Trainer:
 
     def evaluate(self, x: np.ndarray, t: np.ndarray, prefix: str) -> dict[str, float]:
         """Loss (and accuracy for classification) on `x`, in evaluation mode."""
-        y = self.model.predict(x, EVAL_BATCH)
+        y = self.model.predict(x, EVAL_BATCH, logits=True)
         result = {f"{prefix}_loss": self.model.loss.forward(y, t)}
         if self.classify:
             correct, total = count_correct(y, t)
@@ -240,6 +257,8 @@ class Trainer:
             state |= {f"schedule/{k}": v for k, v in self.schedule.state_dict().items()}
         if self.early_stopping is not None:
             state |= {f"early/{k}": v for k, v in self.early_stopping.state_dict().items()}
+        if self.pretraining.stages:
+            state |= {f"pretrain/{k}": v for k, v in self.pretraining.state_dict().items()}
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -255,6 +274,8 @@ class Trainer:
             self._epoch_correct = int(state["epoch_correct"])
             self._epoch_predictions = int(state["epoch_predictions"])
             self.elapsed_before = float(state["elapsed"])
+            if self.pretraining.stages:
+                self.pretraining.load_state_dict(_prefixed(state, "pretrain/"))
         except KeyError as error:
             raise ConfigError(
                 f"checkpoint lacks trainer state {error}; is it a run checkpoint?"
@@ -267,9 +288,7 @@ class Trainer:
         self._started = time.perf_counter()
         for prefix, part in (("schedule/", self.schedule), ("early/", self.early_stopping)):
             if part is not None:
-                part.load_state_dict(
-                    {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
-                )
+                part.load_state_dict(_prefixed(state, prefix))
 
     def fit(self, epochs: int | None = None) -> dict[str, Any]:
         """Train until `epochs` epochs are complete (the experiment's by default), early
@@ -335,6 +354,11 @@ class EarlyStopping:
         if self.restore_best and self.best_weights is not None:
             for key, value in model.params.items():
                 np.copyto(value, self.best_weights[key])
+
+
+def _prefixed(state: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The entries of `state` under `prefix`, without it."""
+    return {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
 
 
 def count_correct(y: np.ndarray, t: np.ndarray) -> tuple[int, int]:

@@ -7,19 +7,21 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..suggest import did_you_mean
-from .activations import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Tanh
+from .activations import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import Layer
 from .conv import Conv2D
 from .dense import Dense, Flatten
 from .dropout import Dropout
 from .norm import BatchNorm
 from .pool import AvgPool2D, MaxPool2D
+from .rbm import RBM
 from .recurrent import LSTM, RNN
 
 __all__ = [
     "LAYERS",
     "ELU",
     "LSTM",
+    "RBM",
     "RNN",
     "AvgPool2D",
     "BatchNorm",
@@ -34,6 +36,7 @@ __all__ = [
     "PReLU",
     "ReLU",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "make_layer",
 ]
@@ -55,8 +58,10 @@ LAYERS: dict[str, type[Layer]] = {
         Sigmoid,
         Tanh,
         Maxout,
+        Softmax,
         RNN,
         LSTM,
+        RBM,
     )
 }
 

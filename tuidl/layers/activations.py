@@ -1,4 +1,4 @@
-"""Elementwise activations and maxout.
+"""Elementwise activations, softmax and maxout.
 
 Each caches the one array its backward needs: the input, the output or a mask.
 """
@@ -128,6 +128,36 @@ class Tanh(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy * (1 - self._y * self._y)
+
+
+class Softmax(Layer):
+    """y = exp(x - max x) / sum(exp(x - max x)) over the last axis (the max keeps exp finite).
+
+    Backward is the Jacobian-vector product dx = y * (dy - sum(dy * y)). As the last layer with
+    loss = "softmax_cross_entropy" the model fuses it with the loss (`Sequential.logit_layers`):
+    training feeds the loss this layer's input and never calls its backward, so softmax is not
+    applied twice, while `forward` and `predict` still return probabilities.
+    """
+
+    type = "softmax"
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if input_shape[-1] < 2:
+            raise ValueError(
+                f"softmax of {input_shape[-1]} unit is always 1 and learns nothing; give the "
+                "layer before it at least 2 units, or use one unit with binary_cross_entropy"
+            )
+        return input_shape
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        y = np.exp(x - x.max(axis=-1, keepdims=True))
+        y /= y.sum(axis=-1, keepdims=True)
+        self._y = y
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y = self._y
+        return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
 
 
 class Maxout(Layer):
