@@ -88,8 +88,8 @@ class Probe:
         model = trainer.model
         snap: dict[str, Any] = {"step": trainer.step_count}
         if self.two_d:
-            logits = model.predict(self.grid, 4096)
-            probs = _softmax(logits)
+            out = model.predict(self.grid, 4096)
+            probs = out if model.outputs_probabilities else _softmax(out)
             snap["boundary"] = {
                 "cls": probs.argmax(axis=1).reshape(GRID, GRID),
                 "conf": probs.max(axis=1).reshape(GRID, GRID),
@@ -161,6 +161,9 @@ class UiBridge(Callback):
     def __init__(self, buffer: MetricsBuffer, source: str, probe: Probe | None = None) -> None:
         self.buffer, self.source, self.probe = buffer, source, probe
         self._last_probe = -math.inf
+
+    def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self.buffer.push(self.source, logs)
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self.buffer.push(self.source, logs)
