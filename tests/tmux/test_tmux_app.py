@@ -2,6 +2,7 @@
 
 Starts spiral-mlp, trains it, checks the loss shown falls and the gradient panel has one row
 per layer, then quits with `q` and checks the exit status and that the terminal is restored.
+And while it trains, the learning-rate and chart keys take effect.
 """
 
 from __future__ import annotations
@@ -87,3 +88,26 @@ def test_tuidl_trains_spiral_in_a_real_terminal(tmux, tmp_path):
     assert "FINISHED" not in tmux.screen()
     assert (tmp_path / "runs" / "spiral-mlp-1" / "metrics.jsonl").exists()
     assert os.path.exists(tmp_path / "runs" / "spiral-mlp-1" / "summary.json")
+
+
+def test_keys_act_while_training_in_a_real_terminal(tmux, tmp_path):
+    """The learning rate keys reach the training thread and show while it trains (the
+    latencies themselves are measured by benchmarks/bench_app.py, not asserted here)."""
+    command = f"cd {tmp_path} && {TUIDL} spiral-mlp --set train.epochs=100000"
+    args = ["new-session", "-d", "-s", "app", "-x", "160", "-y", "48", "-e", "TERM=xterm-256color"]
+    args += ["-e", f"XDG_CACHE_HOME={tmp_path / 'cache'}", "-e", "OPENBLAS_NUM_THREADS=1"]
+    # Textual takes COLUMNS/LINES over the pty's size, and pytest exports COLUMNS
+    args += ["-e", "COLUMNS=160", "-e", "LINES=48"]
+    tmux(*args, command)
+    tmux.wait_for(r"PAUSED\s+epoch")
+    tmux("send-keys", "-t", "app", "space")
+    tmux.wait_for(r"RUNNING\s+epoch \d+\.\d+/100000\s+step [1-9]")
+    tmux("send-keys", "-t", "app", "+")
+    tmux.wait_for(r"RUNNING.*lr 0\.02\b")
+    tmux("send-keys", "-t", "app", "-l", "--", "-")
+    tmux.wait_for(r"RUNNING.*lr 0\.01\b")
+    tmux("send-keys", "-t", "app", "a")
+    tmux.wait_for(r"accuracy per epoch")
+    tmux("send-keys", "-t", "app", "space")
+    tmux.wait_for(r"PAUSED\s+epoch")
+    tmux("send-keys", "-t", "app", "q")

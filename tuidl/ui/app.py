@@ -2,33 +2,46 @@
 
 The app owns the training loop (`bridge.TrainingLoop`, run in a thread worker) or, for
 `tuidl view`, a poll thread tailing run directories; both fill one `MetricsBuffer` that a
-10 Hz timer drains into the screens. `make_app(...)` is the factory `tuidl` and the tests share.
+4 Hz timer drains (the status line) and hands to the screens every 1-3 s (the panels).
+`make_app(...)` is the factory `tuidl` and the tests share.
 """
 
 from __future__ import annotations
 
+import gc
+import math
 import sys
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..experiment import Experiment
 from ..presets import DEFAULT_PRESET, preset
 from .bridge import CompareLoop, MetricsBuffer, RunTail, TrainingLoop
 from .messages import ExperimentAccepted, TrainingFailed
+from .priority import UiPriority
 from .screens.build import BuildScreen
 from .screens.compare import CompareScreen
 from .screens.help import ConfirmScreen, HelpScreen
 from .screens.train import TrainScreen
-from .widgets.statusline import Status
+from .widgets.statusline import Status, StatusLine
 
-TICK_SECONDS = 0.1
+TICK_SECONDS = 0.25  # the status line: each repaint costs ~1.5 ms of UI thread at 160x48
+# The panels get their records once a second, or less often while the UI thread uses more
+# than UI_BUDGET of a core: a frame that repaints them costs it 20-45 ms at 160x48 (Textual's
+# compositor, mostly), time a GIL-bound trainer (spiral-mlp) loses (benchmarks/bench_app.py).
+FORWARD_SECONDS = 1.0
+FORWARD_MAX_SECONDS = 3.0
+UI_BUDGET = 0.04  # share of a core; measured: 6% at 1 s (160x48, spiral-mlp), 4% at ~2 s
+COMMAND_RECHECK = 0.005  # a key's command not yet applied by the trainer: look again this soon
+TOAST_DELAY = 0.05
 RATE_WINDOW = 2.0  # seconds of history for samples/s
 
 
@@ -77,6 +90,16 @@ class TuidlApp(App):
         self._rates: deque[tuple[float, int]] = deque()
         self._info: dict[str, Any] = {}
         self._last: dict[str, Any] = {}
+        self._pending: list[tuple[str, dict[str, Any]]] = []  # drained, not yet in the screens
+        self._forwarded = -math.inf
+        self._forward_every = FORWARD_SECONDS
+        self._cpu_mark: tuple[float, float] | None = None  # (monotonic, UI CPU) at a forward
+        self._rechecks = 0
+        self._recheck_timer = None
+        self._status_widget: StatusLine | None = None
+        self._refrozen = False
+        self.priority = UiPriority()  # the training threads hold still while a key is handled
+        self._in_key = False  # a key's bindings are running (control() ticks then)
 
     def on_mount(self) -> None:
         # a GIL-bound trainer thread (small numpy ops) otherwise holds the UI up to 5 ms per
@@ -95,7 +118,11 @@ class TuidlApp(App):
         elif self.experiment is not None:
             self.build_screen.load_experiment(self.experiment)
             self.start_training(self.experiment, paused=not self.autostart)
-        self.set_interval(TICK_SECONDS, self.tick)
+        self.set_interval(TICK_SECONDS, self._timer_tick)
+        # The screens' objects (tens of thousands, alive for the whole session) made each full
+        # garbage collection take 50-80 ms, holding the GIL: a stalled frame or key. Frozen
+        # once composed, they are no longer scanned; what training and drawing allocate is.
+        self.call_after_refresh(gc.freeze)
 
     def on_unmount(self) -> None:
         if self.tail is not None:
@@ -119,7 +146,7 @@ class TuidlApp(App):
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train(self, loop: TrainingLoop) -> None:
         worker = get_current_worker()
-        loop.run(lambda: worker.is_cancelled)
+        loop.run(lambda: worker.is_cancelled, self.priority)
 
     def start_compare(self, optimizers: list[tuple[str, dict[str, Any]]]) -> None:
         """Race `optimizers` on the current experiment in one worker thread."""
@@ -139,7 +166,24 @@ class TuidlApp(App):
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _compare(self, loop: CompareLoop) -> None:
         worker = get_current_worker()
-        loop.run(lambda: worker.is_cancelled)
+        loop.run(lambda: worker.is_cancelled, self.priority)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys first: the training threads hold still from a key's arrival until the frame
+        showing its effect is painted (see `UiPriority`)."""
+        if not isinstance(event, events.Key):
+            await super().on_event(event)
+            return
+        # A key reaches the app twice: from the driver, then bubbling back from the focused
+        # widget, when the bindings run. Each time: hold the trainers, and let them go after
+        # the next repaint (so at most one repaint for a key a widget keeps to itself).
+        self.priority.begin()
+        self._in_key = True
+        try:
+            await super().on_event(event)
+        finally:
+            self._in_key = False
+        self.call_after_refresh(self.call_after_refresh, self.priority.end)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -181,39 +225,112 @@ class TuidlApp(App):
             loop.save(path)
         self.tick()
 
-    # ---- the 10 Hz timer ----
-    def tick(self) -> None:
-        """Drain the buffer into the screens and refresh the status line."""
-        if not self.train_screen.query("#status"):  # not composed yet, or shutting down
+    # ---- the timer ----
+    def _timer_tick(self) -> None:
+        now = time.monotonic()
+        due = now - self._forwarded >= self._forward_every - TICK_SECONDS / 2  # timers run late
+        forward = due and not self.priority.busy
+        if forward:
+            self._forwarded = now
+            self._pace_panels(now)
+        self.tick(forward)
+
+    def _pace_panels(self, now: float) -> None:
+        """Slow the panels down (x1.25, to FORWARD_MAX_SECONDS) while the UI thread used more
+        than UI_BUDGET of a core since the last forward; speed them up again below 3/4 of it."""
+        cpu = time.thread_time()  # this (UI) thread's CPU seconds
+        if self._cpu_mark is not None:
+            share = (cpu - self._cpu_mark[1]) / max(now - self._cpu_mark[0], 1e-3)
+            if share > UI_BUDGET:
+                self._forward_every = min(FORWARD_MAX_SECONDS, self._forward_every * 1.25)
+            elif share < 0.75 * UI_BUDGET:
+                self._forward_every = max(FORWARD_SECONDS, self._forward_every / 1.25)
+        self._cpu_mark = (now, cpu)
+
+    def tick(self, forward: bool = True) -> None:
+        """Drain the buffer and refresh the status line; with `forward`, hand the records
+        drained so far to the screens (else they wait for the next tick that does). Called
+        by a key's binding (`control`), it leaves the panels for later: the key's frame
+        (status line) is then cheap."""
+        status_line = self._status_line()
+        if status_line is None:  # not composed yet, or shutting down
             return
-        items = self.buffer.drain()
-        by_source: dict[str, list[dict[str, Any]]] = {}
-        for source, record in items:
+        for source, record in self.buffer.drain():
             kind = record.get("kind")
             if kind == "begin":
                 self._info = record
-                self.train_screen.begin(source, record)
-                continue
-            if kind == "error":
+            elif kind == "error":
                 self.post_message(TrainingFailed(source, record["message"]))
             elif kind == "saved":
-                self.notify(f"checkpoint saved: {record['path']}")
+                self._toast(f"checkpoint saved: {record['path']}")
             elif kind == "lr":
-                self.notify(f"learning rate {record['lr']:.4g}")
-            by_source.setdefault(source, []).append(record)
-            if kind in ("step", "epoch"):
+                self._toast(f"learning rate {record['lr']:.4g}")
+            elif kind in ("step", "epoch"):
                 self._last[source] = record
+                if kind == "epoch" and not self._refrozen:
+                    # one epoch in, numba has compiled what the run calls (train, evaluate):
+                    # its objects (~70 000) would make each full collection take ~40 ms
+                    self._refrozen = True
+                    gc.freeze()
+            self._pending.append((source, record))
+        now = self.clock()
+        if forward and not self._in_key:
+            self._forward(now)
+        status_line.show(self.status(now))
+        self._recheck_commands()
+
+    def _status_line(self) -> StatusLine | None:
+        # kept, not queried each tick: a query walks the whole screen (~1 ms under training)
+        widget = self._status_widget
+        if widget is None or not widget.is_attached:
+            try:
+                widget = self.train_screen.query_one("#status", StatusLine)
+            except NoMatches:
+                widget = None
+            self._status_widget = widget
+        return widget
+
+    def _toast(self, message: str) -> None:
+        # a toast re-lays out the screen (10-15 ms at 160x48): show it a moment later, so the
+        # status line's frame (the key's effect: new lr, step) is painted first
+        self.set_timer(TOAST_DELAY, lambda: self.notify(message))
+
+    def _forward(self, now: float) -> None:
+        items, self._pending = self._pending, []
+        by_source: dict[str, list[dict[str, Any]]] = {}
+        for source, record in items:
+            if record.get("kind") == "begin":
+                self.train_screen.begin(source, record)
+            else:
+                by_source.setdefault(source, []).append(record)
         compare_labels = set(self.compare_loop.status) if self.compare_loop else set()
         for source, records in by_source.items():
             if source in compare_labels:
                 self.compare_screen.add_records(source, records)
             else:
                 self.train_screen.add_records(source, records)
-        now = self.clock()
         self.train_screen.redraw(now)
-        self.train_screen.query_one("#status").show(self.status(now))
         if self.compare_loop is not None and self.compare_screen.is_mounted:
             self.compare_screen.redraw(now, self.compare_loop)
+
+    def _recheck_commands(self) -> None:
+        """A key queued a command (lr, step...) the trainer applies between two steps: tick
+        again in COMMAND_RECHECK until it has (and once more), so its effect shows at once
+        rather than at the next timer tick. At most 30 times in a row."""
+        loop = self.loop
+        pending = loop is not None and not loop.commands.empty()
+        if self._recheck_timer is not None or not (pending or self._rechecks):
+            return
+        if self._rechecks >= 30:
+            self._rechecks = 0
+            return
+        self._rechecks = self._rechecks + 1 if pending else 0
+
+        def recheck() -> None:
+            self._recheck_timer = None
+            self.tick(forward=False)
+
+        self._recheck_timer = self.set_timer(COMMAND_RECHECK, recheck)
 
     def status(self, now: float) -> Status:
         loop = self.loop
@@ -228,14 +345,14 @@ class TuidlApp(App):
             if step < s0:
                 self._rates.clear()
             total = trainer.epochs * trainer.steps_per_epoch
-            eta = (total - step) / steps_per_s if steps_per_s > 0 else float("nan")
+            eta = (total - step) / steps_per_s if steps_per_s > 0 else math.nan
             return Status(
                 state=loop.state,
                 epoch=trainer.epoch + trainer.batch / trainer.steps_per_epoch,
                 epochs=trainer.epochs,
                 step=step,
                 samples_per_s=steps_per_s * trainer.batch_size if loop.state == "running" else 0,
-                eta_s=eta if loop.state == "running" else float("nan"),
+                eta_s=eta if loop.state == "running" else math.nan,  # one NaN: no false change
                 lr=trainer.optimizer.lr,
                 loss=self.train_screen.smoothed_loss("train"),
                 note=f"→ {self._info.get('run_dir')}" if self._info.get("run_dir") else "",

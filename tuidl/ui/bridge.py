@@ -24,6 +24,7 @@ from ..checkpoint import save_checkpoint
 from ..experiment import Experiment
 from ..runs import METRICS, RunWriter, new_run_dir
 from ..trainer import Callback, Diverged, Trainer
+from .priority import UiPriority
 
 PROBE_SECONDS = 1.0  # how often the trainer thread copies weights and predictions for images
 GRID = 48  # decision-boundary grid side (pixels)
@@ -357,11 +358,14 @@ class TrainingLoop:
             self._start()
             self.state = "running" if self._running.is_set() else "paused"
 
-    def run(self, cancelled: Callable[[], bool]) -> None:
-        """The worker body: train until cancelled (finished runs wait for commands)."""
+    def run(self, cancelled: Callable[[], bool], ui: UiPriority | None = None) -> None:
+        """The worker body: train until cancelled (finished runs wait for commands); between
+        steps, hold still while `ui` is busy with a key."""
         self._start()
         try:
             while not cancelled():
+                if ui is not None:
+                    ui.wait()
                 while True:
                     try:
                         command, argument = self.commands.get_nowait()
@@ -450,7 +454,9 @@ class CompareLoop:
     def running(self) -> bool:
         return self._running.is_set()
 
-    def run(self, cancelled: Callable[[], bool]) -> None:
+    def run(self, cancelled: Callable[[], bool], ui: UiPriority | None = None) -> None:
+        """The worker body: race until cancelled or all runs end; between rounds, hold still
+        while `ui` is busy with a key."""
         if self.dataset is None:
             from ..trainer import load_experiment_data
 
@@ -487,6 +493,8 @@ class CompareLoop:
                     self._running.wait(0.1)
                     continue
                 self.state = "running"
+                if ui is not None:
+                    ui.wait()
                 for label in active:
                     trainer = trainers[label]
                     try:

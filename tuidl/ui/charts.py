@@ -30,17 +30,16 @@ def minmax_downsample(x: np.ndarray, y: np.ndarray, bins: int) -> tuple[np.ndarr
     x, y = x[keep], y[keep]
     if len(x) <= 2 * bins or bins < 1:
         return x, y
-    edges = np.linspace(0, len(x), bins + 1).astype(np.int64)
-    xs, ys = [], []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        if hi <= lo:
-            continue
-        part = y[lo:hi]
-        a, b = lo + int(np.argmin(part)), lo + int(np.argmax(part))
-        for i in sorted({a, b}):
-            xs.append(x[i])
-            ys.append(y[i])
-    return np.array(xs), np.array(ys)
+    edges = np.linspace(0, len(x), bins + 1).astype(np.int64)  # len(x) > 2 bins: none empty
+    bin_of = np.repeat(np.arange(bins), np.diff(edges))
+    picks = []
+    for extreme in (np.minimum, np.maximum):
+        hits = np.flatnonzero(y == extreme.reduceat(y, edges[:-1])[bin_of])
+        hit_bins = bin_of[hits]  # non-decreasing; every bin has a hit
+        picks.append(hits[np.concatenate([[True], hit_bins[1:] != hit_bins[:-1]])])  # the first
+    keep = np.sort(np.concatenate(picks))  # bins are consecutive: sorted = in order per bin
+    keep = keep[np.concatenate([[True], keep[1:] != keep[:-1]])]  # min and max may coincide
+    return x[keep], y[keep]
 
 
 def nice_range(lo: float, hi: float) -> tuple[float, float]:
@@ -84,27 +83,49 @@ def braille_plot(
             continue
         px = np.clip(np.round((x - x0) / (x1 - x0 or 1.0) * (dots_w - 1)), 0, dots_w - 1)
         py = np.clip(np.round((y1 - y) / (y1 - y0 or 1.0) * (dots_h - 1)), 0, dots_h - 1)
-        canvas = np.zeros((dots_h, dots_w), dtype=bool)
-        px, py = px.astype(np.int64), py.astype(np.int64)
-        canvas[py[0], px[0]] = True
-        for i in range(1, len(px)):
-            xa, xb, ya, yb = px[i - 1], px[i], py[i - 1], py[i]
-            if xb == xa:
-                canvas[min(ya, yb) : max(ya, yb) + 1, xa] = True
-                continue
-            cols = np.arange(xa, xb + 1) if xb > xa else np.arange(xb, xa + 1)
-            ys = np.round(ya + (yb - ya) * (cols - xa) / (xb - xa)).astype(np.int64)
-            canvas[ys, cols] = True
-            # fill vertical gaps so steep segments stay connected
-            for c, y_prev, y_next in zip(cols[1:], ys[:-1], ys[1:], strict=True):
-                if abs(y_next - y_prev) > 1:
-                    canvas[min(y_prev, y_next) : max(y_prev, y_next) + 1, c] = True
+        column, top, bottom = polyline_runs(px.astype(np.int64), py.astype(np.int64))
+        # fill each run [top, bottom] of its column: +1 at top, -1 below bottom, cumulative sum
+        flat = dots_w * (dots_h + 1)
+        marks = np.bincount(top * dots_w + column, minlength=flat)
+        marks -= np.bincount((bottom + 1) * dots_w + column, minlength=flat)
+        canvas = np.cumsum(marks.reshape(dots_h + 1, dots_w)[:dots_h], axis=0) > 0
         cells = canvas.reshape(height, 4, width, 2)
         mine = np.einsum("hrwc,rc->hw", cells.astype(np.int32), _BRAILLE_BITS)
         bits |= mine
         owner[mine > 0] = index
-    rows = ["".join(chr(0x2800 + b) if b else " " for b in row) for row in bits]
+    codes = np.where(bits > 0, 0x2800 + bits, 0x20).astype("<u4")
+    rows = [row.tobytes().decode("utf-32-le") for row in codes]
     return rows, owner
+
+
+def polyline_runs(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The dots of a polyline through integer points, as vertical runs (column, top, bottom).
+
+    The first point is a dot. A vertical segment covers its column between its ends. Any other
+    segment puts one dot per column it spans, at its rounded interpolated y, and a column whose
+    dot is more than one row from the previous column's is joined to it by a vertical run (so
+    steep segments stay connected). Vectorised over all segments at once.
+    """
+    xa, xb, ya, yb = px[:-1], px[1:], py[:-1], py[1:]
+    vertical = xb == xa
+    runs_col = [px[:1], xa[vertical]]
+    runs_top = [py[:1], np.minimum(ya, yb)[vertical]]
+    runs_bottom = [py[:1], np.maximum(ya, yb)[vertical]]
+    sloped = ~vertical
+    xa, xb, ya, yb = xa[sloped], xb[sloped], ya[sloped], yb[sloped]
+    if len(xa):
+        lengths = np.abs(xb - xa) + 1
+        segment = np.repeat(np.arange(len(xa)), lengths)
+        offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        cols = np.minimum(xa, xb)[segment] + offset
+        xa, xb, ya, yb = xa[segment], xb[segment], ya[segment], yb[segment]
+        ys = np.round(ya + (yb - ya) * (cols - xa) / (xb - xa)).astype(np.int64)
+        previous = np.concatenate([ys[:1], ys[:-1]])
+        joined = (offset > 0) & (np.abs(ys - previous) > 1)
+        runs_col.append(cols)
+        runs_top.append(np.where(joined, np.minimum(ys, previous), ys))
+        runs_bottom.append(np.where(joined, np.maximum(ys, previous), ys))
+    return np.concatenate(runs_col), np.concatenate(runs_top), np.concatenate(runs_bottom)
 
 
 def log_range(values: np.ndarray, min_decades: float = 2.0) -> tuple[float, float]:
@@ -136,19 +157,15 @@ def bin_columns(matrix: np.ndarray, columns: int) -> np.ndarray:
     NaN entries are ignored within a bin; a bin of only NaN stays NaN.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
-    rows, steps = matrix.shape
+    steps = matrix.shape[1]
     if steps <= columns or columns < 1:
         return matrix
-    edges = np.linspace(0, steps, columns + 1).astype(np.int64)
-    out = np.full((rows, columns), np.nan)
-    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-        if hi > lo:
-            part = matrix[:, lo:hi]
-            counts = np.isfinite(part).sum(axis=1)
-            sums = np.where(np.isfinite(part), part, 0.0).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[:, j] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return out
+    starts = np.linspace(0, steps, columns + 1).astype(np.int64)[:-1]  # steps > columns: none empty
+    finite = np.isfinite(matrix)
+    sums = np.add.reduceat(np.where(finite, matrix, 0.0), starts, axis=1)
+    counts = np.add.reduceat(finite.astype(np.int64), starts, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def quantize(values: np.ndarray, lo: float, hi: float, levels: int = LEVELS) -> np.ndarray:

@@ -4,14 +4,14 @@ fraction from the latest epoch record, plus the run's alerts."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widget import Widget
 
 from ..charts import short
+from .textstrips import TextStrips
 
 NAME_WIDTH = 10
 
 
-class ActivationStats(Widget):
+class ActivationStats(TextStrips):
     DEFAULT_CSS = """
     ActivationStats { height: auto; min-height: 2; }
     """
@@ -22,14 +22,19 @@ class ActivationStats(Widget):
         self.alerts: list[str] = []
 
     def update_stats(self, act: dict[str, dict[str, float]], alerts: list[dict] | None) -> None:
+        alerts = [f"{a['kind']} {a.get('layer', '')}".strip() for a in alerts or []]
+        if act == self.act and alerts == self.alerts:
+            return  # the same epoch's record again: nothing to redraw
+        # a layout pass re-composes the whole screen: ask for one only when the height changes
+        layout = (len(act), bool(alerts)) != (len(self.act), bool(self.alerts))
         self.act = dict(act)
-        self.alerts = [f"{a['kind']} {a.get('layer', '')}".strip() for a in alerts or []]
-        self.refresh(layout=True)
+        self.alerts = alerts
+        self.refresh(layout=layout)
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return max(1, len(self.act) + 1 + (1 if self.alerts else 0))
 
-    def render(self) -> Text:
+    def build_text(self) -> Text:
         if not self.act:
             return Text("activation statistics appear at the end of each epoch", style="dim")
         width = self.content_size.width

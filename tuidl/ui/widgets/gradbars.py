@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 from rich.text import Text
-from textual.widget import Widget
 
 from ..charts import log_fraction, log_range, ramp, short
+from .textstrips import TextStrips
 
 NAME_WIDTH = 10
 _RAMP = ramp()
 
 
-class GradBars(Widget):
+class GradBars(TextStrips):
     """Bars of the latest `grad_norm` record; the scale spans the decades seen so far."""
 
     DEFAULT_CSS = """
@@ -27,6 +27,8 @@ class GradBars(Widget):
         self._seen_lo, self._seen_hi = np.inf, -np.inf
 
     def update_norms(self, norms: dict[str, float], alerts: list[dict] | None = None) -> None:
+        # a layout pass re-composes the whole screen: ask for one only when the height changes
+        layout = len(norms) != len(self.norms)
         self.norms = dict(norms)
         self.alerts = {a["layer"]: a["kind"] for a in alerts or [] if "layer" in a}
         finite = [v for v in norms.values() if np.isfinite(v) and v > 0]
@@ -34,12 +36,12 @@ class GradBars(Widget):
             self._seen_lo = min(self._seen_lo, min(finite))
             self._seen_hi = max(self._seen_hi, max(finite))
             self.lo, self.hi = log_range(np.array([self._seen_lo, self._seen_hi]), 3.0)
-        self.refresh(layout=True)
+        self.refresh(layout=layout)
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return max(1, len(self.norms) + 1)
 
-    def render(self) -> Text:
+    def build_text(self) -> Text:
         if not self.norms:
             return Text("gradients appear after the first step", style="dim")
         width = self.content_size.width

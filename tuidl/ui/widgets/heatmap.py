@@ -1,6 +1,8 @@
 """`GradHeatmap`: gradient norm per layer (rows) over steps (columns), log colour scale.
 
 Dark is small: in deep-sigmoid the first layers visibly go dark while deep-relu stays lit.
+The norms are kept in a growing numpy array (not one list per step), so a redraw bins them
+with a few vectorised calls however long the run.
 """
 
 from __future__ import annotations
@@ -30,38 +32,49 @@ class GradHeatmap(Widget):
         super().__init__(**kwargs)
         self.layer_names: list[str] = []
         self.steps: list[int] = []
-        self.columns: list[list[float]] = []  # one list of log10 norms per step
+        self._norms = np.zeros((0, 0))  # (capacity, layers): row k is step k's norms
         self._strips: list[Strip] = []
         self._built_for: tuple = ()
+        self._rows = 0  # layer rows at the last layout
 
     def reset(self, layers: list[str]) -> None:
-        self.layer_names, self.steps, self.columns = list(layers), [], []
+        self.layer_names, self.steps = list(layers), []
+        self._norms = np.zeros((0, len(self.layer_names)))
         self._built_for = ()
         self.refresh(layout=True)
 
     def add(self, step: int, norms: dict[str, float]) -> None:
         if not self.layer_names:
             self.layer_names = list(norms)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            column = [
-                float(np.log10(norms[n])) if norms.get(n, 0) > 0 else np.nan
-                for n in self.layer_names
-            ]
+        n = len(self.steps)
+        if n == len(self._norms) or self._norms.shape[1] != len(self.layer_names):
+            grown = np.zeros((max(64, 2 * n), len(self.layer_names)))
+            if n:
+                grown[:n] = self._norms[:n]
+            self._norms = grown
+        self._norms[n] = [norms.get(name, 0.0) for name in self.layer_names]
         self.steps.append(step)
-        self.columns.append(column)
+
+    @property
+    def columns(self) -> np.ndarray:
+        """(steps, layers) log10 gradient norms; NaN where a norm was 0 or missing."""
+        norms = self._norms[: len(self.steps)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(norms > 0, np.log10(np.where(norms > 0, norms, 1.0)), np.nan)
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return max(1, len(self.layer_names) + 1)
 
     def _build(self, width: int) -> None:
         plot_w = max(1, width - NAME_WIDTH)
-        if not self.columns:
+        if not self.steps:
             self._strips = []
             return
-        matrix = np.array(self.columns, dtype=np.float64).T  # (layers, steps)
+        matrix = self.columns.T  # (layers, steps)
         binned = bin_columns(matrix, plot_w)
         finite = matrix[np.isfinite(matrix)]
-        lo, hi = log_range(10.0**finite if finite.size else np.array([]), 2.0)
+        extremes = np.array([finite.min(), finite.max()]) if finite.size else np.array([])
+        lo, hi = log_range(10.0**extremes, 2.0)
         levels = quantize(binned, lo, hi, LEVELS)
         strips = []
         for name, row in zip(self.layer_names, levels, strict=True):
@@ -78,7 +91,10 @@ class GradHeatmap(Widget):
 
     def refresh_data(self) -> None:
         self._built_for = ()
-        self.refresh(layout=True)
+        # a layout pass re-composes the whole screen: ask for one only when the height changes
+        layout = len(self.layer_names) != self._rows
+        self._rows = len(self.layer_names)
+        self.refresh(layout=layout)
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width

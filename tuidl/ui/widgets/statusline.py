@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.widget import Widget
 
 from ..charts import format_eta, short
+from .textstrips import TextStrips
 
 STATE_STYLES = {
     "running": "bold green",
@@ -35,7 +35,7 @@ class Status:
     note: str = ""
 
 
-class StatusLine(Widget):
+class StatusLine(TextStrips):
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; }
     """
@@ -49,7 +49,7 @@ class StatusLine(Widget):
             self.status = status
             self.refresh()
 
-    def render(self) -> Text:
+    def build_text(self) -> Text:
         s = self.status
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {s.state.upper()} ", style=STATE_STYLES.get(s.state, "bold"))

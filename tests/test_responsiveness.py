@@ -1,0 +1,254 @@
+"""What keeps the app cheap while training: vectorised drawing maths that matches the simple
+loops it replaced, charts that convert only new points, strips identical to Textual's own
+rendering, and the training loop stepping aside while a key is handled (no timing asserted)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from rich.text import Text
+from textual.app import App
+from textual.visual import Visual, visualize
+from uitools import tiny
+
+from tuidl.ui import charts
+from tuidl.ui.app import make_app
+from tuidl.ui.bridge import MetricsBuffer, TrainingLoop
+from tuidl.ui.priority import UiPriority
+from tuidl.ui.widgets.heatmap import GradHeatmap
+from tuidl.ui.widgets.linechart import LineChart
+from tuidl.ui.widgets.textstrips import pieces_strips, text_strips
+
+BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]])
+
+
+def braille_reference(series, width, height, x_range, y_range):
+    """The per-segment loop `charts.braille_plot` replaced."""
+    dots_w, dots_h = 2 * width, 4 * height
+    bits = np.zeros((height, width), dtype=np.int64)
+    owner = np.full((height, width), -1)
+    (x0, x1), (y0, y1) = x_range, y_range
+    for index, (x, y) in enumerate(series):
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        if len(x) == 0:
+            continue
+        px = np.clip(np.round((x - x0) / (x1 - x0 or 1.0) * (dots_w - 1)), 0, dots_w - 1)
+        py = np.clip(np.round((y1 - y) / (y1 - y0 or 1.0) * (dots_h - 1)), 0, dots_h - 1)
+        px, py = px.astype(int), py.astype(int)
+        canvas = np.zeros((dots_h, dots_w), dtype=bool)
+        canvas[py[0], px[0]] = True
+        for i in range(1, len(px)):
+            xa, xb, ya, yb = px[i - 1], px[i], py[i - 1], py[i]
+            if xb == xa:
+                canvas[min(ya, yb) : max(ya, yb) + 1, xa] = True
+                continue
+            cols = np.arange(min(xa, xb), max(xa, xb) + 1)
+            ys = np.round(ya + (yb - ya) * (cols - xa) / (xb - xa)).astype(int)
+            canvas[ys, cols] = True
+            for c, y_prev, y_next in zip(cols[1:], ys[:-1], ys[1:], strict=True):
+                if abs(y_next - y_prev) > 1:
+                    canvas[min(y_prev, y_next) : max(y_prev, y_next) + 1, c] = True
+        mine = np.einsum("hrwc,rc->hw", canvas.reshape(height, 4, width, 2).astype(int), BITS)
+        bits |= mine
+        owner[mine > 0] = index
+    rows = ["".join(chr(0x2800 + b) if b else " " for b in row) for row in bits]
+    return rows, owner
+
+
+def test_braille_plot_matches_the_segment_loop(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(300):
+        width, height = int(rng.integers(1, 30)), int(rng.integers(1, 8))
+        series = []
+        for _ in range(int(rng.integers(1, 4))):
+            n = int(rng.integers(1, 40))
+            x = rng.uniform(-1, 11, n)
+            x = np.round(np.sort(x)) if rng.random() < 0.5 else x  # vertical runs, backtracking
+            y = rng.normal(size=n) * rng.uniform(0.1, 5)
+            y[rng.random(n) < 0.1] = np.nan
+            series.append((x, y))
+        rows, owner = charts.braille_plot(series, width, height, (0, 10), (-2, 2))
+        want_rows, want_owner = braille_reference(series, width, height, (0, 10), (-2, 2))
+        assert rows == want_rows, f"seed {seed}"
+        assert (owner == want_owner).all(), f"seed {seed}"
+
+
+def test_minmax_downsample_matches_per_bin_argmin_argmax(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        n, bins = int(rng.integers(0, 300)), int(rng.integers(0, 40))
+        x = np.arange(n, dtype=float)
+        y = rng.integers(0, 4, n).astype(float) if rng.random() < 0.5 else rng.normal(size=n)
+        xs, ys = charts.minmax_downsample(x, y, bins)
+        if n <= 2 * bins or bins < 1:
+            assert (xs == x).all()
+            continue
+        edges = np.linspace(0, n, bins + 1).astype(int)
+        keep = []
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            keep += sorted({lo + int(np.argmin(y[lo:hi])), lo + int(np.argmax(y[lo:hi]))})
+        assert xs.tolist() == x[keep].tolist(), f"seed {seed}"
+
+
+def test_bin_columns_matches_per_bin_means(seed):
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(size=(3, 1000))
+    matrix[rng.random(matrix.shape) < 0.2] = np.nan
+    matrix[1, :400] = np.nan  # whole bins of NaN stay NaN
+    out = charts.bin_columns(matrix, 37)
+    edges = np.linspace(0, 1000, 38).astype(int)
+    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        part = matrix[:, lo:hi]
+        counts = np.isfinite(part).sum(axis=1)
+        sums = np.where(np.isfinite(part), part, 0.0).sum(axis=1)
+        want = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        np.testing.assert_allclose(out[:, j], want, rtol=1e-12, err_msg=f"seed {seed}")
+
+
+def test_chart_resent_lists_convert_only_new_points_and_draw_the_same():
+    chart, xs, ys, val_x, val_y = LineChart(), [], [], [], []
+    rng = np.random.default_rng(0)
+    for step in range(1, 2001):
+        xs.append(step)
+        ys.append(float(rng.random()))
+        if step % 15 == 0:
+            val_x.append(step)
+            val_y.append(float(rng.random()))
+        if step % 250 == 0:
+            if step == 1500:  # a new run: new lists, the chart starts over
+                xs, ys = list(xs), list(ys)
+            chart.clear()
+            chart.extend("batch", xs, ys, "#5f5f5f")
+            chart.extend("val", val_x, val_y)
+            fresh = LineChart()
+            fresh.extend("batch", list(xs), list(ys), "#5f5f5f")
+            fresh.extend("val", list(val_x), list(val_y))
+            assert chart.count("batch") == step and chart.count("val") == len(val_x)
+            assert chart._lines(100, 20) == fresh._lines(100, 20)
+    # appending to a series (no clear) keeps both parts
+    chart.extend("val", [3000], [0.5])
+    assert chart.count("val") == len(val_x) + 1 and chart.series["val"][1][-1] == 0.5
+
+
+def test_heatmap_keeps_norms_in_a_growing_array():
+    heatmap = GradHeatmap()
+    heatmap.reset(["a", "b"])
+    norms = np.random.default_rng(2).uniform(1e-4, 1.0, 200)
+    for step, norm in enumerate(norms, 1):
+        heatmap.add(step, {"a": float(norm), "b": 0.0})
+    assert len(heatmap.steps) == 200 and heatmap.columns.shape == (200, 2)
+    np.testing.assert_allclose(heatmap.columns[:, 0], np.log10(norms))
+    assert np.isnan(heatmap.columns[:, 1]).all()  # a zero norm has no log
+    fresh = GradHeatmap()  # layers learned from the first record
+    fresh.add(1, {"x": 100.0})
+    assert fresh.layer_names == ["x"] and fresh.columns.tolist() == [[2.0]]
+
+
+class ChartApp(App):
+    CSS = "LineChart { background: $surface 60%; color: $text-muted; }"
+
+    def compose(self):
+        yield LineChart()
+
+
+def _plain(strips):
+    return [[(s.text, s.style.clear_meta_and_links() if s.style else None) for s in strip]
+            for strip in strips]  # fmt: skip
+
+
+async def test_strips_are_those_textual_draws_from_the_text():
+    app = ChartApp()
+    async with app.run_test(size=(120, 40)):
+        chart = app.query_one(LineChart)
+        rng = np.random.default_rng(1)
+        for names in (["batch"], ["train (smoothed)", "val loss"], [f"run-{k}" for k in range(6)]):
+            chart.clear()
+            for name in names:
+                chart.extend(name, list(range(500)), list(rng.random(500)))
+            for width, height in ((110, 30), (40, 10), (12, 4)):  # the legend wraps when narrow
+                text = chart._draw(width, height)
+                textual = Visual.to_strips(chart, visualize(chart, text), width, None,
+                                           chart.visual_style)  # fmt: skip
+                assert _plain(pieces_strips(chart, chart._lines(width, height), width)) == _plain(
+                    textual
+                )
+                assert _plain(text_strips(chart, text, width)) == _plain(textual)
+        status = Text(" RUNNING ", style="bold green")
+        status.append(" epoch 1.00/10  step 15  lr 0.01  " * 3, style="dim")
+        textual = Visual.to_strips(chart, visualize(chart, status), 80, None, chart.visual_style)
+        assert _plain(text_strips(chart, status, 80)) == _plain(textual)
+
+
+def test_ui_priority_holds_the_trainer_until_end_or_max_wait():
+    priority = UiPriority(max_wait=30)
+    priority.wait()  # idle: returns at once
+    priority.begin()
+    assert priority.busy
+    released = threading.Event()
+    waiter = threading.Thread(target=lambda: (priority.wait(), released.set()))
+    waiter.start()
+    assert not released.wait(0.05)  # still holding
+    priority.end()
+    assert released.wait(10)
+    waiter.join()
+    short = UiPriority(max_wait=0.001)
+    short.begin()
+    short.wait()  # a missed end() delays the trainer once...
+    assert not short.busy  # ...not for good
+
+
+def test_training_loop_waits_for_the_ui_before_every_step():
+    class Recorder:
+        def __init__(self) -> None:
+            self.steps_seen: list[int] = []
+
+        def wait(self) -> None:
+            trainer = loop.trainer
+            self.steps_seen.append(trainer.step_count if trainer is not None else -1)
+
+    loop = TrainingLoop(tiny(epochs=5), MetricsBuffer(), runs_root=None, start_paused=False)
+    ui = Recorder()
+    loop.run(lambda: len(ui.steps_seen) >= 6, ui)
+    assert ui.steps_seen == [0, 1, 2, 3, 4, 5]
+
+
+async def test_panels_get_records_when_forwarded_and_keys_release_the_trainer():
+    app = make_app(tiny(), runs_root=None)
+    app.start_training = lambda *args, **kwargs: None  # fixed records only
+    async with app.run_test(size=(80, 24)) as pilot:
+        begin = {"kind": "begin", "layers": ["dense_0"], "steps_per_epoch": 15, "epochs": 2}
+        app.buffer.push("train", begin)
+        for step in range(1, 6):
+            record = {"kind": "step", "step": step, "loss": 1.0 / step, "grad_norm": {}}
+            app.buffer.push("train", record)
+        app.tick(forward=False)  # the status line only: the panels wait for their turn
+        assert "train" not in app.train_screen.runs
+        app.tick()
+        assert app.train_screen.runs["train"].step_x == [1, 2, 3, 4, 5]
+        await pilot.press("a")
+        await pilot.pause()
+        assert not app.priority.busy
+
+
+def test_panels_slow_down_while_the_ui_thread_is_over_budget(monkeypatch):
+    from tuidl.ui import app as app_module
+
+    app = make_app(tiny(), runs_root=None)
+    cpu = [0.0]
+    monkeypatch.setattr(app_module.time, "thread_time", lambda: cpu[0])
+    app._pace_panels(0.0)
+    paces = []
+    for second in range(1, 11):  # the UI thread busy 10% of the time: slower, up to the cap
+        cpu[0] += 0.1
+        app._pace_panels(float(second))
+        paces.append(app._forward_every)
+    assert paces[0] == pytest.approx(1.25 * app_module.FORWARD_SECONDS)
+    assert paces == sorted(paces) and paces[-1] == app_module.FORWARD_MAX_SECONDS
+    for second in range(11, 31):  # nearly idle: back to once a second
+        cpu[0] += 0.001
+        app._pace_panels(float(second))
+    assert app._forward_every == app_module.FORWARD_SECONDS
