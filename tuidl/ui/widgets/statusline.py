@@ -53,7 +53,8 @@ class StatusLine(TextStrips):
         s = self.status
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {s.state.upper()} ", style=STATE_STYLES.get(s.state, "bold"))
-        text.append(f" epoch {s.epoch:.2f}/{s.epochs}  step {s.step}")
+        of = f"/{s.epochs}" if s.epochs else ""  # a followed run (tuidl view) has no total
+        text.append(f" epoch {s.epoch:.2f}{of}  step {s.step}")
         if s.loss is not None:
             text.append(f"  loss {short(s.loss)}")
         text.append(f"  {s.samples_per_s:,.0f} samples/s  ETA {format_eta(s.eta_s)}")
