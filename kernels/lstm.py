@@ -12,12 +12,13 @@ with dh_t = dh_seq_t + dA_{t+1} W_h^T and dc_t = dc_{t+1} * f_{t+1} + dh_t * o (
     dW_x = sum_t x_t^T dA_t,   dW_h = sum_t h_{t-1}^T dA_t,   db = sum_t dA_t,   dx_t = dA_t W_x^T
 
 Speed: the input projection of all steps is one GEMM `(N*T, D) @ (D, 4H)`; each step makes one
-fused `(N, H) @ (H, 4H)` `np.dot` for all four gates and one elementwise loop; the backward keeps
-dA of every step, so dW_x, dW_h and dx are single GEMMs over all steps. The states are kept
+fused `(N, H) @ (H, 4H)` GEMM for all four gates (numpy's BLAS, see blas.py) and one
+elementwise loop; the backward keeps dA of every step, so dW_x, dW_h and dx are single GEMMs
+over all steps. The states are kept
 time-major `(T, N, ...)` so that one step is a contiguous block for BLAS, and the float32
 activations are a vectorizable rational approximation (see `rnn._tanh32`). The cores compile
-rnn.py's activations into themselves and numba's disk cache does not notice edits there: delete
-`kernels/__pycache__/lstm.*.nbi`/`.nbc` after changing them.
+rnn.py's activations and blas.py's gemm into themselves and numba's disk cache does not notice
+edits there: delete `kernels/__pycache__/lstm.*.nbi`/`.nbc` after changing them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._flags import jit
+from .blas import gemm
 from .rnn import (
     _sigmoid,
     _tanh,
@@ -147,13 +149,13 @@ def _lstm_forward_core(x_tm, W_x, b, W_h, gates, c, tanh_c, h):
     D = x_tm.shape[2]
     # Input projection of all steps straight into `gates`; each step then adds b and
     # h_{t-1} W_h and activates in place (no separate pre-activation array).
-    np.dot(x_tm.reshape(T * N, D), W_x, gates.reshape(T * N, 4 * H))
+    gemm(x_tm.reshape(T * N, D), W_x, gates.reshape(T * N, 4 * H))
     z = np.zeros((N, 4 * H), h.dtype)  # h_{t-1} W_h, all four gates; stays 0 at t = 0
     zeros = np.zeros(H, h.dtype)
     b_g, b_o = b[2 * H : 3 * H], b[3 * H :]
     for t in range(T):
         if t > 0:
-            np.dot(h[t - 1], W_h, z)
+            gemm(h[t - 1], W_h, z)
         for n in range(N):
             zr = z[n]
             a = gates[t, n]
@@ -210,4 +212,4 @@ def _lstm_backward_core(dh_seq, gates, c, tanh_c, W_hT, dA):
             for j in range(H):
                 dc[j] *= f[j]
         if t > 0:
-            np.dot(dA[t], W_hT, dh_next)
+            gemm(dA[t], W_hT, dh_next)

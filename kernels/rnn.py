@@ -8,12 +8,13 @@ Backward (BPTT, Werbos 1990; Goodfellow et al., Deep Learning, 10.2.2), from t =
     dW_x = sum_t x_t^T da_t,   dW_h = sum_t h_{t-1}^T da_t,   db = sum_t da_t,   dx_t = da_t W_x^T
 
 Speed: the input projection of all steps is one GEMM `(N*T, D) @ (D, H)`; each step makes one
-`(N, H) @ (H, H)` `np.dot` and one elementwise loop; the backward keeps `da` of every step so that
+`(N, H) @ (H, H)` GEMM and one elementwise loop; the backward keeps `da` of every step so that
 `dW_x`, `dW_h` and `dx` are single GEMMs over all steps. States are kept time-major `(T, N, H)`
-so that one step is a contiguous `(N, H)` block for BLAS. Every GEMM runs inside a numba core,
-so all of them use one BLAS (scipy's OpenBLAS, which numba calls) instead of alternating with
-numpy's separate OpenBLAS copy: with OPENBLAS_NUM_THREADS > 1 each copy keeps its own pool of
-threads that spin for a while after each call, and two such pools fight over the cores.
+so that one step is a contiguous `(N, H)` block for BLAS. Every GEMM runs inside a numba core
+through `blas.gemm`, which calls numpy's OpenBLAS: the same library (and thread pool) as the
+matmuls of the dense and conv layers. numba's own `np.dot` would call SciPy's separate OpenBLAS
+copy; with OPENBLAS_NUM_THREADS > 1 each copy keeps its own pool of threads that spin for a
+while after each call, and two such pools fight over the cores.
 
 The activations (`_tanh`, `_sigmoid`) are compiled per dtype: float64 calls libm, float32 uses a
 rational approximation (see `_rational_tanh`), which, unlike libm's scalar `tanhf`, vectorizes
@@ -30,6 +31,7 @@ from numba.core import types
 from numba.extending import overload, register_jitable
 
 from ._flags import FASTMATH, jit
+from .blas import gemm
 
 # Eigen's float tanh (Eigen/src/Core/MathFunctionsImpl.h, `generic_fast_tanh_float`; the same
 # coefficients are in onnxruntime's MLAS and MLIR): odd degree-13 over even degree-6 polynomial,
@@ -193,8 +195,7 @@ def weight_grads(
     dW_h = np.empty((H, G), dtype)
     db = np.empty(G, dtype)
     dx_tm = np.empty((T, N, D) if need_dx else (0, N, D), dtype)
-    W_xT = np.ascontiguousarray(W_x.T)  # numba's np.dot is 3x slower with W_x.T as a view
-    _weight_grads_core(dA, time_major(x), h, W_xT, need_dx, dW_x, dW_h, db, dx_tm)
+    _weight_grads_core(dA, time_major(x), h, W_x.T, need_dx, dW_x, dW_h, db, dx_tm)
     dx = np.ascontiguousarray(dx_tm.transpose(1, 0, 2)) if need_dx else None
     return dx, dW_x, dW_h, db
 
@@ -285,11 +286,11 @@ def _rnn_forward_core(x_tm, W_x, b, W_h, h):
     D = x_tm.shape[2]
     # Input projection of all steps straight into h, then each step adds b and h_{t-1} W_h
     # and takes tanh in place.
-    np.dot(x_tm.reshape(T * N, D), W_x, h.reshape(T * N, H))
+    gemm(x_tm.reshape(T * N, D), W_x, h.reshape(T * N, H))
     z = np.zeros((N, H), h.dtype)  # h_{t-1} W_h; stays 0 at t = 0
     for t in range(T):
         if t > 0:
-            np.dot(h[t - 1], W_h, z)
+            gemm(h[t - 1], W_h, z)
         for n in range(N):
             zr = z[n]
             hr = h[t, n]
@@ -312,7 +313,7 @@ def _rnn_backward_core(dh_seq, h, W_hT, dA):
             for j in range(H):
                 da[j] = (ds[j] + dn[j]) * (one - hr[j] * hr[j])
         if t > 0:
-            np.dot(dA[t], W_hT, dh_next)
+            gemm(dA[t], W_hT, dh_next)
 
 
 @jit
@@ -323,9 +324,9 @@ def _weight_grads_core(dA, x_tm, h, W_xT, need_dx, dW_x, dW_h, db, dx_tm):
     D = x_tm.shape[2]
     H = h.shape[2]
     dA2 = dA.reshape(T * N, G)
-    np.dot(x_tm.reshape(T * N, D).T, dA2, dW_x)
+    gemm(x_tm.reshape(T * N, D).T, dA2, dW_x)
     if T > 1:  # h_{t-1} pairs with dA_t; h_{-1} = 0 adds nothing
-        np.dot(h.reshape(T * N, H)[: (T - 1) * N].T, dA2[N:], dW_h)
+        gemm(h.reshape(T * N, H)[: (T - 1) * N].T, dA2[N:], dW_h)
     else:
         dW_h[:] = 0
     # db in float64: a float32 running sum over N*T rows would lose ~sqrt(N*T) ulps.
@@ -337,4 +338,4 @@ def _weight_grads_core(dA, x_tm, h, W_xT, need_dx, dW_x, dW_h, db, dx_tm):
     for k in range(G):
         db[k] = acc[k]
     if need_dx:
-        np.dot(dA2, W_xT, dx_tm.reshape(T * N, D))
+        gemm(dA2, W_xT, dx_tm.reshape(T * N, D))

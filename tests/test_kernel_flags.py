@@ -6,13 +6,13 @@ import pytest
 from numba.core.caching import FunctionCache
 
 from tuidl import kernels
-from tuidl.kernels import _flags, conv2d, lstm, pool2d, rnn, segments
+from tuidl.kernels import _flags, blas, conv2d, lstm, pool2d, rnn, segments
 
 
 def cores():
     return [
         obj
-        for module in (conv2d, pool2d, lstm, rnn, segments)
+        for module in (blas, conv2d, pool2d, lstm, rnn, segments)
         for _, obj in sorted(vars(module).items())
         if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.__module__ == module.__name__
     ]
@@ -23,7 +23,7 @@ def test_every_core_is_found():
     expected = {"_direct_core", "_direct_dw_core", "_im2col_core", "_col2im_core",
                 "_maxpool_core", "_maxpool_backward_core", "_avgpool_core",
                 "_lstm_forward_core", "_lstm_backward_core", "_rnn_forward_core",
-                "_rnn_backward_core", "save_and_norms", "update_ratios"}  # fmt: skip
+                "_rnn_backward_core", "save_and_norms", "update_ratios", "gemm"}  # fmt: skip
     assert expected <= names, expected - names
 
 

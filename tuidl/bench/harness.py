@@ -219,7 +219,8 @@ def steady_malloc() -> bool:
 class ThreadLimit:
     """Use the same number of threads in every library for the whole benchmark.
 
-    OpenBLAS (numpy's, and SciPy's that numba calls) and OpenMP pools are limited through
+    OpenBLAS (numpy's, which the numba cores call too, and SciPy's, which numba's np.dot
+    would call where numpy has no OpenBLAS) and OpenMP pools are limited through
     threadpoolctl when it is installed; torch through `torch.set_num_threads`. Pools loaded
     later escape the limit, so torch must be imported before entering, and SciPy's BLAS is
     loaded here (on a busy 2-core host an unlimited 2-thread OpenBLAS inside numba's np.dot
@@ -233,7 +234,8 @@ class ThreadLimit:
         self._limits = None
 
     def __enter__(self) -> ThreadLimit:
-        # numba's np.dot calls SciPy's OpenBLAS: load it now, so that the limit covers it
+        # numba's np.dot (kernels/blas.py's fallback) calls SciPy's OpenBLAS: load it now, so
+        # that the limit covers it
         import scipy.linalg.cython_blas  # noqa: F401
 
         try:
