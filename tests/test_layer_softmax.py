@@ -6,13 +6,14 @@ same model without the layer; anywhere else it is a plain layer that gradchecks.
 
 import numpy as np
 import pytest
+from records import Recorder
 
 from tuidl.errors import ConfigError
 from tuidl.experiment import Experiment
 from tuidl.gradcheck import check_layers, check_model
 from tuidl.layers import Softmax
 from tuidl.model import Sequential
-from tuidl.trainer import Callback, Trainer
+from tuidl.trainer import Trainer
 from tuidl.ui.bridge import Probe
 
 GRADCHECK_TOL = 1e-6
@@ -97,17 +98,6 @@ def spiral(layers) -> Experiment:
         "model": {"loss": "softmax_cross_entropy", "layers": layers},
         "optimizer": {"name": "adam", "lr": 0.01}, "train": {"epochs": 2, "batch_size": 16},
     })  # fmt: skip
-
-
-class Recorder(Callback):
-    def __init__(self):
-        self.records = []
-
-    def on_step_end(self, trainer, logs):
-        self.records.append(logs)
-
-    def on_epoch_end(self, trainer, logs):
-        self.records.append(logs)
 
 
 def fit(layers) -> tuple[Trainer, list[dict]]:

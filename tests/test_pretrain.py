@@ -5,12 +5,14 @@ import shutil
 
 import numpy as np
 import pytest
+from records import Recorder, without_time
 
+from tuidl import runs
 from tuidl.checkpoint import load_checkpoint, save_checkpoint
 from tuidl.errors import ConfigError
 from tuidl.experiment import Experiment
 from tuidl.runs import CHECKPOINT, METRICS, RunWriter, open_for_resume, read_metrics
-from tuidl.trainer import Callback, Trainer
+from tuidl.trainer import Trainer
 
 
 def dbn(layers=None, normalize="minmax", **train) -> Experiment:
@@ -26,24 +28,6 @@ def dbn(layers=None, normalize="minmax", **train) -> Experiment:
         "optimizer": {"name": "momentum", "lr": 0.05},
         "train": {"epochs": 2, "batch_size": 64, **train},
     })  # fmt: skip
-
-
-class Recorder(Callback):
-    def __init__(self):
-        self.records = []
-
-    def on_pretrain_epoch_end(self, trainer, logs):
-        self.records.append(logs)
-
-    def on_step_end(self, trainer, logs):
-        self.records.append(logs)
-
-    def on_epoch_end(self, trainer, logs):
-        self.records.append(logs)
-
-
-def without_time(records):
-    return [{k: v for k, v in r.items() if k != "time"} for r in records]
 
 
 def test_rbms_pretrain_in_order_before_the_first_optimizer_step():
@@ -132,7 +116,10 @@ def test_stop_checkpoint_resume_is_bit_exact_at_any_point(tmp_path, stop):
     assert resumed.model.flat_params.tobytes() == reference.model.flat_params.tobytes()
 
 
-def test_resume_after_a_crash_drops_pretrain_records_newer_than_the_checkpoint(tmp_path):
+def test_resume_after_a_crash_drops_pretrain_records_newer_than_the_checkpoint(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(runs, "CHECKPOINT_EVERY_S", 0.0)  # a checkpoint at every epoch end
     whole = tmp_path / "whole"
     whole.mkdir()
     writer = RunWriter(whole)

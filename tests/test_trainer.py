@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from records import Recorder, without_time
 
 from tuidl.checkpoint import load_checkpoint, save_checkpoint
 from tuidl.datasets import Dataset
 from tuidl.experiment import Experiment
-from tuidl.trainer import Callback, Diverged, Trainer
+from tuidl.trainer import Diverged, Trainer
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -38,21 +39,6 @@ def experiment(**changes) -> Experiment:
     for key, value in changes.items():
         document[key] = value
     return Experiment.from_dict(document)
-
-
-class Recorder(Callback):
-    def __init__(self):
-        self.records = []
-
-    def on_step_end(self, trainer, logs):
-        self.records.append(logs)
-
-    def on_epoch_end(self, trainer, logs):
-        self.records.append(logs)
-
-
-def without_time(records):
-    return [{k: v for k, v in r.items() if k != "time"} for r in records]
 
 
 def test_two_layer_mlp_learns_xor_perfectly():
