@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 
 from ._flags import jit
+from .buffers import reusable
 
 Method = Literal["auto", "direct", "gemm"]
 METHODS = ("auto", "direct", "gemm")
@@ -518,16 +519,9 @@ def _pick(method: str, stride: int, x_shape, w_shape, pad) -> str:
     return "gemm" if wide and col_bytes <= GEMM_MAX_COL_BYTES else "direct"
 
 
-def _buffer(old: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """`old` if it has this shape and dtype (to be overwritten), else a new array."""
-    if old is not None and old.shape == shape and old.dtype == dtype:
-        return old
-    return np.empty(shape, dtype)
-
-
 def _padded(x: np.ndarray, pad, out: np.ndarray | None = None) -> np.ndarray:
     N, C, H, W = x.shape
-    xp = _buffer(out, (N, C, H + pad[0] + pad[1], W + pad[2] + pad[3]), x.dtype)
+    xp = reusable(out, (N, C, H + pad[0] + pad[1], W + pad[2] + pad[3]), x.dtype)
     _pad_core(x, pad[0], pad[2], xp)
     return xp
 
@@ -535,7 +529,7 @@ def _padded(x: np.ndarray, pad, out: np.ndarray | None = None) -> np.ndarray:
 def _im2col(x: np.ndarray, KH, KW, stride, pad, out: np.ndarray | None = None) -> np.ndarray:
     N, C = x.shape[:2]
     OH, OW = conv2d_output_size(x.shape[2:], (KH, KW), stride, pad)
-    col = _buffer(out, (C * KH * KW, N * OH * OW), x.dtype)
+    col = reusable(out, (C * KH * KW, N * OH * OW), x.dtype)
     _im2col_core(x, KH, KW, stride, pad[0], pad[2], col.reshape(C * KH * KW, N, OH, OW))
     return col
 
@@ -555,7 +549,7 @@ def _forward(x, W, b, stride, pad, method, reuse=None) -> tuple[np.ndarray, Conv
         _direct_core(array, W.reshape(F, -1), b, KH, KW, y)
         return y, Conv2DWorkspace(method, x.shape, stride, pad, array)
     array = _im2col(x, KH, KW, stride, pad, old_array)
-    scratch = _buffer(old_scratch, (F, N * OH * OW), x.dtype)
+    scratch = reusable(old_scratch, (F, N * OH * OW), x.dtype)
     np.dot(W.reshape(F, -1), array, out=scratch)
     _unfold_core(scratch, b, y.reshape(N, F, OH * OW))
     return y, Conv2DWorkspace(method, x.shape, stride, pad, array, scratch)
@@ -723,7 +717,7 @@ def conv2d_backward(
                 dcol = np.empty((C * KH * KW, N * OH * OW), dy.dtype)
                 dx = _dx_gemm(dyt, W, x.shape, stride, pad, OH, OW, dcol)
     else:
-        dyt = _buffer(scratch, (F, N * OH * OW), dy.dtype)
+        dyt = reusable(scratch, (F, N * OH * OW), dy.dtype)
         _fold_core(dy.reshape(N, F, OH * OW), dyt, db)
         dW = np.dot(dyt, array.T)
         if need_dx:  # col is spent: dcol takes its memory

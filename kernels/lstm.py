@@ -29,12 +29,12 @@ import numpy as np
 
 from ._flags import jit
 from .blas import gemm
+from .buffers import reusable
 from .rnn import (
     _sigmoid,
     _tanh,
     check_cache_array,
     check_recurrent_args,
-    reusable,
     time_major,
     weight_grads,
 )

@@ -32,6 +32,7 @@ from numba.extending import overload, register_jitable
 
 from ._flags import FASTMATH, jit
 from .blas import gemm
+from .buffers import reusable
 
 # Eigen's float tanh (Eigen/src/Core/MathFunctionsImpl.h, `generic_fast_tanh_float`; the same
 # coefficients are in onnxruntime's MLAS and MLIR): odd degree-13 over even degree-6 polynomial,
@@ -150,24 +151,6 @@ def check_cache_array(name: str, array: np.ndarray, shape: tuple[int, ...], dtyp
         got = (array.shape, array.dtype) if isinstance(array, np.ndarray) else type(array).__name__
         raise ValueError(f"{name} must be {shape} {np.dtype(dtype)}, got {got}")
     return np.ascontiguousarray(array)
-
-
-def reusable(old: np.ndarray | None, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """`old` if it is a C-contiguous array of `shape` and `dtype` (to overwrite), else a new one.
-
-    Reusing the large cache arrays matters more than it looks: a fresh multi-MB array comes
-    straight from the OS, and its first write page-faults every 4 KB page (measured ~3 us a
-    page on this project's 2-core VM: 9 ms of a 20 ms LSTM forward at N=64 T=50 H=128).
-    """
-    if (
-        isinstance(old, np.ndarray)
-        and old.shape == shape
-        and old.dtype == dtype
-        and old.flags.c_contiguous
-        and old.flags.writeable
-    ):
-        return old
-    return np.empty(shape, dtype)
 
 
 def time_major(x: np.ndarray) -> np.ndarray:
