@@ -4,7 +4,9 @@ rendering, and the training loop stepping aside while a key is handled (no timin
 
 from __future__ import annotations
 
+import queue
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,6 +19,8 @@ from tuidl.ui import charts
 from tuidl.ui.app import make_app
 from tuidl.ui.bridge import MetricsBuffer, TrainingLoop
 from tuidl.ui.priority import UiPriority
+from tuidl.ui.widgets.boundary import DecisionBoundary
+from tuidl.ui.widgets.footer import KeyFooter
 from tuidl.ui.widgets.heatmap import GradHeatmap
 from tuidl.ui.widgets.linechart import LineChart
 from tuidl.ui.widgets.textstrips import pieces_strips, text_strips
@@ -222,16 +226,32 @@ async def test_panels_get_records_when_forwarded_and_keys_release_the_trainer():
     async with app.run_test(size=(80, 24)) as pilot:
         begin = {"kind": "begin", "layers": ["dense_0"], "steps_per_epoch": 15, "epochs": 2}
         app.buffer.push("train", begin)
+        app.tick(forward=False)  # a (re)started run reaches the panels at once
+        assert app.train_screen.runs["train"].step_x == []
         for step in range(1, 6):
             record = {"kind": "step", "step": step, "loss": 1.0 / step, "grad_norm": {}}
             app.buffer.push("train", record)
         app.tick(forward=False)  # the status line only: the panels wait for their turn
-        assert "train" not in app.train_screen.runs
+        assert app.train_screen.runs["train"].step_x == []
         app.tick()
         assert app.train_screen.runs["train"].step_x == [1, 2, 3, 4, 5]
         await pilot.press("a")
         await pilot.pause()
         assert not app.priority.busy
+
+
+async def test_panels_get_records_at_once_while_no_trainer_runs():
+    app = make_app(tiny(), runs_root=None)
+    app.start_training = lambda *args, **kwargs: None  # fixed records only
+    async with app.run_test(size=(80, 24)):
+        app.loop = SimpleNamespace(state="running", trainer=None, commands=queue.SimpleQueue())
+        app.buffer.push("train", {"kind": "begin", "layers": ["dense_0"]})
+        app.tick(forward=False)
+        for step, state, shown in ((1, "running", []), (2, "finished", [1, 2])):
+            app.loop.state = state
+            app.buffer.push("train", {"kind": "step", "step": step, "loss": 1.0, "grad_norm": {}})
+            app.tick(forward=False)  # running: the panels wait; finished: they get it now
+            assert app.train_screen.runs["train"].step_x == shown
 
 
 def test_panels_slow_down_while_the_ui_thread_is_over_budget(monkeypatch):
@@ -252,3 +272,44 @@ def test_panels_slow_down_while_the_ui_thread_is_over_budget(monkeypatch):
         cpu[0] += 0.001
         app._pace_panels(float(second))
     assert app._forward_every == app_module.FORWARD_SECONDS
+
+
+def _boundary_probe(step: int, cls: np.ndarray) -> dict:
+    snapshot = {"cls": cls, "conf": np.ones(cls.shape), "points": np.zeros((0, 2)),
+                "labels": np.zeros(0, dtype=np.int64), "extent": (0.0, 1.0, 0.0, 1.0)}  # fmt: skip
+    return {"kind": "probe", "step": step, "boundary": snapshot}
+
+
+async def test_panel_updates_repaint_only_their_widget_and_only_on_change(monkeypatch):
+    app = make_app(tiny(), runs_root=None)
+    app.start_training = lambda *args, **kwargs: None  # fixed records only
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.train_screen
+        boundary = screen.query_one(DecisionBoundary)
+        cls = np.zeros((48, 48), dtype=np.int64)
+
+        async def show(record) -> None:
+            app.buffer.push("train", record)
+            app.tick()
+            screen.redraw(force=True)
+            await pilot.pause()
+
+        await show(_boundary_probe(1, cls))  # the first drawing: shown, so laid out
+        refreshes: list[dict] = []
+        monkeypatch.setattr(boundary, "refresh", lambda *a, **kw: refreshes.append(kw))
+        monkeypatch.setattr(
+            screen, "refresh", lambda *a, **kw: refreshes.append(kw | {"screen": 1})
+        )
+        await show(_boundary_probe(2, cls))  # a new caption, the same size: a repaint
+        assert refreshes == [{"layout": False}]
+        await show(_boundary_probe(2, cls))  # nothing changed: nothing to paint
+        cls[:, 24:] = 1
+        await show(_boundary_probe(2, cls))  # other regions: a repaint
+        assert refreshes == [{"layout": False}] * 2
+        # the chart's metric and the focused panel repaint their widgets, not the screen,
+        # and the footer, showing the same keys, is not rebuilt
+        footer_keys = list(screen.query_one(KeyFooter).children)
+        await pilot.press("a", "tab", "a")
+        assert screen.metric == "loss" and screen.current != 0
+        assert not any("screen" in kw for kw in refreshes)
+        assert list(screen.query_one(KeyFooter).children) == footer_keys

@@ -13,15 +13,16 @@ import threading
 
 import pytest
 from rich.console import Console
-from uitools import tiny, two_conv, wait_for
+from uitools import tiny, tiny_dbn, two_conv, wait_for
 
 from tuidl.errors import ConfigError
 from tuidl.runs import RunWriter, read_metrics
 from tuidl.trainer import Trainer
 from tuidl.ui.app import make_app
+from tuidl.ui.charts import short
 from tuidl.ui.screens.build import BuildScreen, LayerForm, data_key
 from tuidl.ui.screens.help import ConfirmScreen, HelpScreen, binding_rows
-from tuidl.ui.screens.train import PANELS
+from tuidl.ui.screens.train import PANELS, TRAINING_ACTIONS
 from tuidl.ui.widgets.filters import FilterGrid
 from tuidl.ui.widgets.linechart import LineChart
 from tuidl.ui.widgets.samples import SampleStrip
@@ -254,7 +255,13 @@ async def test_view_of_a_finished_run_shows_its_curves(tmp_path):
         ]
         status = app.train_screen.query_one("#status").render().plain
         assert f"step {len(steps)}" in status and "FOLLOWING" in status
-        await pilot.press("space")  # nothing to pause: a warning, not a crash
+        # only the keys that do something here: no pause, step, lr, save...
+        footer = {key.action for key in app.train_screen.query("FooterKey")}
+        assert {"toggle_metric", "help"} <= footer and not footer & TRAINING_ACTIONS
+        helped = {what for _, _, what in binding_rows(app.train_screen)}
+        assert "loss/acc" in helped and not helped & {"pause/run", "one step", "lr x2", "save ckpt"}
+        await pilot.press("space")  # not bound here: nothing happens
+        assert app.screen is app.train_screen
         await pilot.press("q")
     assert app.return_code == 0
 
@@ -439,3 +446,28 @@ async def test_build_shows_a_dataset_error_as_one_message(tmp_path):
         await wait_for(pilot, lambda: "data: mnist is not here" in _summary(build))
         assert _summary(build).count("mnist is not here") == 1
         assert app.is_running and not build.loading
+
+
+async def test_pretraining_shows_in_the_status_line_and_the_curves(tmp_path):
+    app = make_app(tiny_dbn(), runs_root=None, throttle=THROTTLE)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: step_count(app) == 0, what="trainer ready")
+        pretraining = app.loop.trainer.pretraining
+        for _ in range(7):  # one pretraining epoch of rbm_0 (6 CD updates), and one more
+            await pilot.press("n")
+        await wait_for(pilot, lambda: (pretraining.epoch, pretraining.batch) == (1, 1), 20)
+        screen = app.train_screen
+        chart = screen.query_one("#curve", LineChart)
+        await wait_for(pilot, lambda: chart.count("rbm_0 recon") == 1, what="the recon curve")
+        recon = screen.runs["train"].pretrain["rbm_0"][1][0]
+        status = screen.query_one("#status").render().plain
+        assert f"pretraining rbm_0 epoch 1.17/3 · recon {short(recon)}" in status, status
+        assert "pretraining" in str(screen.query_one("#loss-panel").border_title)
+
+        await pilot.press("space")  # the rest: rbm_0, rbm_1, then one epoch of training
+        await wait_for(pilot, lambda: app.loop.state == "finished", 30, "training finished")
+        await wait_for(pilot, lambda: chart.count("batch") == 6, what="the loss curve")
+        assert [len(xs) for xs, _ in screen.runs["train"].pretrain.values()] == [3, 2]
+        status = screen.query_one("#status").render().plain
+        assert "pretraining" not in status and "epoch 1.00/1" in status, status
+        await pilot.press("q")

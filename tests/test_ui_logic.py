@@ -9,8 +9,9 @@ import pytest
 from uitools import tiny, two_conv
 
 from tuidl.datasets import load_dataset
+from tuidl.trainer import Trainer
 from tuidl.ui import charts
-from tuidl.ui.bridge import MetricsBuffer, RunTail, TrainingLoop
+from tuidl.ui.bridge import MetricsBuffer, Probe, RunTail, TrainingLoop, UiBridge
 from tuidl.ui.buildcheck import analyze, parse_pairs, parse_value
 
 
@@ -275,3 +276,22 @@ def test_probe_shows_the_chosen_conv_layer_and_input_and_keeps_them_on_reinit():
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_confusion_matrix_comes_from_the_epochs_validation_without_another_predict():
+    experiment = two_conv()
+    buffer = MetricsBuffer()
+    trainer = Trainer(experiment, callbacks=[])
+    trainer.callbacks.append(UiBridge(buffer, "train", Probe(trainer.dataset)))
+    predict, calls = trainer.model.predict, []
+    trainer.model.predict = lambda *args, **kwargs: calls.append(args) or predict(*args, **kwargs)
+    trainer.fit(epochs=1)
+    assert len(calls) == 1  # the trainer's own validation: no extra forward pass
+    matrices = [r["matrix"] for _, r in buffer.drain() if r["kind"] == "confusion"]
+    assert len(matrices) == 1
+    x_val, y_val = trainer.dataset.x_val, trainer.dataset.y_val
+    predicted = trainer.model.predict(x_val, 256).argmax(axis=-1)  # the same weights: direct
+    expected = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(expected, (y_val, predicted), 1)
+    np.testing.assert_array_equal(matrices[0], expected)
+    assert matrices[0].sum() == len(x_val)

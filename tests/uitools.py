@@ -31,6 +31,20 @@ def two_conv():
     return Experiment.from_dict(document)
 
 
+def tiny_dbn():
+    """digits-dbn cut down: rbm layers of 32 (3 pretraining epochs) and 16 units (2), then one
+    training epoch; 6 steps per epoch at batch 256."""
+    document = preset("digits-dbn").to_dict()
+    document["model"]["layers"] = [
+        {"type": "flatten"},
+        {"type": "rbm", "units": 32, "pretrain_epochs": 3},
+        {"type": "rbm", "units": 16, "pretrain_epochs": 2},
+        {"type": "dense", "units": 10},
+    ]
+    document["train"] = dict(document["train"], epochs=1, batch_size=256)
+    return Experiment.from_dict(document)
+
+
 async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "condition") -> None:
     """Let the app run until `condition()` holds (fails the test after `timeout` seconds)."""
     deadline = time.monotonic() + timeout

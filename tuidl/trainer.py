@@ -104,6 +104,8 @@ class Trainer:
         self.order = np.arange(len(dataset.x_train))
         self.stop_requested = False
         self.finished = False
+        self.val_predictions: np.ndarray | None = None  # classes predicted at the last `evaluate`
+        self.val_labels: np.ndarray | None = None
         self._epoch_loss = self._epoch_seen = 0.0
         self._epoch_correct = self._epoch_predictions = 0
         self._started: float | None = time.perf_counter()  # None while the clock is paused
@@ -230,12 +232,16 @@ class Trainer:
         self._emit("on_epoch_end", logs)
 
     def evaluate(self, x: np.ndarray, t: np.ndarray, prefix: str) -> dict[str, float]:
-        """Loss (and accuracy for classification) on `x`, in evaluation mode."""
+        """Loss (and accuracy for classification) on `x`, in evaluation mode. For the
+        validation set of a classifier, `val_predictions` and `val_labels` keep the predicted
+        and true classes (the app's confusion matrix, without another forward pass)."""
         y = self.model.predict(x, EVAL_BATCH, logits=True)
         result = {f"{prefix}_loss": self.model.loss.forward(y, t)}
         if self.classify:
-            correct, total = count_correct(y, t)
-            result[f"{prefix}_acc"] = correct / total
+            predicted, true = predicted_classes(y, t)
+            result[f"{prefix}_acc"] = int((predicted == true).sum()) / true.size
+            if prefix == "val":
+                self.val_predictions, self.val_labels = predicted, true
         return result
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -362,18 +368,24 @@ def _prefixed(state: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray
 
 
 def count_correct(y: np.ndarray, t: np.ndarray) -> tuple[int, int]:
-    """(correct, total) predictions of logits `y` against targets `t`.
+    """(correct, total) predictions of logits `y` against targets `t` (see `predicted_classes`)."""
+    predicted, true = predicted_classes(y, t)
+    hits = predicted == true
+    return int(hits.sum()), int(hits.size)
 
-    Integer labels (one per sample or per step) and one-hot rows are compared with the argmax
-    of softmax logits; 0/1 targets of the same size as `y` with the sign of sigmoid logits.
+
+def predicted_classes(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted, true) classes of logits `y` against targets `t`, as arrays of one shape.
+
+    Integer labels (one per sample or per step) are compared with the argmax of softmax
+    logits; one-hot rows by their argmax; 0/1 targets of the same size as `y` with the sign of
+    sigmoid logits (classes False/True).
     """
     if np.issubdtype(t.dtype, np.integer):
-        hits = y.argmax(axis=-1) == t
-    elif y.shape[-1] > 1 and t.shape == y.shape:
-        hits = y.argmax(axis=-1) == t.argmax(axis=-1)
-    else:
-        hits = (y.reshape(t.shape) > 0) == (t > 0.5)
-    return int(hits.sum()), int(hits.size)
+        return y.argmax(axis=-1), t
+    if y.shape[-1] > 1 and t.shape == y.shape:
+        return y.argmax(axis=-1), t.argmax(axis=-1)
+    return y.reshape(t.shape) > 0, t > 0.5
 
 
 def _check_output(model, dataset) -> None:

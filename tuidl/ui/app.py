@@ -2,7 +2,8 @@
 
 The app owns the training loop (`bridge.TrainingLoop`, run in a thread worker) or, for
 `tuidl view`, a poll thread tailing run directories; both fill one `MetricsBuffer` that a
-4 Hz timer drains (the status line) and hands to the screens every 1-3 s (the panels).
+4 Hz timer drains (the status line) and hands to the screens every 1-3 s (the panels), or
+at once when no trainer is running (finished, paused, stepped) or a run restarts.
 `make_app(...)` is the factory `tuidl` and the tests share.
 """
 
@@ -24,7 +25,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..experiment import Experiment
 from ..presets import DEFAULT_PRESET, preset
+from ..trainer import Trainer
 from .bridge import CompareLoop, MetricsBuffer, RunTail, TrainingLoop
+from .charts import short
 from .messages import ExperimentAccepted, TrainingFailed
 from .priority import UiPriority
 from .screens.build import BuildScreen
@@ -90,6 +93,7 @@ class TuidlApp(App):
         self._rates: deque[tuple[float, int]] = deque()
         self._info: dict[str, Any] = {}
         self._last: dict[str, Any] = {}
+        self._pretrain: dict[str, Any] = {}  # the latest `pretrain` record of each run
         self._pending: list[tuple[str, dict[str, Any]]] = []  # drained, not yet in the screens
         self._forwarded = -math.inf
         self._forward_every = FORWARD_SECONDS
@@ -251,14 +255,21 @@ class TuidlApp(App):
         """Drain the buffer and refresh the status line; with `forward`, hand the records
         drained so far to the screens (else they wait for the next tick that does). Called
         by a key's binding (`control`), it leaves the panels for later: the key's frame
-        (status line) is then cheap."""
+        (status line) is then cheap. Records of a run that (re)started, or that no longer
+        trains (finished, paused, stepped, diverged), go to the screens at once and are
+        drawn in full: the final loss shows without waiting for the paced forward."""
         status_line = self._status_line()
         if status_line is None:  # not composed yet, or shutting down
             return
+        restarted = False
         for source, record in self.buffer.drain():
             kind = record.get("kind")
             if kind == "begin":
                 self._info = record
+                self._pretrain.pop(source, None)
+                restarted = True
+            elif kind == "pretrain":
+                self._pretrain[source] = record
             elif kind == "error":
                 self.post_message(TrainingFailed(source, record["message"]))
             elif kind == "saved":
@@ -274,8 +285,9 @@ class TuidlApp(App):
                     gc.freeze()
             self._pending.append((source, record))
         now = self.clock()
-        if forward and not self._in_key:
-            self._forward(now)
+        settle = bool(self._pending) and (restarted or self._trainers_idle())
+        if (forward or settle) and not self._in_key:
+            self._forward(now, force=settle)
         status_line.show(self.status(now))
         self._recheck_commands()
 
@@ -295,7 +307,12 @@ class TuidlApp(App):
         # status line's frame (the key's effect: new lr, step) is painted first
         self.set_timer(TOAST_DELAY, lambda: self.notify(message))
 
-    def _forward(self, now: float) -> None:
+    def _trainers_idle(self) -> bool:
+        """The app trains (not `tuidl view`) and no trainer is running: drawing costs nothing."""
+        loops = [loop for loop in (self.loop, self.compare_loop) if loop is not None]
+        return bool(loops) and all(loop.state != "running" for loop in loops)
+
+    def _forward(self, now: float, force: bool = False) -> None:
         items, self._pending = self._pending, []
         by_source: dict[str, list[dict[str, Any]]] = {}
         for source, record in items:
@@ -309,9 +326,9 @@ class TuidlApp(App):
                 self.compare_screen.add_records(source, records)
             else:
                 self.train_screen.add_records(source, records)
-        self.train_screen.redraw(now)
+        self.train_screen.redraw(now, force)
         if self.compare_loop is not None and self.compare_screen.is_mounted:
-            self.compare_screen.redraw(now, self.compare_loop)
+            self.compare_screen.redraw(now, self.compare_loop, force)
 
     def _recheck_commands(self) -> None:
         """A key queued a command (lr, step...) the trainer applies between two steps: tick
@@ -336,35 +353,37 @@ class TuidlApp(App):
         loop = self.loop
         if loop is not None and loop.trainer is not None:
             trainer = loop.trainer
-            step = trainer.step_count
-            self._rates.append((now, step))
+            done, total = training_progress(trainer)
+            self._rates.append((now, done))
             while len(self._rates) > 2 and now - self._rates[0][0] > RATE_WINDOW:
                 self._rates.popleft()
             t0, s0 = self._rates[0]
-            steps_per_s = (step - s0) / (now - t0) if now > t0 and step >= s0 else 0.0
-            if step < s0:
+            steps_per_s = (done - s0) / (now - t0) if now > t0 and done >= s0 else 0.0
+            if done < s0:
                 self._rates.clear()
-            total = trainer.epochs * trainer.steps_per_epoch
-            eta = (total - step) / steps_per_s if steps_per_s > 0 else math.nan
+            eta = (total - done) / steps_per_s if steps_per_s > 0 else math.nan
             return Status(
                 state=loop.state,
                 epoch=trainer.epoch + trainer.batch / trainer.steps_per_epoch,
                 epochs=trainer.epochs,
-                step=step,
+                step=trainer.step_count,
                 samples_per_s=steps_per_s * trainer.batch_size if loop.state == "running" else 0,
                 eta_s=eta if loop.state == "running" else math.nan,  # one NaN: no false change
                 lr=trainer.optimizer.lr,
                 loss=self.train_screen.smoothed_loss("train"),
+                pretraining=pretraining_text(trainer, self._pretrain.get("train")),
                 note=f"→ {self._info.get('run_dir')}" if self._info.get("run_dir") else "",
             )
         if self.view_dirs is not None:
             last = next(iter(self._last.values()), {})
+            pretrain = next(iter(self._pretrain.values()), None) if not last else None
             return Status(
                 state="following",
                 epoch=float(last.get("epoch", 0.0)),
                 step=int(last.get("step", 0)),
                 lr=last.get("lr"),
                 loss=self.train_screen.smoothed_loss(next(iter(self._last), "")),
+                pretraining=pretraining_text(None, pretrain),
                 note=", ".join(self.tail.labels) if self.tail else "",
             )
         return Status(state=loop.state if loop else "idle")
@@ -394,6 +413,39 @@ class TuidlApp(App):
                 self.exit(0)
 
         self.push_screen(ConfirmScreen("Training is running. Quit? (y/n)"), answered)
+
+
+def training_progress(trainer: Trainer) -> tuple[int, int]:
+    """(steps done, steps in all), a pretraining CD update counting as a step."""
+    pretraining = trainer.pretraining
+    per_epoch = pretraining.steps_per_epoch
+    layers = trainer.model.layers
+    pretrain_total = sum(layers[index].pretrain_epochs for index in pretraining.stages)
+    pretrain_done = pretraining.epochs_done * per_epoch + pretraining.batch
+    total = trainer.epochs * trainer.steps_per_epoch + pretrain_total * per_epoch
+    return trainer.step_count + pretrain_done, total
+
+
+def pretraining_text(trainer: Trainer | None, record: dict[str, Any] | None) -> str:
+    """`pretraining rbm_0 epoch 1.40/5 · recon 0.041` while the trainer's rbm layers
+    pretrain (read live from it; the error from the latest `pretrain` record of that layer),
+    or from `record` alone when there is no trainer (`tuidl view`); "" otherwise."""
+    if trainer is not None:
+        pretraining = trainer.pretraining
+        stage = pretraining.stage  # read once: the trainer thread moves it on
+        if stage >= len(pretraining.stages):
+            return ""
+        layer = trainer.model.layers[pretraining.stages[stage]]
+        name, epochs = layer.name, layer.pretrain_epochs
+        epoch = f"{pretraining.epoch + pretraining.batch / pretraining.steps_per_epoch:.2f}"
+        if record is not None and record["layer"] != name:
+            record = None
+    elif record is not None:
+        name, epochs, epoch = record["layer"], record["epochs"], str(record["epoch"])
+    else:
+        return ""
+    recon = f" · recon {short(record['recon_error'])}" if record is not None else ""
+    return f"pretraining {name} epoch {epoch}/{epochs}{recon}"
 
 
 def make_app(

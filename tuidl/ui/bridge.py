@@ -29,7 +29,6 @@ from .priority import UiPriority
 PROBE_SECONDS = 1.0  # how often the trainer thread copies weights and predictions for images
 GRID = 48  # decision-boundary grid side (pixels)
 SAMPLES = 8  # images in the sample strip
-CONFUSION_SAMPLES = 1000
 
 
 class MetricsBuffer:
@@ -82,8 +81,6 @@ class Probe:
         labels = dataset.y_val if len(dataset.x_val) else dataset.y_train
         self.sample_x = source[:SAMPLES].copy()
         self.sample_y = labels[:SAMPLES].copy()
-        self.confusion_x = source[:CONFUSION_SAMPLES]
-        self.confusion_y = labels[:CONFUSION_SAMPLES]
 
     def snapshot(self, trainer: Trainer) -> dict[str, Any]:
         model = trainer.model
@@ -137,14 +134,13 @@ class Probe:
         self.input += input_step
 
     def confusion(self, trainer: Trainer) -> np.ndarray | None:
-        """Predicted vs true class counts on up to 1000 validation samples (epoch end)."""
-        if not self.images:
+        """Predicted vs true class counts of the trainer's last validation (epoch end)."""
+        if not self.images or trainer.val_predictions is None:
             return None
-        pred = trainer.model.predict(self.confusion_x, 256).argmax(axis=-1)
-        k = trainer.dataset.num_outputs
-        matrix = np.zeros((k, k), dtype=np.int64)
-        np.add.at(matrix, (self.confusion_y, pred), 1)
-        return matrix
+        k = max(2, trainer.dataset.num_outputs)  # one sigmoid output: classes 0 and 1
+        true = trainer.val_labels.ravel().astype(np.int64)
+        pairs = true * k + trainer.val_predictions.ravel()
+        return np.bincount(pairs, minlength=k * k).reshape(k, k)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from ...datasets import DATASETS
@@ -42,6 +42,7 @@ from ..buildcheck import (
     parse_value,
 )
 from ..messages import ExperimentAccepted
+from ..widgets.footer import KeyFooter
 
 OPTIMIZER_COMMON = ("name", "lr", "schedule")
 
@@ -202,7 +203,7 @@ class BuildScreen(Screen):
                 yield Input(id="batch_size", classes="setting", type="integer")
                 yield Label("epochs")
                 yield Input(id="epochs", classes="setting", type="integer")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#layers", DataTable)

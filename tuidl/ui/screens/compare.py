@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import DataTable, Input, Label
 
 from ...comparecmd import parse_optimizers
 from ...errors import ConfigError
 from ..charts import short
+from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.linechart import PALETTE, LineChart
 from ..widgets.panel import Panel
@@ -57,7 +58,7 @@ class CompareScreen(Screen):
                               id="compare-grads-panel")  # fmt: skip
                 grads.display = False
                 yield grads
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#compare-table", DataTable)

@@ -4,6 +4,7 @@ yes/no confirmation (quit while training)."""
 from __future__ import annotations
 
 from rich.table import Table
+from textual.actions import parse
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -26,12 +27,16 @@ def key_text(keys: str) -> str:
 
 
 def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
-    """(where, keys, what) for every binding of the app and of `screen`."""
+    """(where, keys, what) for every binding of the app and of `screen` that applies there
+    (`check_action`: no training keys in `tuidl view`)."""
     rows = []
     for where, owner in (("app", screen.app), (screen.__class__.__name__, screen)):
         for binding in getattr(owner, "BINDINGS", []):
             if not isinstance(binding, Binding):
                 binding = Binding(*binding)
+            _, action, parameters = parse(binding.action)
+            if owner.check_action(action, parameters) is False:
+                continue
             rows.append((where, key_text(binding.key), binding.description or binding.action))
     return rows
 

@@ -13,13 +13,14 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.reactive import Reactive, var
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widget import Widget
 
 from ..widgets.actstats import ActivationStats
 from ..widgets.boundary import DecisionBoundary
 from ..widgets.filters import FilterGrid, filter_title
+from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.heatmap import GradHeatmap
 from ..widgets.linechart import PALETTE, LineChart
@@ -32,6 +33,9 @@ PLOT_SECONDS = 0.5
 IMAGE_SECONDS = 1.0
 PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel", "samples-panel"]
 LEFT_PANELS = {"loss-panel", "heat-panel", "samples-panel"}  # the rest are in the right column
+# keys that drive the app's own trainer: hidden (footer, help) and off in `tuidl view`
+TRAINING_ACTIONS = {"toggle_pause", "step_once", "reinit", "lr_up", "lr_down", "save",
+                    "next_filters", "next_input"}  # fmt: skip
 
 
 class RunSeries:
@@ -45,6 +49,8 @@ class RunSeries:
         self.epoch: dict[str, list[float]] = {}
         self.last_step: dict[str, Any] | None = None
         self.last_epoch: dict[str, Any] | None = None
+        self.pretrain: dict[str, tuple[list[float], list[float]]] = {}  # rbm layer: x, error
+        self.pretrain_epochs = 0  # pretraining epochs seen, over all layers (the x axis)
 
     def add(self, record: dict[str, Any]) -> None:
         if record["kind"] == "step":
@@ -62,6 +68,11 @@ class RunSeries:
                 if key in record:
                     self.epoch.setdefault(key, []).append(_num(record[key]))
             self.last_epoch = record
+        elif record["kind"] == "pretrain":
+            self.pretrain_epochs += 1
+            xs, ys = self.pretrain.setdefault(record["layer"], ([], []))
+            xs.append(self.pretrain_epochs)
+            ys.append(_num(record["recon_error"]))
 
 
 def _num(value: Any) -> float:
@@ -86,9 +97,13 @@ class TrainScreen(Screen):
         Binding("shift+tab", "previous_panel", "panel", show=False),
     ]
 
-    metric: reactive[str] = reactive("loss")
+    # `var`s, and Screen's `focused` without its repaint: a change (`a`, tab) repaints only
+    # the widgets it touches (the chart; the borders of the panels losing and getting focus),
+    # not the whole screen (at 160x48 a full repaint costs the training thread ~20 ms)
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+    metric: var[str] = var("loss")
     """Which curves the chart shows: `loss` or `acc`."""
-    current: reactive[int] = reactive(0)
+    current: var[int] = var(0)
     """Index of the focused panel in PANELS (at 80 columns only it and the curves show;
     panels the run has nothing for are skipped)."""
 
@@ -100,6 +115,7 @@ class TrainScreen(Screen):
         self._last_plot = self._last_image = -math.inf
         self._pending_probe: dict[str, Any] | None = None  # the latest probe (kept once drawn)
         self._pending_confusion = None
+        self._titles: dict[str, str] = {}  # panel titles set by `_set_title`
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -127,7 +143,7 @@ class TrainScreen(Screen):
                     id="view-panel",
                     classes="secondary -unused",
                 )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for widget_id in ("boundary", "filters"):
@@ -154,7 +170,7 @@ class TrainScreen(Screen):
         heatmap = self.query_one(GradHeatmap)
         for record in records:
             kind = record.get("kind")
-            if kind in ("step", "epoch"):
+            if kind in ("step", "epoch", "pretrain"):
                 run.add(record)
                 self._plot_dirty = True
                 if primary and kind == "step":
@@ -202,6 +218,16 @@ class TrainScreen(Screen):
         chart = self.query_one("#curve", LineChart)
         chart.clear()
         many = len(self.runs) > 1
+        run = self.runs.get(self.primary) if self.primary else None
+        if self.metric == "loss" and not many and run is not None and not run.step_x:
+            title = self._draw_pretraining(chart, run)
+        else:
+            title = self._draw_metric(chart, many)
+        self._set_title("loss-panel", title + ("  [log y]" if chart.log_y else ""))
+        chart.refresh()
+
+    def _draw_metric(self, chart: LineChart, many: bool) -> str:
+        """The loss or accuracy curves of every run; returns the panel title."""
         for k, (source, run) in enumerate(self.runs.items()):
             color = PALETTE[k % len(PALETTE)]
             prefix = f"{source} " if many else ""
@@ -219,27 +245,31 @@ class TrainScreen(Screen):
                         label = prefix + key.replace("_", " ")
                         color = color if many else PALETTE[j]
                         chart.extend(label, run.epoch_x, run.epoch[key], color)
-        self.query_one("#loss-panel").border_title = (
-            "loss (train per batch; val per epoch)"
-            if self.metric == "loss"
-            else "accuracy per epoch"
-        ) + ("  [log y]" if chart.log_y else "")
-        chart.refresh()
+        if self.metric == "loss":
+            return "loss (train per batch; val per epoch)"
+        return "accuracy per epoch"
+
+    def _draw_pretraining(self, chart: LineChart, run: RunSeries) -> str:
+        """Before the first training step: the rbm layers' reconstruction error (if any)."""
+        for k, (layer, (xs, ys)) in enumerate(run.pretrain.items()):
+            chart.extend(f"{layer} recon", xs, ys, PALETTE[k % len(PALETTE)])
+        if run.pretrain:
+            return "pretraining: reconstruction error per epoch (rbm layers)"
+        return "loss (train per batch; val per epoch)"
 
     def _draw_images(self) -> None:
         probe = self._pending_probe
         if probe is not None:
-            view = self.query_one("#view-panel")
             boundary, filters = self.query_one(DecisionBoundary), self.query_one(FilterGrid)
             boundary.display = "boundary" in probe
             filters.display = "filters" in probe and not boundary.display
             if boundary.display:
                 boundary.set_boundary(probe["boundary"], probe["step"])
-                view.border_title = "decision boundary"
+                self._set_title("view-panel", "decision boundary")
             elif filters.display:
                 maps = probe.get("feature_maps")
                 filters.set_filters(probe["filters"], maps)
-                view.border_title = filter_title(probe["filters"], maps)
+                self._set_title("view-panel", filter_title(probe["filters"], maps))
             if "samples" in probe:
                 maps = probe.get("feature_maps")
                 self.query_one(SampleStrip).set_samples(
@@ -250,6 +280,11 @@ class TrainScreen(Screen):
         if self._pending_confusion is not None:
             self.query_one(ConfusionMatrix).set_confusion(self._pending_confusion)
             self._pending_confusion = None
+
+    def _set_title(self, panel_id: str, title: str) -> None:
+        if self._titles.get(panel_id) != title:  # setting it repaints the panel, even unchanged
+            self._titles[panel_id] = title
+            self.query_one(f"#{panel_id}").border_title = title
 
     # ---- panels ----
     def _used(self) -> list[int]:
@@ -276,6 +311,9 @@ class TrainScreen(Screen):
             self.query_one(f"#{panel_id}").set_class(k in (current, shown), "-current")
         self.set_class(PANELS[shown] in LEFT_PANELS, "-current-left")
         self.query_one(f"#{PANELS[current]}").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in TRAINING_ACTIONS and self.app.view_dirs is not None)
 
     def watch_metric(self) -> None:
         self._draw_curves()

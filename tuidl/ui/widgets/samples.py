@@ -75,11 +75,7 @@ class ConfusionMatrix(ImageView):
         return self.matrix is not None
 
     def redraw(self) -> None:
-        if self.matrix is None:
-            self._strips = []
-            self.refresh(layout=True)
-            return
-        self.show(confusion_text(self.matrix))
+        self.show([] if self.matrix is None else confusion_text(self.matrix))
 
 
 def confusion_text(matrix: np.ndarray) -> list[Text]:

@@ -32,6 +32,7 @@ class Status:
     eta_s: float = float("nan")
     lr: float | None = None
     loss: float | None = None
+    pretraining: str = ""  # the rbm layers' progress, shown instead of epoch, step and loss
     note: str = ""
 
 
@@ -53,10 +54,13 @@ class StatusLine(TextStrips):
         s = self.status
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {s.state.upper()} ", style=STATE_STYLES.get(s.state, "bold"))
-        of = f"/{s.epochs}" if s.epochs else ""  # a followed run (tuidl view) has no total
-        text.append(f" epoch {s.epoch:.2f}{of}  step {s.step}")
-        if s.loss is not None:
-            text.append(f"  loss {short(s.loss)}")
+        if s.pretraining:
+            text.append(f" {s.pretraining}")
+        else:
+            of = f"/{s.epochs}" if s.epochs else ""  # a followed run (tuidl view) has no total
+            text.append(f" epoch {s.epoch:.2f}{of}  step {s.step}")
+            if s.loss is not None:
+                text.append(f"  loss {short(s.loss)}")
         text.append(f"  {s.samples_per_s:,.0f} samples/s  ETA {format_eta(s.eta_s)}")
         if s.lr is not None:
             text.append(f"  lr {short(s.lr)}")
