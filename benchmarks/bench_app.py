@@ -11,11 +11,10 @@ and `time` (the trainer's training seconds) of its `metrics.jsonl`, over the sam
 alternate (H A, A H, ...) in `--blocks` blocks per experiment and size; each block gives one
 ratio app/headless. Runs last about `--seconds` (the epoch count is calibrated by one headless
 run of the preset first, which also warms numba's cache). Run directories go to the temp
-folder or `--dir`: every epoch fsyncs a checkpoint and a summary (~100 a second for spiral-mlp,
-a quarter of its headless time on this VM's disk), and the UI thread runs for free during those
-waits, so `--dir /dev/shm` is the app's worst case. The machine may be shared: each run
-records how many cores other processes kept busy meanwhile (from /proc/stat), and a block
-where that exceeded `--busy` cores is run again, twice at most (column "redone").
+folder or `--dir` (a checkpoint is fsynced at most every 10 s, so the disk hardly matters).
+The machine may be shared: each run records how many cores other processes kept busy
+meanwhile (from /proc/stat), and a block where that exceeded `--busy` cores is run again,
+twice at most (column "redone").
 
 Key latency: in the app, training (after `--seconds` of training, so the curves hold a long
 history), keys whose effect is visible are sent and the screen is polled every millisecond
