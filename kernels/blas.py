@@ -124,11 +124,12 @@ def _call_gemm(M, N, K, a, transa, lda, b, transb, ldb, out):
     # A function of its own: numba frees an array after its last use, so a copy `_operand`
     # made could be freed between taking its address and the call. Arguments stay alive.
     ptr_a, ptr_b, ptr_out = a.ctypes.data, b.ctypes.data, out.ctypes.data
+    ldc = max(N, 1)  # BLAS rejects 0 even when there is nothing to write
     if out.itemsize == 4:
         one, zero = np.float32(1.0), np.float32(0.0)
-        _sgemm(ROW_MAJOR, transa, transb, M, N, K, one, ptr_a, lda, ptr_b, ldb, zero, ptr_out, N)
+        _sgemm(ROW_MAJOR, transa, transb, M, N, K, one, ptr_a, lda, ptr_b, ldb, zero, ptr_out, ldc)
     else:
-        _dgemm(ROW_MAJOR, transa, transb, M, N, K, 1.0, ptr_a, lda, ptr_b, ldb, 0.0, ptr_out, N)
+        _dgemm(ROW_MAJOR, transa, transb, M, N, K, 1.0, ptr_a, lda, ptr_b, ldb, 0.0, ptr_out, ldc)
 
 
 @jit

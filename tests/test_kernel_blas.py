@@ -8,7 +8,17 @@ from numba import types
 
 from tuidl.kernels import blas
 
-SHAPES = [(3, 5, 7), (1, 4, 2), (4, 1, 3), (5, 3, 1), (0, 3, 2), (2, 0, 3), (64, 128, 512)]
+# (M, K, N); zero sizes included: BLAS must not be handed an invalid leading dimension
+SHAPES = [
+    (3, 5, 7),
+    (1, 4, 2),
+    (4, 1, 3),
+    (5, 3, 1),
+    (0, 3, 2),
+    (2, 0, 3),
+    (3, 2, 0),
+    (64, 128, 512),
+]
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
