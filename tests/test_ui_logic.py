@@ -13,6 +13,8 @@ from tuidl.trainer import Trainer
 from tuidl.ui import charts
 from tuidl.ui.bridge import MetricsBuffer, Probe, RunTail, TrainingLoop, UiBridge
 from tuidl.ui.buildcheck import analyze, parse_pairs, parse_value
+from tuidl.ui.screens.train import RunSeries
+from tuidl.ui.widgets.gradbars import GradBars
 
 
 def test_minmax_downsample_keeps_spikes_and_bounds_points():
@@ -295,3 +297,15 @@ def test_confusion_matrix_comes_from_the_epochs_validation_without_another_predi
     np.add.at(expected, (y_val, predicted), 1)
     np.testing.assert_array_equal(matrices[0], expected)
     assert matrices[0].sum() == len(x_val)
+
+
+def test_gradient_bars_scale_spans_the_whole_run_however_records_arrive():
+    # the scale comes from every step record, not only from those the screen drew: records
+    # reach the screen in batches whose size depends on timing
+    run = RunSeries()
+    for step, norm in enumerate([5.0, 0.4, 0.01, "nan"], 1):
+        run.add({"kind": "step", "step": step, "loss": 1.0, "grad_norm": {"dense_0": norm}})
+    assert run.grad_seen == (0.01, 5.0)
+    bars = GradBars()
+    bars.update_norms(run.last_step["grad_norm"], None, run.grad_seen)
+    assert (bars.lo, bars.hi) == (-2.0, 1.0)  # 1e-2 .. 1e1 although the last norm is NaN

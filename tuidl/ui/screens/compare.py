@@ -149,7 +149,7 @@ class CompareScreen(Screen):
         panel.border_title = f"gradients: {label}"
         if run.last_step is not None:
             self.query_one("#compare-grads", GradBars).update_norms(
-                run.last_step.get("grad_norm", {}), run.last_step.get("alerts")
+                run.last_step.get("grad_norm", {}), run.last_step.get("alerts"), run.grad_seen
             )
 
     def action_toggle_pause(self) -> None:

@@ -49,6 +49,9 @@ class RunSeries:
         self.epoch: dict[str, list[float]] = {}
         self.last_step: dict[str, Any] | None = None
         self.last_epoch: dict[str, Any] | None = None
+        # smallest and largest positive gradient norm of any layer so far: the bars' scale,
+        # the same however the records were batched on their way to the screen
+        self.grad_seen = (math.inf, -math.inf)
         self.pretrain: dict[str, tuple[list[float], list[float]]] = {}  # rbm layer: x, error
         self.pretrain_epochs = 0  # pretraining epochs seen, over all layers (the x axis)
 
@@ -62,6 +65,10 @@ class RunSeries:
                 previous = loss
             self.smooth_loss.append(previous + SMOOTHING * (loss - previous))
             self.last_step = record
+            norms = [v for v in map(_num, record.get("grad_norm", {}).values()) if 0 < v < math.inf]
+            if norms:
+                lo, hi = self.grad_seen
+                self.grad_seen = (min(lo, *norms), max(hi, *norms))
         elif record["kind"] == "epoch":
             self.epoch_x.append(record["step"])
             for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
@@ -206,7 +213,7 @@ class TrainScreen(Screen):
             run = self.runs.get(self.primary) if self.primary else None
             if run is not None and run.last_step is not None:
                 self.query_one(GradBars).update_norms(
-                    run.last_step.get("grad_norm", {}), run.last_step.get("alerts")
+                    run.last_step.get("grad_norm", {}), run.last_step.get("alerts"), run.grad_seen
                 )
             self.query_one(GradHeatmap).refresh_data()
         if self._image_dirty and (force or now - self._last_image >= IMAGE_SECONDS):

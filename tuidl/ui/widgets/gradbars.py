@@ -13,7 +13,7 @@ _RAMP = ramp()
 
 
 class GradBars(TextStrips):
-    """Bars of the latest `grad_norm` record; the scale spans the decades seen so far."""
+    """Bars of the latest `grad_norm` record on a scale spanning the decades of the run."""
 
     DEFAULT_CSS = """
     GradBars { height: auto; min-height: 3; }
@@ -24,18 +24,21 @@ class GradBars(TextStrips):
         self.norms: dict[str, float] = {}
         self.alerts: dict[str, str] = {}
         self.lo, self.hi = -3.0, 0.0
-        self._seen_lo, self._seen_hi = np.inf, -np.inf
 
-    def update_norms(self, norms: dict[str, float], alerts: list[dict] | None = None) -> None:
+    def update_norms(
+        self,
+        norms: dict[str, float],
+        alerts: list[dict] | None = None,
+        seen: tuple[float, float] | None = None,
+    ) -> None:
+        """Show `norms` (layer -> L2 norm); `seen` is the (smallest, largest) norm of the run
+        so far, which sets the scale (else `norms` alone does)."""
         # a layout pass re-composes the whole screen: ask for one only when the height changes
         layout = len(norms) != len(self.norms)
         self.norms = dict(norms)
         self.alerts = {a["layer"]: a["kind"] for a in alerts or [] if "layer" in a}
-        finite = [v for v in norms.values() if np.isfinite(v) and v > 0]
-        if finite:
-            self._seen_lo = min(self._seen_lo, min(finite))
-            self._seen_hi = max(self._seen_hi, max(finite))
-            self.lo, self.hi = log_range(np.array([self._seen_lo, self._seen_hi]), 3.0)
+        values = list(seen) if seen is not None else list(norms.values())
+        self.lo, self.hi = log_range(np.array(values, dtype=np.float64), 3.0)
         self.refresh(layout=layout)
 
     def get_content_height(self, container, viewport, width: int) -> int:
