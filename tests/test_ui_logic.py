@@ -302,10 +302,16 @@ def test_confusion_matrix_comes_from_the_epochs_validation_without_another_predi
 def test_gradient_bars_scale_spans_the_whole_run_however_records_arrive():
     # the scale comes from every step record, not only from those the screen drew: records
     # reach the screen in batches whose size depends on timing
-    run = RunSeries()
-    for step, norm in enumerate([5.0, 0.4, 0.01, "nan"], 1):
-        run.add({"kind": "step", "step": step, "loss": 1.0, "grad_norm": {"dense_0": norm}})
-    assert run.grad_seen == (0.01, 5.0)
+    records = [
+        {"kind": "step", "step": step, "loss": 1.0, "grad_norm": {"dense_0": norm}}
+        for step, norm in enumerate([5.0, 0.4, 0.01, "nan"], 1)
+    ]
+    whole, batched = RunSeries(), RunSeries()
+    whole.add_all(records)
+    for k in range(0, 4, 3):
+        batched.add_all(records[k : k + 3])
+    assert whole.grad_seen == batched.grad_seen == (0.01, 5.0)
+    run = whole
     bars = GradBars()
     bars.update_norms(run.last_step["grad_norm"], None, run.grad_seen)
     assert (bars.lo, bars.hi) == (-2.0, 1.0)  # 1e-2 .. 1e1 although the last norm is NaN

@@ -98,10 +98,9 @@ class CompareScreen(Screen):
 
     def add_records(self, source: str, records: list[dict[str, Any]]) -> None:
         run = self.runs.setdefault(source, RunSeries())
-        for record in records:
-            if record.get("kind") in ("step", "epoch"):
-                run.add(record)
-                self._dirty = True
+        run.add_all(records)
+        if any(record.get("kind") in ("step", "epoch") for record in records):
+            self._dirty = True
 
     def redraw(self, now: float, loop, force: bool = False) -> None:
         if not self._dirty or (not force and now - self._last_plot < PLOT_SECONDS):

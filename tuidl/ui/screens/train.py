@@ -10,6 +10,7 @@ import math
 import time
 from typing import Any
 
+import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -65,10 +66,6 @@ class RunSeries:
                 previous = loss
             self.smooth_loss.append(previous + SMOOTHING * (loss - previous))
             self.last_step = record
-            norms = [v for v in map(_num, record.get("grad_norm", {}).values()) if 0 < v < math.inf]
-            if norms:
-                lo, hi = self.grad_seen
-                self.grad_seen = (min(lo, *norms), max(hi, *norms))
         elif record["kind"] == "epoch":
             self.epoch_x.append(record["step"])
             for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
@@ -80,6 +77,23 @@ class RunSeries:
             xs, ys = self.pretrain.setdefault(record["layer"], ([], []))
             xs.append(self.pretrain_epochs)
             ys.append(_num(record["recon_error"]))
+
+    def add_all(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`add` every step, epoch and pretrain record of a batch, and widen `grad_seen` over
+        its step records in one vectorised pass; returns those step records."""
+        steps = []
+        for record in records:
+            kind = record.get("kind")
+            if kind in ("step", "epoch", "pretrain"):
+                self.add(record)
+                if kind == "step":
+                    steps.append(record)
+        norms = np.array([v for r in steps for v in r.get("grad_norm", {}).values()], float)
+        norms = norms[np.isfinite(norms) & (norms > 0)]
+        if norms.size:
+            lo, hi = self.grad_seen
+            self.grad_seen = (min(lo, float(norms.min())), max(hi, float(norms.max())))
+        return steps
 
 
 def _num(value: Any) -> float:
@@ -174,14 +188,13 @@ class TrainScreen(Screen):
             self.primary = source
         run = self.runs.setdefault(source, RunSeries())
         primary = source == self.primary
-        heatmap = self.query_one(GradHeatmap)
+        steps = run.add_all(records)
+        if primary:
+            self.query_one(GradHeatmap).add_all(steps)
         for record in records:
             kind = record.get("kind")
             if kind in ("step", "epoch", "pretrain"):
-                run.add(record)
                 self._plot_dirty = True
-                if primary and kind == "step":
-                    heatmap.add(record["step"], record.get("grad_norm", {}))
             elif kind == "probe" and primary:
                 self._pending_probe = record
                 self._image_dirty = True

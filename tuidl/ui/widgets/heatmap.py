@@ -44,16 +44,24 @@ class GradHeatmap(Widget):
         self.refresh(layout=True)
 
     def add(self, step: int, norms: dict[str, float]) -> None:
+        self.add_all([{"step": step, "grad_norm": norms}])
+
+    def add_all(self, records: list[dict]) -> None:
+        """Append the `grad_norm` of each step record (one numpy write for the batch)."""
+        if not records:
+            return
         if not self.layer_names:
-            self.layer_names = list(norms)
-        n = len(self.steps)
-        if n == len(self._norms) or self._norms.shape[1] != len(self.layer_names):
-            grown = np.zeros((max(64, 2 * n), len(self.layer_names)))
+            self.layer_names = list(records[0].get("grad_norm", {}))
+        names = self.layer_names
+        rows = [[r.get("grad_norm", {}).get(name, 0.0) for name in names] for r in records]
+        n, end = len(self.steps), len(self.steps) + len(rows)
+        if end > len(self._norms) or self._norms.shape[1] != len(self.layer_names):
+            grown = np.zeros((max(64, 2 * end), len(self.layer_names)))
             if n:
                 grown[:n] = self._norms[:n]
             self._norms = grown
-        self._norms[n] = [norms.get(name, 0.0) for name in self.layer_names]
-        self.steps.append(step)
+        self._norms[n:end] = rows
+        self.steps.extend(r["step"] for r in records)
 
     @property
     def columns(self) -> np.ndarray:
