@@ -362,8 +362,7 @@ def main() -> None:
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument(
         "--dir",
-        help="where run directories go (default: the temp folder; /dev/shm gives the app's "
-        "worst case, no fsync waits during which the UI thread runs for free)",
+        help="where run directories go (default: the temp folder)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the run directories")
     args = parser.parse_args()
