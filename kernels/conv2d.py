@@ -329,6 +329,61 @@ def _direct_dw_core(xp, dy, KH, KW, dW, db):
             _dot_taps_one(xn, g0, offs, dW[f])
 
 
+# Stride 1 with the output as wide as the input (padding left + right = KW - 1, as "same"
+# gives): one tap's rows are the input plane shifted by dh rows and dw columns, so a plane
+# moves as one contiguous run at flat offset dh*W + dw. The |dw| entries per row that wrap
+# across a row edge read padding: they are zeroed for all rows of a tap at once (strided), since
+# a small loop per row cost as much as the copy. One long vectorized loop per plane instead of
+# one loop of OW (14) values per row: conv2d B's im2col 0.59 -> 0.41 ms, col2im 0.54 -> 0.45 ms.
+
+
+@jit
+def _row_span(OH, H, dh):
+    """[lo, hi): the output rows oh whose input row oh + dh lies in [0, H)."""
+    return min(max(-dh, 0), OH), min(max(H - dh, 0), OH)
+
+
+@jit
+def _zero_wrapped(cf, base, rows, W, dw):
+    """Zero the |dw| columns that fall off a row edge, in `rows` rows of width W at `base`."""
+    zero = cf.dtype.type(0)
+    first = W - dw if dw > 0 else 0
+    for k in range(abs(dw)):
+        column = np.uint64(base + first + k)
+        for j in range(np.uint64(rows)):
+            cf[column + j * np.uint64(W)] = zero
+
+
+@jit
+def _shifted_copy(xf, plane, cf, dst, OH, H, W, dh, dw):
+    """cf[dst + oh*W + ow] = xf[plane + (oh + dh)*W + ow + dw] where row oh + dh exists, else
+    0: one tap of a stride-1, same-width im2col, except the wrapped columns (`_zero_wrapped`)."""
+    zero = cf.dtype.type(0)
+    lo, hi = _row_span(OH, H, dh)
+    base = np.uint64(dst)
+    for i in range(np.uint64(lo * W)):  # rows above the input
+        cf[base + i] = zero
+    for i in range(np.uint64(hi * W), np.uint64(OH * W)):  # rows below it
+        cf[base + i] = zero
+    if lo < hi:
+        first, last = lo * W + max(-dw, 0), hi * W - max(dw, 0)
+        d, s = base + np.uint64(first), np.uint64(plane + first + dh * W + dw)
+        for i in range(np.uint64(last - first)):
+            cf[d + i] = xf[s + i]
+
+
+@jit
+def _shifted_add(cf, src, xf, plane, OH, H, W, dh, dw):
+    """xf[plane + (oh + dh)*W + ow + dw] += cf[src + oh*W + ow] where row oh + dh exists: one
+    tap of a stride-1, same-width col2im, once `_zero_wrapped` has cleared the wrapped columns."""
+    lo, hi = _row_span(OH, H, dh)
+    if lo < hi:
+        first, last = lo * W + max(-dw, 0), hi * W - max(dw, 0)
+        s, d = np.uint64(src + first), np.uint64(plane + first + dh * W + dw)
+        for i in range(np.uint64(last - first)):
+            xf[d + i] += cf[s + i]
+
+
 # The im2col-side cores index flat arrays with uint64: numba wraps negative signed indices,
 # and that check keeps LLVM from vectorizing these short copies (measured 4-5x slower with
 # signed indices or per-row views).
@@ -343,12 +398,19 @@ def _im2col_core(x, KH, KW, stride, pt, pl, col):
     cf = col.reshape(col.size)
     zero = np.zeros(1, col.dtype)[0]
     step = np.uint64(stride)
+    same_width = stride == 1 and OW == W and pl < W and KW - 1 - pl < W
     for c in range(C):
         for kh in range(KH):
             for kw in range(KW):
                 r = (c * KH + kh) * KW + kw
                 lo, hi = _valid_range(kw, pl, stride, W, OW)
                 start = max(lo * stride + kw - pl, 0)
+                if same_width:
+                    for n in range(N):
+                        plane, row = (n * C + c) * H * W, (r * N + n) * OH * OW
+                        _shifted_copy(xf, plane, cf, row, OH, H, W, kh - pt, kw - pl)
+                    _zero_wrapped(cf, r * N * OH * OW, N * OH, W, kw - pl)
+                    continue
                 for n in range(N):
                     for oh in range(OH):
                         dst = np.uint64(((r * N + n) * OH + oh) * OW)
@@ -373,19 +435,27 @@ def _im2col_core(x, KH, KW, stride, pt, pl, col):
 
 @jit
 def _col2im_core(dcol, KH, KW, stride, pt, pl, dx):
-    """dx = sum over taps of dcol scattered back to where `_im2col_core` read (padding dropped)."""
+    """dx = sum over taps of dcol scattered back to where `_im2col_core` read (padding dropped).
+    dcol's entries that read padding may be zeroed."""
     N, C, H, W = dx.shape
     OH, OW = dcol.shape[2], dcol.shape[3]
     cf = dcol.reshape(dcol.size)
     xf = dx.reshape(dx.size)
     xf[:] = 0
     step = np.uint64(stride)
+    same_width = stride == 1 and OW == W and pl < W and KW - 1 - pl < W
     for c in range(C):
         for kh in range(KH):
             for kw in range(KW):
                 r = (c * KH + kh) * KW + kw
                 lo, hi = _valid_range(kw, pl, stride, W, OW)
                 start = max(lo * stride + kw - pl, 0)
+                if same_width:
+                    _zero_wrapped(cf, r * N * OH * OW, N * OH, W, kw - pl)  # they read padding
+                    for n in range(N):
+                        plane, row = (n * C + c) * H * W, (r * N + n) * OH * OW
+                        _shifted_add(cf, row, xf, plane, OH, H, W, kh - pt, kw - pl)
+                    continue
                 for n in range(N):
                     for oh in range(OH):
                         ih = oh * stride + kh - pt

@@ -32,6 +32,10 @@ SHAPES = {  # x (N, C, H, W), W (F, C, KH, KW), stride, pad (top, bottom, left, 
     "stride3_pad": ((2, 2, 11, 10), (3, 2, 3, 3), 3, (2, 1, 1, 2)),
     "mnist_first_layer": ((3, 1, 28, 28), (8, 1, 5, 5), 1, (2, 2, 2, 2)),
     "many_channels": ((2, 16, 14, 14), (32, 16, 3, 3), 1, (1, 1, 1, 1)),
+    # same width, stride 1 (im2col/col2im move whole planes): kernel taller than the image
+    "same_width_tall_kernel": ((1, 2, 3, 6), (2, 2, 5, 3), 1, (2, 2, 1, 1)),
+    # same width but padding as wide as the image: the per-row path
+    "same_width_pad_past_image": ((2, 2, 5, 2), (3, 2, 3, 5), 1, (1, 1, 2, 2)),
 }
 
 
