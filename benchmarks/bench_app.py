@@ -32,7 +32,6 @@ min-max over the blocks; per key, p50/p90/max send-to-visible times in ms.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import random
@@ -47,6 +46,8 @@ import time
 import uuid
 from pathlib import Path
 
+from tuidl.runs import read_metrics
+
 TUIDL = str(Path(sys.executable).parent / "tuidl")
 ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 LR = re.compile(r"\blr (\S+)")
@@ -56,24 +57,14 @@ POLL = 0.001  # seconds between screen captures while waiting for a key's effect
 def training_rate(run_dir: Path, start_fraction: float = 0.1) -> tuple[float, int, int]:
     """Steps per training second from `metrics.jsonl`, from `start_fraction` of the run to
     its last step record; returns (steps/s, first step, last step)."""
-    steps = []
-    with open(run_dir / "metrics.jsonl", encoding="utf-8") as file:
-        for line in file:
-            record = json.loads(line)
-            if record.get("kind") == "step":
-                steps.append((record["step"], record["time"]))
+    steps = [(r["step"], r["time"]) for r in read_metrics(run_dir) if r["kind"] == "step"]
     last_step, last_time = steps[-1]
     first_step, first_time = next(s for s in steps if s[0] >= start_fraction * last_step)
     return (last_step - first_step) / (last_time - first_time), first_step, last_step
 
 
 def epochs_per_second(run_dir: Path) -> float:
-    epochs = []
-    with open(run_dir / "metrics.jsonl", encoding="utf-8") as file:
-        for line in file:
-            record = json.loads(line)
-            if record.get("kind") == "epoch":
-                epochs.append((record["epoch"], record["time"]))
+    epochs = [(r["epoch"], r["time"]) for r in read_metrics(run_dir) if r["kind"] == "epoch"]
     (e0, t0), (e1, t1) = epochs[0], epochs[-1]
     return (e1 - e0) / (t1 - t0) if e1 > e0 else 1.0 / t1
 
