@@ -4,7 +4,6 @@ rendering, and the training loop stepping aside while a key is handled (no timin
 
 from __future__ import annotations
 
-import queue
 import threading
 from types import SimpleNamespace
 
@@ -244,7 +243,7 @@ async def test_panels_get_records_at_once_while_no_trainer_runs():
     app = make_app(tiny(), runs_root=None)
     app.start_training = lambda *args, **kwargs: None  # fixed records only
     async with app.run_test(size=(80, 24)):
-        app.loop = SimpleNamespace(state="running", trainer=None, commands=queue.SimpleQueue())
+        app.loop = SimpleNamespace(state="running", progress=lambda: None, pending=False)
         app.buffer.push("train", {"kind": "begin", "layers": ["dense_0"]})
         app.tick(forward=False)
         for step, state, shown in ((1, "running", []), (2, "finished", [1, 2])):

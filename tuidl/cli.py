@@ -143,7 +143,7 @@ def app_command(argv: list[str]) -> int:
     _prepare_terminal(args.color)
     from .ui.app import make_app
 
-    app = make_app(experiment, runs_root=args.out, data_dir=args.data_dir)
+    app = make_app(experiment, runs_root=args.out, data_dir=args.data_dir, train_in="process")
     app.run()
     return app.return_code or 0
 

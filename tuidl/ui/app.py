@@ -25,11 +25,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..experiment import Experiment
 from ..presets import DEFAULT_PRESET, preset
-from ..trainer import Trainer
 from .bridge import CompareLoop, MetricsBuffer, RunTail, TrainingLoop
 from .charts import short
 from .messages import ExperimentAccepted, TrainingFailed
 from .priority import UiPriority
+from .process import TrainingProcess
 from .screens.build import BuildScreen
 from .screens.compare import CompareScreen
 from .screens.help import ConfirmScreen, HelpScreen
@@ -73,8 +73,10 @@ class TuidlApp(App):
         autostart: bool = False,
         start_screen: str = "train",
         clock=time.monotonic,
+        train_in: str = "thread",
     ) -> None:
         super().__init__()
+        self.train_in = train_in
         self.experiment = experiment
         self.view_dirs = view_dirs
         self.runs_root = runs_root
@@ -84,7 +86,7 @@ class TuidlApp(App):
         self.start_screen = start_screen
         self.clock = clock
         self.buffer = MetricsBuffer()
-        self.loop: TrainingLoop | None = None
+        self.loop: TrainingLoop | TrainingProcess | None = None
         self.compare_loop: CompareLoop | None = None
         self.tail: RunTail | None = None
         self.train_screen = TrainScreen()
@@ -134,9 +136,11 @@ class TuidlApp(App):
 
     # ---- training ----
     def start_training(self, experiment: Experiment, paused: bool = True) -> None:
-        """Train `experiment` in a worker thread (replacing any run in progress)."""
+        """Train `experiment` in a child process or a thread, per `train_in` (replacing any
+        run in progress); a worker thread runs the loop or relays the child's reports."""
         self.experiment = experiment
-        self.loop = TrainingLoop(
+        loop_class = TrainingProcess if self.train_in == "process" else TrainingLoop
+        self.loop = loop_class(
             experiment,
             self.buffer,
             runs_root=self.runs_root,
@@ -148,7 +152,7 @@ class TuidlApp(App):
         self._train(self.loop)
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, loop: TrainingLoop) -> None:
+    def _train(self, loop: TrainingLoop | TrainingProcess) -> None:
         worker = get_current_worker()
         loop.run(lambda: worker.is_cancelled, self.priority)
 
@@ -222,11 +226,7 @@ class TuidlApp(App):
         elif command == "view":
             loop.cycle_view(*argument)
         elif command == "save":
-            if loop.writer is not None:
-                path = loop.writer.run_dir / "checkpoint.npz"
-            else:
-                path = Path("checkpoint.npz")
-            loop.save(path)
+            loop.save()
         self.tick()
 
     # ---- the timer ----
@@ -335,7 +335,7 @@ class TuidlApp(App):
         again in COMMAND_RECHECK until it has (and once more), so its effect shows at once
         rather than at the next timer tick. At most 30 times in a row."""
         loop = self.loop
-        pending = loop is not None and not loop.commands.empty()
+        pending = loop is not None and loop.pending
         if self._recheck_timer is not None or not (pending or self._rechecks):
             return
         if self._rechecks >= 30:
@@ -351,9 +351,9 @@ class TuidlApp(App):
 
     def status(self, now: float) -> Status:
         loop = self.loop
-        if loop is not None and loop.trainer is not None:
-            trainer = loop.trainer
-            done, total = training_progress(trainer)
+        progress = loop.progress() if loop is not None else None
+        if progress is not None:
+            done, running = progress["done"], progress["state"] == "running"
             self._rates.append((now, done))
             while len(self._rates) > 2 and now - self._rates[0][0] > RATE_WINDOW:
                 self._rates.popleft()
@@ -361,29 +361,34 @@ class TuidlApp(App):
             steps_per_s = (done - s0) / (now - t0) if now > t0 and done >= s0 else 0.0
             if done < s0:
                 self._rates.clear()
-            eta = (total - done) / steps_per_s if steps_per_s > 0 else math.nan
+            eta = (progress["total"] - done) / steps_per_s if steps_per_s > 0 else math.nan
             return Status(
-                state=loop.state,
-                epoch=trainer.epoch + trainer.batch / trainer.steps_per_epoch,
-                epochs=trainer.epochs,
-                step=trainer.step_count,
-                samples_per_s=steps_per_s * trainer.batch_size if loop.state == "running" else 0,
-                eta_s=eta if loop.state == "running" else math.nan,  # one NaN: no false change
-                lr=trainer.optimizer.lr,
+                state=progress["state"],
+                epoch=progress["epoch"],
+                epochs=progress["epochs"],
+                step=progress["step"],
+                samples_per_s=steps_per_s * progress["batch_size"] if running else 0,
+                eta_s=eta if running else math.nan,  # one NaN: no false change
+                lr=progress["lr"],
                 loss=self.train_screen.smoothed_loss("train"),
-                pretraining=pretraining_text(trainer, self._pretrain.get("train")),
+                pretraining=pretraining_text(progress["pretraining"], self._pretrain.get("train")),
                 note=f"→ {self._info.get('run_dir')}" if self._info.get("run_dir") else "",
             )
         if self.view_dirs is not None:
             last = next(iter(self._last.values()), {})
             pretrain = next(iter(self._pretrain.values()), None) if not last else None
+            stage = (
+                (pretrain["layer"], str(pretrain["epoch"]), pretrain["epochs"])
+                if pretrain
+                else None
+            )
             return Status(
                 state="following",
                 epoch=float(last.get("epoch", 0.0)),
                 step=int(last.get("step", 0)),
                 lr=last.get("lr"),
                 loss=self.train_screen.smoothed_loss(next(iter(self._last), "")),
-                pretraining=pretraining_text(None, pretrain),
+                pretraining=pretraining_text(stage, pretrain),
                 note=", ".join(self.tail.labels) if self.tail else "",
             )
         return Status(state=loop.state if loop else "idle")
@@ -415,36 +420,16 @@ class TuidlApp(App):
         self.push_screen(ConfirmScreen("Training is running. Quit? (y/n)"), answered)
 
 
-def training_progress(trainer: Trainer) -> tuple[int, int]:
-    """(steps done, steps in all), a pretraining CD update counting as a step."""
-    pretraining = trainer.pretraining
-    per_epoch = pretraining.steps_per_epoch
-    layers = trainer.model.layers
-    pretrain_total = sum(layers[index].pretrain_epochs for index in pretraining.stages)
-    pretrain_done = pretraining.epochs_done * per_epoch + pretraining.batch
-    total = trainer.epochs * trainer.steps_per_epoch + pretrain_total * per_epoch
-    return trainer.step_count + pretrain_done, total
-
-
-def pretraining_text(trainer: Trainer | None, record: dict[str, Any] | None) -> str:
-    """`pretraining rbm_0 epoch 1.40/5 · recon 0.041` while the trainer's rbm layers
-    pretrain (read live from it; the error from the latest `pretrain` record of that layer),
-    or from `record` alone when there is no trainer (`tuidl view`); "" otherwise."""
-    if trainer is not None:
-        pretraining = trainer.pretraining
-        stage = pretraining.stage  # read once: the trainer thread moves it on
-        if stage >= len(pretraining.stages):
-            return ""
-        layer = trainer.model.layers[pretraining.stages[stage]]
-        name, epochs = layer.name, layer.pretrain_epochs
-        epoch = f"{pretraining.epoch + pretraining.batch / pretraining.steps_per_epoch:.2f}"
-        if record is not None and record["layer"] != name:
-            record = None
-    elif record is not None:
-        name, epochs, epoch = record["layer"], record["epochs"], str(record["epoch"])
-    else:
+def pretraining_text(stage: tuple[str, str, int] | None, record: dict[str, Any] | None) -> str:
+    """`pretraining rbm_0 epoch 1.40/5 · recon 0.041` while rbm layers pretrain: `stage` is
+    (layer, epoch text, its epochs) (`bridge.pretraining_stage`), None once they are done;
+    the error comes from `record`, the latest `pretrain` record, if it is that layer's."""
+    if stage is None:
         return ""
-    recon = f" · recon {short(record['recon_error'])}" if record is not None else ""
+    name, epoch, epochs = stage
+    recon = ""
+    if record is not None and record["layer"] == name:
+        recon = f" · recon {short(record['recon_error'])}"
     return f"pretraining {name} epoch {epoch}/{epochs}{recon}"
 
 
@@ -458,6 +443,7 @@ def make_app(
     autostart: bool = False,
     start_screen: str = "train",
     clock=time.monotonic,
+    train_in: str = "thread",
 ) -> TuidlApp:
     """The app on `experiment` (an Experiment, a preset name or .toml path; the default preset
     when None), or following `view_dirs` (run directories) for `tuidl view`.
@@ -468,6 +454,8 @@ def make_app(
         autostart: start training at once instead of paused.
         start_screen: `train` or `build`.
         clock: time source for rates (tests pass a fixed one).
+        train_in: "process" (what `tuidl` uses: a child process, which shares no GIL with
+            the UI) or "thread" (a worker thread of the app: tests read its trainer).
     """
     if view_dirs is not None:
         return TuidlApp(None, view_dirs=[Path(d) for d in view_dirs], runs_root=None, clock=clock)
@@ -485,4 +473,5 @@ def make_app(
         autostart=autostart,
         start_screen=start_screen,
         clock=clock,
+        train_in=train_in,
     )

@@ -143,6 +143,29 @@ class Probe:
         return np.bincount(pairs, minlength=k * k).reshape(k, k)
 
 
+def training_progress(trainer: Trainer) -> tuple[int, int]:
+    """(steps done, steps in all), a pretraining CD update counting as a step."""
+    pretraining = trainer.pretraining
+    per_epoch = pretraining.steps_per_epoch
+    layers = trainer.model.layers
+    pretrain_total = sum(layers[index].pretrain_epochs for index in pretraining.stages)
+    pretrain_done = pretraining.epochs_done * per_epoch + pretraining.batch
+    total = trainer.epochs * trainer.steps_per_epoch + pretrain_total * per_epoch
+    return trainer.step_count + pretrain_done, total
+
+
+def pretraining_stage(trainer: Trainer) -> tuple[str, str, int] | None:
+    """(layer name, epoch as text with 2 decimals, its pretrain epochs) while the trainer's
+    rbm layers pretrain, else None."""
+    pretraining = trainer.pretraining
+    stage = pretraining.stage  # read once: the trainer thread moves it on
+    if stage >= len(pretraining.stages):
+        return None
+    layer = trainer.model.layers[pretraining.stages[stage]]
+    epoch = pretraining.epoch + pretraining.batch / pretraining.steps_per_epoch
+    return layer.name, f"{epoch:.2f}", layer.pretrain_epochs
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     if logits.shape[1] == 1:  # one sigmoid output: two classes
         p = 1 / (1 + np.exp(-logits[:, 0]))
@@ -185,9 +208,10 @@ class TrainingLoop:
     """Runs one experiment's `Trainer` in a worker thread, controlled from the UI thread.
 
     The UI calls `pause()`, `resume()`, `step_once()`, `set_lr_factor(f)`, `reinit()`,
-    `save(path)`, `cycle_view(conv, input)`; the loop applies them between steps. State the UI
-    shows (`state`, `step`, `epoch`, `lr`...) is read from plain attributes, written only by
-    the worker thread. Paused time is left out of the trainer's `elapsed`.
+    `save(path)`, `cycle_view(conv, input)`; the loop applies them between steps. What the
+    status line shows comes from `progress()`, read from attributes only the worker thread
+    writes. Paused time is left out of the trainer's `elapsed`. `process.TrainingProcess`
+    offers the same interface for a loop run in a child process.
 
     Args:
         experiment: what to train.
@@ -245,6 +269,31 @@ class TrainingLoop:
     def running(self) -> bool:
         return self._running.is_set()
 
+    @property
+    def pending(self) -> bool:
+        """A command (lr, step, save...) is queued that the worker has not applied yet."""
+        return not self.commands.empty()
+
+    def progress(self) -> dict[str, Any] | None:
+        """What the status line shows (None before the trainer is built): `state`, `epoch`
+        (fractional), `epochs`, `step`, `done`/`total` (steps, pretraining updates included),
+        `lr`, `batch_size`, `pretraining` (`(layer, epoch text, epochs)` or None)."""
+        trainer = self.trainer
+        if trainer is None:
+            return None
+        done, total = training_progress(trainer)
+        return {
+            "state": self.state,
+            "epoch": trainer.epoch + trainer.batch / trainer.steps_per_epoch,
+            "epochs": trainer.epochs,
+            "step": trainer.step_count,
+            "done": done,
+            "total": total,
+            "lr": trainer.optimizer.lr,
+            "batch_size": trainer.batch_size,
+            "pretraining": pretraining_stage(trainer),
+        }
+
     def step_once(self) -> None:
         self._running.clear()
         self.commands.put(("step", None))
@@ -258,8 +307,10 @@ class TrainingLoop:
         self.commands.put(("reinit", None))
         self._wake.set()
 
-    def save(self, path: str | Path) -> None:
-        self.commands.put(("save", Path(path)))
+    def save(self, path: str | Path | None = None) -> None:
+        """Save a checkpoint to `path` (default: checkpoint.npz in the run directory, else in
+        the current folder)."""
+        self.commands.put(("save", None if path is None else Path(path)))
         self._wake.set()
 
     def cycle_view(self, conv: int = 0, input: int = 0) -> None:
@@ -337,6 +388,9 @@ class TrainingLoop:
             trainer.optimizer.lr = trainer.optimizer.lr * argument
             self.buffer.push("train", {"kind": "lr", "lr": trainer.optimizer.lr})
         elif command == "save":
+            if argument is None:
+                folder = self.writer.run_dir if self.writer is not None else Path()
+                argument = folder / "checkpoint.npz"
             save_checkpoint(argument, trainer.model, trainer.optimizer, trainer.state_dict())
             self.buffer.push("train", {"kind": "saved", "path": str(argument)})
         elif command == "view":
@@ -354,12 +408,20 @@ class TrainingLoop:
             self._start()
             self.state = "running" if self._running.is_set() else "paused"
 
-    def run(self, cancelled: Callable[[], bool], ui: UiPriority | None = None) -> None:
+    def run(
+        self,
+        cancelled: Callable[[], bool],
+        ui: UiPriority | None = None,
+        between: Callable[[], None] | None = None,
+    ) -> None:
         """The worker body: train until cancelled (finished runs wait for commands); between
-        steps, hold still while `ui` is busy with a key."""
+        steps, hold still while `ui` is busy with a key, and call `between` (at least every
+        0.1 s while idle)."""
         self._start()
         try:
             while not cancelled():
+                if between is not None:
+                    between()
                 if ui is not None:
                     ui.wait()
                 while True:
