@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import reference as ref
 
+from tuidl.kernels import conv2d
 from tuidl.kernels.conv2d import conv2d_backward, conv2d_forward, conv2d_forward_train
 
 RTOL_32 = 1e-5
@@ -107,6 +108,23 @@ def test_matches_reference_on_random_shapes(case, seed):
     x_shape, w_shape, stride, pad = random_case(np.random.default_rng(seed))
     for method in methods(stride):
         check_against_reference(x_shape, w_shape, stride, pad, method, seed)
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, pad",
+    [
+        ((7, 3, 7, 8), (5, 3, 3, 3), 1, (1, 1, 1, 0)),
+        ((7, 3, 7, 8), (5, 3, 3, 3), 2, (1, 1, 1, 0)),
+        ((7, 3, 7, 8), (5, 3, 3, 3), 1, (0, 2, 2, 0)),  # "same" size: the tall im2col
+        ((7, 2, 2, 6), (3, 2, 5, 3), 1, (3, 1, 1, 1)),  # tall, taps shifted by whole samples
+    ],
+)
+def test_gemm_in_several_chunks_matches_reference(x_shape, w_shape, stride, pad, seed, monkeypatch):
+    OH, OW = conv2d.conv2d_output_size(x_shape[2:], w_shape[2:], stride, pad)
+    sample_bytes = w_shape[1] * w_shape[2] * w_shape[3] * OH * OW * 4
+    monkeypatch.setattr(conv2d, "GEMM_CHUNK_BYTES", 4 * sample_bytes)  # float32: chunks of 4 + 3
+    assert conv2d._chunks(7, sample_bytes) == [(0, 4), (4, 7)]
+    check_against_reference(x_shape, w_shape, stride, pad, "gemm", seed)
 
 
 @pytest.mark.parametrize("method", ["direct", "gemm"])

@@ -73,7 +73,7 @@ class Conv2D(Layer):
         self.padding = _padding(padding)
         self.init = None if init is None else check_init(init)
         self._x: np.ndarray | None = None
-        self._workspace = None  # what backward reuses (padded input or im2col matrix)
+        self._workspace = None  # what backward reuses (padded input, or gemm buffers)
         self._spare = None  # an old workspace whose buffers the next forward recycles
 
     def get_config(self) -> dict[str, Any]:

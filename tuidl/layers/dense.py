@@ -61,7 +61,7 @@ class Dense(Layer):
         x = self._x
         x2 = x.reshape(-1, x.shape[-1])
         dy2 = dy.reshape(-1, self.units)
-        np.dot(x2.T, dy2, out=self.grads["W"])
+        np.matmul(x2.T, dy2, out=self.grads["W"])  # np.dot with out= is ~4% slower here
         np.sum(dy2, axis=0, out=self.grads["b"])
         if not self.needs_input_grad:
             return None

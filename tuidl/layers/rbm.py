@@ -94,7 +94,7 @@ class RBM(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         y = self._y
         dz = dy * y * (1 - y)
-        np.dot(self._x.T, dz, out=self.grads["W"])
+        np.matmul(self._x.T, dz, out=self.grads["W"])
         np.sum(dz, axis=0, out=self.grads["b"])
         self.grads["c"][...] = 0  # the visible biases only reconstruct, in pretraining
         if not self.needs_input_grad:
