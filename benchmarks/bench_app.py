@@ -13,8 +13,8 @@ ratio app/headless. Runs last about `--seconds` (the epoch count is calibrated b
 run of the preset first, which also warms numba's cache). Run directories go to the temp
 folder or `--dir` (a checkpoint is fsynced at most every 10 s, so the disk hardly matters).
 The machine may be shared: each run records how many cores other processes kept busy
-meanwhile (from /proc/stat), and a block where that exceeded `--busy` cores is run again,
-twice at most (column "redone").
+meanwhile (from /proc/stat; the app counts with its trainer process), and a block where that
+exceeded `--busy` cores is run again, twice at most (column "redone").
 
 Key latency: in the app, training (after `--seconds` of training, so the curves hold a long
 history), keys whose effect is visible are sent and the screen is polled every millisecond
@@ -84,6 +84,29 @@ def process_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as file:
         fields = file.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU-seconds of process `pid` and its live descendants (the app's trainer process)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(entry / "stat", encoding="ascii") as file:
+                ppid = int(file.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or gone
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += process_cpu(current)
+        except OSError:
+            continue
+        todo += children.get(current, [])
+    return total
 
 
 class OthersLoad:
@@ -208,12 +231,12 @@ def app_run(experiment: str, epochs: int, size: tuple[int, int], out: Path) -> t
     app = TmuxApp(experiment, epochs, size, out)
     others = OthersLoad()
     try:
-        app.wait_for(r"PAUSED\s+epoch")
-        cpu = process_cpu(app.pid)
+        app.wait_for(r"PAUSED\s+epoch 0\.00/")  # the trainer (a child process) is ready
+        cpu = tree_cpu(app.pid)
         others.start()
         app.send_key("Space")
         app.wait_for(r"FINISHED\s+epoch", timeout=600, interval=0.5)
-        load = others.stop(process_cpu(app.pid) - cpu)
+        load = others.stop(tree_cpu(app.pid) - cpu)
     finally:
         app.close()
     return only_run_dir(out / "runs"), load

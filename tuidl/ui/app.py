@@ -1,9 +1,11 @@
 """`TuidlApp`: build a network, watch it learn, race optimizers.
 
-The app owns the training loop (`bridge.TrainingLoop`, run in a thread worker) or, for
-`tuidl view`, a poll thread tailing run directories; both fill one `MetricsBuffer` that a
-4 Hz timer drains (the status line) and hands to the screens every 1-3 s (the panels), or
-at once when no trainer is running (finished, paused, stepped) or a run restarts.
+The app owns the training loop (`bridge.TrainingLoop`; `tuidl` runs it in a child process,
+`process.TrainingProcess`, whose reports a worker thread relays), the compare loop (a worker
+thread) or, for `tuidl view`, a poll thread tailing run directories; all fill one
+`MetricsBuffer` that a 4 Hz timer drains (the status line) and hands to the screens every
+1-3 s (the panels), or at once when no trainer is running (finished, paused, stepped) or a
+run restarts.
 `make_app(...)` is the factory `tuidl` and the tests share.
 """
 
@@ -39,7 +41,8 @@ from .widgets.statusline import Status, StatusLine
 TICK_SECONDS = 0.25  # the status line: each repaint costs ~1.5 ms of UI thread at 160x48
 # The panels get their records once a second, or less often while the UI thread uses more
 # than UI_BUDGET of a core: a frame that repaints them costs it 20-45 ms at 160x48 (Textual's
-# compositor, mostly), time a GIL-bound trainer (spiral-mlp) loses (benchmarks/bench_app.py).
+# compositor, mostly), time a trainer thread sharing the GIL (compare) loses, and a trainer
+# process too where it has no core of its own (benchmarks/bench_app.py).
 FORWARD_SECONDS = 1.0
 FORWARD_MAX_SECONDS = 3.0
 UI_BUDGET = 0.04  # share of a core; measured: 6% at 1 s (160x48, spiral-mlp), 4% at ~2 s

@@ -313,6 +313,10 @@ class TrainingLoop:
         self.commands.put(("save", None if path is None else Path(path)))
         self._wake.set()
 
+    def wake(self) -> None:
+        """Make an idle loop go round once now (and call `run`'s `between`)."""
+        self._wake.set()
+
     def cycle_view(self, conv: int = 0, input: int = 0) -> None:
         """Show another conv layer's filters (`conv` steps) or another probe input's feature
         maps (`input` steps); the worker re-probes at once, paused or not."""
@@ -415,13 +419,11 @@ class TrainingLoop:
         between: Callable[[], None] | None = None,
     ) -> None:
         """The worker body: train until cancelled (finished runs wait for commands); between
-        steps, hold still while `ui` is busy with a key, and call `between` (at least every
-        0.1 s while idle)."""
+        steps, hold still while `ui` is busy with a key, and call `between` once the commands
+        are applied and the state is set (at least every 0.1 s, or at `wake()`, while idle)."""
         self._start()
         try:
             while not cancelled():
-                if between is not None:
-                    between()
                 if ui is not None:
                     ui.wait()
                 while True:
@@ -432,9 +434,12 @@ class TrainingLoop:
                     self._apply(command, argument)
                 trainer = self.trainer
                 done = self.state in ("finished", "diverged") or trainer.stop_requested
-                if done or not (self._running.is_set() or self._steps_wanted):
-                    if not done:
-                        self.state = "paused"
+                idle = done or not (self._running.is_set() or self._steps_wanted)
+                if idle and not done:
+                    self.state = "paused"
+                if between is not None:
+                    between()
+                if idle:
                     trainer.pause_clock()  # idle time is not training time
                     self._wake.wait(0.1)
                     self._wake.clear()

@@ -1,7 +1,7 @@
 """`TrainingProcess`: the app's training loop in a child process.
 
 No Textual here. A small network (spiral-mlp) trains in Python code that holds the GIL between
-its numpy and numba calls; in a thread of the app it lost 10-20% of its steps to the UI
+its numpy and numba calls; in a thread of the app it lost 14-22% of its steps to the UI
 thread's GIL hand-offs, though the UI used only ~4% of a core. In a child process it has a
 core and an interpreter of its own.
 
@@ -142,14 +142,14 @@ class TrainingProcess:
                 if message[0] == "failed":
                     raise RuntimeError(message[1])
                 _, records, progress, applied, running = message
-                for record in records:
-                    self.buffer.push("train", record)
-                self._progress = progress
+                self._progress = progress  # first: the status is never older than the records
                 if progress is not None:
                     self.state = progress["state"]
                 self._applied = applied
                 if applied == self._sent:  # the child's word is the latest
                     self._running = running
+                for record in records:
+                    self.buffer.push("train", record)
         finally:
             self._stop()
 
@@ -238,8 +238,9 @@ def _child_main(fd: int) -> None:
                 stop.set()
                 return
             actions[command](argument)
-            sender.received = seq
+            sender.received = seq  # in this order: see `_Sender.__call__`
             sender.urgent = True
+            loop.wake()  # an idle loop that applied the command before `urgent`: report now
 
     threading.Thread(target=read_commands, name="commands", daemon=True).start()
     try:
