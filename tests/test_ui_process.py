@@ -98,10 +98,14 @@ def run_in_thread(loop: TrainingProcess) -> tuple[threading.Thread, list[BaseExc
     return thread, errors
 
 
-def test_a_failure_in_the_child_is_raised_in_the_app_as_one_line(tmp_path):
+def test_a_failure_in_the_child_is_raised_in_the_app_as_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("TUIDL_DATA", raising=False)  # the child inherits this environment
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # so it finds no MNIST anywhere
     loop = TrainingProcess(preset("mnist-lenet"), MetricsBuffer(), None, data_dir=str(tmp_path))
     thread, errors = run_in_thread(loop)
     thread.join(60)
+    thread.stop.set()  # (a child that did load data would stop here)
+    thread.join(10)
     assert [type(e) for e in errors] == [RuntimeError]
     assert str(errors[0]).startswith("mnist not found") and "tuidl data fetch mnist" in str(
         errors[0]
