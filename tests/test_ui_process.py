@@ -92,7 +92,7 @@ def run_in_thread(loop: TrainingProcess) -> tuple[threading.Thread, list[BaseExc
         except BaseException as error:  # noqa: BLE001 - handed to the test
             errors.append(error)
 
-    thread = threading.Thread(target=body)
+    thread = threading.Thread(target=body, daemon=True)  # a hung test must not hang pytest
     thread.stop = stop
     thread.start()
     return thread, errors
