@@ -51,7 +51,6 @@ class TrainingProcess:
         throttle: float = 0.0,
         start_paused: bool = True,
     ) -> None:
-        self.experiment = experiment
         self.buffer = buffer
         self.dataset = None  # the data lives in the child
         self.state = "paused" if start_paused else "running"
