@@ -137,6 +137,23 @@ def test_chart_resent_lists_convert_only_new_points_and_draw_the_same():
     assert chart.count("val") == len(val_x) + 1 and chart.series["val"][1][-1] == 0.5
 
 
+def test_chart_keeps_a_series_it_stopped_drawing_for_a_while():
+    """Loss, accuracy, loss again (the 'a' key): the loss series' points are reused and only
+    the steps taken meanwhile are converted."""
+    chart, xs, ys = LineChart(), list(range(1000)), [0.5] * 1000
+    chart.extend("batch", xs, ys)
+    points = chart.points["batch"]
+    for toggle in range(3):
+        chart.clear()
+        chart.extend("val acc", [1, 2], [0.3, 0.4])
+        xs.append(1000 + toggle)
+        ys.append(0.1)
+    chart.clear()
+    chart.extend("batch", xs, ys)
+    assert chart.points["batch"] is points and chart.count("batch") == 1003
+    assert chart.series["batch"][1][-1] == 0.1
+
+
 def test_heatmap_keeps_norms_in_a_growing_array():
     heatmap = GradHeatmap()
     heatmap.reset(["a", "b"])

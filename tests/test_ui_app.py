@@ -18,7 +18,7 @@ from uitools import tiny, tiny_dbn, two_conv, wait_for
 from tuidl.errors import ConfigError
 from tuidl.runs import RunWriter, read_metrics
 from tuidl.trainer import Trainer
-from tuidl.ui.app import make_app
+from tuidl.ui.app import LR_MARK_SECONDS, make_app
 from tuidl.ui.charts import short
 from tuidl.ui.screens.build import BuildScreen, LayerForm, data_key
 from tuidl.ui.screens.help import ConfirmScreen, HelpScreen, binding_rows
@@ -36,8 +36,22 @@ def step_count(app) -> int:
     return trainer.step_count if trainer is not None else -1
 
 
+def status_text(app) -> str:
+    return app.train_screen.query_one("#status").render().plain
+
+
+def marked_lr(app) -> str | None:
+    """The status line's highlighted text (a learning rate just changed), if any."""
+    text = app.train_screen.query_one("#status").render()
+    marked = [text.plain[s.start : s.end] for s in text.spans if "reverse" in str(s.style)]
+    return marked[0] if marked else None
+
+
 async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
-    app = make_app(tiny(epochs=200), runs_root=tmp_path, throttle=THROTTLE)
+    clock = [1000.0]
+    app = make_app(
+        tiny(epochs=200), runs_root=tmp_path, throttle=THROTTLE, clock=lambda: clock[0]
+    )
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: step_count(app) == 0, what="trainer ready")
         assert app.loop.state == "paused"  # opens one key from training
@@ -51,12 +65,18 @@ async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
         await pilot.pause(0.3)
         assert step_count(app) == paused_at
         app.tick()
-        assert f"step {paused_at}" in app.train_screen.query_one("#status").render().plain
+        assert f"step {paused_at}" in status_text(app)
 
         await pilot.press("plus")
         await wait_for(pilot, lambda: app.loop.trainer.optimizer.lr == pytest.approx(0.02))
+        await wait_for(pilot, lambda: marked_lr(app) == "lr 0.02", what="the new lr marked")
+        assert not app._notifications  # a toast would re-lay out the screen
         await pilot.press("minus", "minus")
         await wait_for(pilot, lambda: app.loop.trainer.optimizer.lr == pytest.approx(0.005))
+        await wait_for(pilot, lambda: marked_lr(app) == f"lr {short(0.005)}", what="the new lr marked")
+        clock[0] += LR_MARK_SECONDS
+        app.tick()
+        assert marked_lr(app) is None and f"lr {short(0.005)}" in status_text(app)
 
         run_dir = app.loop.writer.run_dir
         await pilot.press("s")

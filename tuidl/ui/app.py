@@ -49,6 +49,10 @@ UI_BUDGET = 0.04  # share of a core; measured: 6% at 1 s (160x48, spiral-mlp), 4
 COMMAND_RECHECK = 0.005  # a key's command not yet applied by the trainer: look again this soon
 TOAST_DELAY = 0.05
 RATE_WINDOW = 2.0  # seconds of history for samples/s
+# A new learning rate is marked in the status line this long. Not a toast: mounting one and
+# removing it re-lays out the whole screen (measured 40-60 ms of UI thread at 160x48), which
+# held up the keys pressed meanwhile: + and - reached 150-310 ms at worst, 'a' 170 ms.
+LR_MARK_SECONDS = 2.0
 
 
 class TuidlApp(App):
@@ -98,6 +102,7 @@ class TuidlApp(App):
         self._rates: deque[tuple[float, int]] = deque()
         self._info: dict[str, Any] = {}
         self._last: dict[str, Any] = {}
+        self._lr_marked_until = -math.inf
         self._pretrain: dict[str, Any] = {}  # the latest `pretrain` record of each run
         self._pending: list[tuple[str, dict[str, Any]]] = []  # drained, not yet in the screens
         self._forwarded = -math.inf
@@ -265,6 +270,7 @@ class TuidlApp(App):
         if status_line is None:  # not composed yet, or shutting down
             return
         restarted = False
+        now = self.clock()
         for source, record in self.buffer.drain():
             kind = record.get("kind")
             if kind == "begin":
@@ -278,7 +284,7 @@ class TuidlApp(App):
             elif kind == "saved":
                 self._toast(f"checkpoint saved: {record['path']}")
             elif kind == "lr":
-                self._toast(f"learning rate {record['lr']:.4g}")
+                self._lr_marked_until = now + LR_MARK_SECONDS
             elif kind in ("step", "epoch"):
                 self._last[source] = record
                 if kind == "epoch" and not self._refrozen:
@@ -287,7 +293,6 @@ class TuidlApp(App):
                     self._refrozen = True
                     gc.freeze()
             self._pending.append((source, record))
-        now = self.clock()
         settle = bool(self._pending) and (restarted or self._trainers_idle())
         if (forward or settle) and not self._in_key:
             self._forward(now, force=settle)
@@ -373,6 +378,7 @@ class TuidlApp(App):
                 samples_per_s=steps_per_s * progress["batch_size"] if running else 0,
                 eta_s=eta if running else math.nan,  # one NaN: no false change
                 lr=progress["lr"],
+                lr_marked=now < self._lr_marked_until,
                 loss=self.train_screen.smoothed_loss("train"),
                 pretraining=pretraining_text(progress["pretraining"], self._pretrain.get("train")),
                 note=f"→ {self._info.get('run_dir')}" if self._info.get("run_dir") else "",

@@ -31,6 +31,7 @@ class Status:
     samples_per_s: float = 0.0
     eta_s: float = float("nan")
     lr: float | None = None
+    lr_marked: bool = False  # just changed by a key: shown highlighted
     loss: float | None = None
     pretraining: str = ""  # the rbm layers' progress, shown instead of epoch, step and loss
     note: str = ""
@@ -63,7 +64,8 @@ class StatusLine(TextStrips):
                 text.append(f"  loss {short(s.loss)}")
         text.append(f"  {s.samples_per_s:,.0f} samples/s  ETA {format_eta(s.eta_s)}")
         if s.lr is not None:
-            text.append(f"  lr {short(s.lr)}")
+            text.append("  ")
+            text.append(f"lr {short(s.lr)}", style="reverse bold" if s.lr_marked else "")
         if s.note:
             text.append(f"  {s.note}", style="dim")
         return text
