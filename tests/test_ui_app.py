@@ -49,9 +49,7 @@ def marked_lr(app) -> str | None:
 
 async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
     clock = [1000.0]
-    app = make_app(
-        tiny(epochs=200), runs_root=tmp_path, throttle=THROTTLE, clock=lambda: clock[0]
-    )
+    app = make_app(tiny(epochs=200), runs_root=tmp_path, throttle=THROTTLE, clock=lambda: clock[0])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: step_count(app) == 0, what="trainer ready")
         assert app.loop.state == "paused"  # opens one key from training
@@ -73,7 +71,9 @@ async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
         assert not app._notifications  # a toast would re-lay out the screen
         await pilot.press("minus", "minus")
         await wait_for(pilot, lambda: app.loop.trainer.optimizer.lr == pytest.approx(0.005))
-        await wait_for(pilot, lambda: marked_lr(app) == f"lr {short(0.005)}", what="the new lr marked")
+        await wait_for(
+            pilot, lambda: marked_lr(app) == f"lr {short(0.005)}", what="the new lr marked"
+        )
         clock[0] += LR_MARK_SECONDS
         app.tick()
         assert marked_lr(app) is None and f"lr {short(0.005)}" in status_text(app)
