@@ -236,8 +236,13 @@ def test_training_loop_waits_for_the_ui_before_every_step():
     assert ui.steps_seen == [0, 1, 2, 3, 4, 5]
 
 
-async def test_panels_get_records_when_forwarded_and_keys_release_the_trainer():
-    app = make_app(tiny(), runs_root=None)
+def drawn_steps(app) -> int:
+    return app.train_screen.query_one("#curve", LineChart).count("batch")
+
+
+async def test_panels_redraw_when_forwarded_and_keys_release_the_trainer():
+    clock = [100.0]
+    app = make_app(tiny(), runs_root=None, clock=lambda: clock[0])
     app.start_training = lambda *args, **kwargs: None  # fixed records only
     async with app.run_test(size=(80, 24)) as pilot:
         begin = {"kind": "begin", "layers": ["dense_0"], "steps_per_epoch": 15, "epochs": 2}
@@ -247,27 +252,36 @@ async def test_panels_get_records_when_forwarded_and_keys_release_the_trainer():
         for step in range(1, 6):
             record = {"kind": "step", "step": step, "loss": 1.0 / step, "grad_norm": {}}
             app.buffer.push("train", record)
-        app.tick(forward=False)  # the status line only: the panels wait for their turn
-        assert app.train_screen.runs["train"].step_x == []
-        app.tick()
+        app.tick(forward=False)  # the records reach the screen; its panels wait for their turn
         assert app.train_screen.runs["train"].step_x == [1, 2, 3, 4, 5]
+        assert drawn_steps(app) == 0
+        clock[0] += 1.0  # the curves are redrawn at most every PLOT_SECONDS
+        app.tick()
+        assert drawn_steps(app) == 5
         await pilot.press("a")
         await pilot.pause()
         assert not app.priority.busy
 
 
-async def test_panels_get_records_at_once_while_no_trainer_runs():
+async def test_panels_redraw_at_once_while_no_trainer_runs():
     app = make_app(tiny(), runs_root=None)
     app.start_training = lambda *args, **kwargs: None  # fixed records only
     async with app.run_test(size=(80, 24)):
         app.loop = SimpleNamespace(state="running", progress=lambda: None, pending=False)
         app.buffer.push("train", {"kind": "begin", "layers": ["dense_0"]})
         app.tick(forward=False)
-        for step, state, shown in ((1, "running", []), (2, "finished", [1, 2])):
+        for step, state, drawn in ((1, "running", 0), (2, "finished", 2)):
             app.loop.state = state
             app.buffer.push("train", {"kind": "step", "step": step, "loss": 1.0, "grad_norm": {}})
-            app.tick(forward=False)  # running: the panels wait; finished: they get it now
-            assert app.train_screen.runs["train"].step_x == shown
+            app.tick(forward=False)  # running: the panels wait; finished: drawn now
+            assert app.train_screen.runs["train"].step_x == list(range(1, step + 1))
+            assert drawn_steps(app) == drawn
+        app.buffer.push("train", {"kind": "step", "step": 3, "loss": 1.0, "grad_norm": {}})
+        app.loop.state = "running"
+        app.tick(forward=False)
+        app.loop.state = "paused"  # paused after its records were handed over: drawn now
+        app.tick(forward=False)
+        assert drawn_steps(app) == 3
 
 
 def test_panels_slow_down_while_the_ui_thread_is_over_budget(monkeypatch):

@@ -3,9 +3,9 @@
 The app owns the training loop (`bridge.TrainingLoop`; `tuidl` runs it in a child process,
 `process.TrainingProcess`, whose reports a worker thread relays), the compare loop (a worker
 thread) or, for `tuidl view`, a poll thread tailing run directories; all fill one
-`MetricsBuffer` that a 4 Hz timer drains (the status line) and hands to the screens every
-1-3 s (the panels), or at once when no trainer is running (finished, paused, stepped) or a
-run restarts.
+`MetricsBuffer` that a 4 Hz timer drains into the status line and the screens; the panels
+are redrawn every 1-3 s, or at once when no trainer is running (finished, paused, stepped)
+or a run restarts.
 `make_app(...)` is the factory `tuidl` and the tests share.
 """
 
@@ -39,7 +39,7 @@ from .screens.train import TrainScreen
 from .widgets.statusline import Status, StatusLine
 
 TICK_SECONDS = 0.25  # the status line: each repaint costs ~1.5 ms of UI thread at 160x48
-# The panels get their records once a second, or less often while the UI thread uses more
+# The panels are redrawn once a second, or less often while the UI thread uses more
 # than UI_BUDGET of a core: a frame that repaints them costs it 20-45 ms at 160x48 (Textual's
 # compositor, mostly), time a trainer thread sharing the GIL (compare) loses, and a trainer
 # process too where it has no core of its own (benchmarks/bench_app.py).
@@ -105,6 +105,7 @@ class TuidlApp(App):
         self._lr_marked_until = -math.inf
         self._pretrain: dict[str, Any] = {}  # the latest `pretrain` record of each run
         self._pending: list[tuple[str, dict[str, Any]]] = []  # drained, not yet in the screens
+        self._undrawn = False  # the screens got records since their last redraw
         self._forwarded = -math.inf
         self._forward_every = FORWARD_SECONDS
         self._cpu_mark: tuple[float, float] | None = None  # (monotonic, UI CPU) at a forward
@@ -260,12 +261,12 @@ class TuidlApp(App):
         self._cpu_mark = (now, cpu)
 
     def tick(self, forward: bool = True) -> None:
-        """Drain the buffer and refresh the status line; with `forward`, hand the records
-        drained so far to the screens (else they wait for the next tick that does). Called
-        by a key's binding (`control`), it leaves the panels for later: the key's frame
+        """Drain the buffer, hand the records to the screens and refresh the status line; with
+        `forward`, redraw the panels too (else they wait for the next tick that does). Called
+        by a key's binding (`control`), it leaves the screens for later: the key's frame
         (status line) is then cheap. Records of a run that (re)started, or that no longer
-        trains (finished, paused, stepped, diverged), go to the screens at once and are
-        drawn in full: the final loss shows without waiting for the paced forward."""
+        trains (finished, paused, stepped, diverged), are drawn in full at once: the final
+        loss shows without waiting for the paced redraw."""
         status_line = self._status_line()
         if status_line is None:  # not composed yet, or shutting down
             return
@@ -293,9 +294,13 @@ class TuidlApp(App):
                     self._refrozen = True
                     gc.freeze()
             self._pending.append((source, record))
-        settle = bool(self._pending) and (restarted or self._trainers_idle())
-        if (forward or settle) and not self._in_key:
-            self._forward(now, force=settle)
+        if not self._in_key:
+            # every tick, not with the paced redraw: spiral-mlp's 2,500 step records a second
+            # took 20-130 ms of UI thread in one go every 1-3 s, holding up keys meanwhile
+            self._hand_over()
+            settle = restarted or (self._undrawn and self._trainers_idle())
+            if forward or settle:
+                self._redraw(now, force=settle)
         status_line.show(self.status(now))
         self._recheck_commands()
 
@@ -320,8 +325,10 @@ class TuidlApp(App):
         loops = [loop for loop in (self.loop, self.compare_loop) if loop is not None]
         return bool(loops) and all(loop.state != "running" for loop in loops)
 
-    def _forward(self, now: float, force: bool = False) -> None:
+    def _hand_over(self) -> None:
+        """The records drained so far to the screens that show them (no drawing)."""
         items, self._pending = self._pending, []
+        self._undrawn = self._undrawn or bool(items)
         by_source: dict[str, list[dict[str, Any]]] = {}
         for source, record in items:
             if record.get("kind") == "begin":
@@ -334,6 +341,9 @@ class TuidlApp(App):
                 self.compare_screen.add_records(source, records)
             else:
                 self.train_screen.add_records(source, records)
+
+    def _redraw(self, now: float, force: bool = False) -> None:
+        self._undrawn = False
         self.train_screen.redraw(now, force)
         if self.compare_loop is not None and self.compare_screen.is_mounted:
             self.compare_screen.redraw(now, self.compare_loop, force)
