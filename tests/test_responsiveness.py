@@ -17,7 +17,9 @@ from uitools import tiny
 from tuidl.ui import charts
 from tuidl.ui.app import make_app
 from tuidl.ui.bridge import MetricsBuffer, TrainingLoop
+from tuidl.ui.history import LIMIT
 from tuidl.ui.priority import UiPriority
+from tuidl.ui.screens.train import RunSeries
 from tuidl.ui.widgets.boundary import DecisionBoundary
 from tuidl.ui.widgets.footer import KeyFooter
 from tuidl.ui.widgets.heatmap import GradHeatmap
@@ -112,60 +114,40 @@ def test_bin_columns_matches_per_bin_means(seed):
         np.testing.assert_allclose(out[:, j], want, rtol=1e-12, err_msg=f"seed {seed}")
 
 
-def test_chart_resent_lists_convert_only_new_points_and_draw_the_same():
-    chart, xs, ys, val_x, val_y = LineChart(), [], [], [], []
-    rng = np.random.default_rng(0)
-    for step in range(1, 2001):
-        xs.append(step)
-        ys.append(float(rng.random()))
-        if step % 15 == 0:
-            val_x.append(step)
-            val_y.append(float(rng.random()))
-        if step % 250 == 0:
-            if step == 1500:  # a new run: new lists, the chart starts over
-                xs, ys = list(xs), list(ys)
-            chart.clear()
-            chart.extend("batch", xs, ys, "#5f5f5f")
-            chart.extend("val", val_x, val_y)
-            fresh = LineChart()
-            fresh.extend("batch", list(xs), list(ys), "#5f5f5f")
-            fresh.extend("val", list(val_x), list(val_y))
-            assert chart.count("batch") == step and chart.count("val") == len(val_x)
-            assert chart._lines(100, 20) == fresh._lines(100, 20)
-    # appending to a series (no clear) keeps both parts
-    chart.extend("val", [3000], [0.5])
-    assert chart.count("val") == len(val_x) + 1 and chart.series["val"][1][-1] == 0.5
-
-
-def test_chart_keeps_a_series_it_stopped_drawing_for_a_while():
-    """Loss, accuracy, loss again (the 'a' key): the loss series' points are reused and only
-    the steps taken meanwhile are converted."""
-    chart, xs, ys = LineChart(), list(range(1000)), [0.5] * 1000
-    chart.extend("batch", xs, ys)
-    points = chart.points["batch"]
-    for toggle in range(3):
-        chart.clear()
-        chart.extend("val acc", [1, 2], [0.3, 0.4])
-        xs.append(1000 + toggle)
-        ys.append(0.1)
-    chart.clear()
-    chart.extend("batch", xs, ys)
-    assert chart.points["batch"] is points and chart.count("batch") == 1003
-    assert chart.series["batch"][1][-1] == 0.1
-
-
-def test_heatmap_keeps_norms_in_a_growing_array():
+def test_heatmap_keeps_log_norms_bounded_however_long_the_run():
     heatmap = GradHeatmap()
     heatmap.reset(["a", "b"])
     norms = np.random.default_rng(2).uniform(1e-4, 1.0, 200)
     for step, norm in enumerate(norms, 1):
         heatmap.add(step, {"a": float(norm), "b": 0.0})
-    assert len(heatmap.steps) == 200 and heatmap.columns.shape == (200, 2)
-    np.testing.assert_allclose(heatmap.columns[:, 0], np.log10(norms))
-    assert np.isnan(heatmap.columns[:, 1]).all()  # a zero norm has no log
+    history = heatmap.history
+    assert history.rows == 200 and history.sums.shape == (200, 2)  # few: one bin per step
+    np.testing.assert_allclose(history.sums[:, 0], np.log10(norms))
+    assert not history.counts[:, 1].any()  # a zero norm has no log
+    assert (heatmap.first_step, heatmap.last_step) == (1, 200)
+    records = [{"step": s, "grad_norm": {"a": 0.5, "b": 2.0}} for s in range(201, 100_001)]
+    heatmap.add_all(records)
+    assert history.rows == 100_000 and history.bins <= LIMIT and heatmap.last_step == 100_000
     fresh = GradHeatmap()  # layers learned from the first record
     fresh.add(1, {"x": 100.0})
-    assert fresh.layer_names == ["x"] and fresh.columns.tolist() == [[2.0]]
+    assert fresh.layer_names == ["x"] and fresh.history.sums.tolist() == [[2.0]]
+
+
+def test_a_long_run_keeps_its_curves_bounded_and_ending_at_the_latest_loss():
+    run = RunSeries()
+    losses = np.random.default_rng(3).uniform(0.1, 1.0, 200_000)
+    for start in range(0, len(losses), 5_000):
+        run.add_all(
+            [
+                {"kind": "step", "step": s + 1, "loss": float(losses[s])}
+                for s in range(start, start + 5_000)
+            ]
+        )
+    x, y = run.loss.curve()
+    assert run.steps == 200_000 and len(x) <= LIMIT + 1
+    assert (x[-1], y[-1]) == (200_000, losses[-1])
+    assert y.min() == losses.min() and y.max() == losses.max()
+    assert run.smooth.curve()[0][-1] == 200_000
 
 
 class ChartApp(App):
@@ -248,12 +230,12 @@ async def test_panels_redraw_when_forwarded_and_keys_release_the_trainer():
         begin = {"kind": "begin", "layers": ["dense_0"], "steps_per_epoch": 15, "epochs": 2}
         app.buffer.push("train", begin)
         app.tick(forward=False)  # a (re)started run reaches the panels at once
-        assert app.train_screen.runs["train"].step_x == []
+        assert app.train_screen.runs["train"].steps == 0
         for step in range(1, 6):
             record = {"kind": "step", "step": step, "loss": 1.0 / step, "grad_norm": {}}
             app.buffer.push("train", record)
         app.tick(forward=False)  # the records reach the screen; its panels wait for their turn
-        assert app.train_screen.runs["train"].step_x == [1, 2, 3, 4, 5]
+        assert app.train_screen.runs["train"].loss.x.tolist() == [1, 2, 3, 4, 5]
         assert drawn_steps(app) == 0
         clock[0] += 1.0  # the curves are redrawn at most every PLOT_SECONDS
         app.tick()
@@ -274,7 +256,7 @@ async def test_panels_redraw_at_once_while_no_trainer_runs():
             app.loop.state = state
             app.buffer.push("train", {"kind": "step", "step": step, "loss": 1.0, "grad_norm": {}})
             app.tick(forward=False)  # running: the panels wait; finished: drawn now
-            assert app.train_screen.runs["train"].step_x == list(range(1, step + 1))
+            assert app.train_screen.runs["train"].loss.x.tolist() == list(range(1, step + 1))
             assert drawn_steps(app) == drawn
         app.buffer.push("train", {"kind": "step", "step": 3, "loss": 1.0, "grad_norm": {}})
         app.loop.state = "running"

@@ -105,7 +105,7 @@ async def test_curves_gradients_and_panels_fill_in(tmp_path):
         chart = screen.query_one("#curve", LineChart)
         assert chart.count("batch") == 15 and chart.count("val loss") == 3
         assert set(screen.query_one("#gradbars").norms) == {"dense_0", "dense_1", "dense_2"}
-        assert len(screen.query_one("#heatmap").steps) == 15
+        assert screen.query_one("#heatmap").history.rows == 15
         assert set(screen.query_one("#acts").act) >= {"dense_0", "tanh_0"}
         assert screen.query_one("#boundary").display  # 2D data: decision boundary shown
         # 80 columns: the curves plus one panel; tab shows the next one
@@ -242,9 +242,9 @@ async def test_compare_three_optimizers_same_first_loss(tmp_path):
         chart = screen.query_one("#compare-curve", LineChart)
         assert list(chart.series) == ["sgd", "momentum", "adam"]
         assert len(set(chart.series_colors.values())) == 3
-        first = [run.step_loss[0] for run in screen.runs.values()]
+        first = [run.loss.y[0] for run in screen.runs.values()]
         assert first[0] == first[1] == first[2]  # identical weights and batch
-        assert len({run.step_loss[-1] for run in screen.runs.values()}) == 3
+        assert len({run.loss.last for run in screen.runs.values()}) == 3
         table = screen.query_one("#compare-table")
         assert table.row_count == 3
         await pilot.press("g")
@@ -295,10 +295,10 @@ async def test_view_follows_a_run_being_written(tmp_path):
     app = make_app(view_dirs=[run_dir])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.train_screen.runs.get("live") is not None)
-        assert app.train_screen.runs["live"].step_x == [1]
+        assert app.train_screen.runs["live"].loss.x.tolist() == [1]
         with open(run_dir / "metrics.jsonl", "a") as f:
             f.write(lines[1][7:] + "\n" + lines[2] + "\n")
-        await wait_for(pilot, lambda: app.train_screen.runs["live"].step_x == [1, 2, 3], 5)
+        await wait_for(pilot, lambda: app.train_screen.runs["live"].loss.x.tolist() == [1, 2, 3], 5)
 
 
 async def test_resize_between_layouts(tmp_path):

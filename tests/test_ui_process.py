@@ -48,7 +48,7 @@ async def test_keys_drive_the_child_and_the_screen_follows(tmp_path):
         await pilot.pause(0.3)
         assert shown_step(app) == paused_at
         assert f"step {paused_at}" in status_text(app)
-        await wait_for(pilot, lambda: len(app.train_screen.runs["train"].step_x) == paused_at)
+        await wait_for(pilot, lambda: app.train_screen.runs["train"].steps == paused_at)
 
         await pilot.press("plus")
         await wait_for(pilot, lambda: not app.loop.pending, what="lr applied")
@@ -77,7 +77,7 @@ async def test_a_run_that_finishes_reaches_the_panels(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.loop.state == "finished", 30, "training finished")
         screen = app.train_screen
-        await wait_for(pilot, lambda: len(screen.runs["train"].step_x) == 10, what="records")
+        await wait_for(pilot, lambda: screen.runs["train"].steps == 10, what="records")
         assert "FINISHED" in status_text(app) and "epoch 2.00/2" in status_text(app)
         await wait_for(pilot, lambda: screen.query_one("#boundary").display, what="the probe")
 

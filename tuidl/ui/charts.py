@@ -3,7 +3,7 @@
 - `minmax_downsample`: a long series to at most 2 points per bin, spikes kept.
 - `braille_plot`: polylines rasterised onto a braille canvas (2x4 dots per cell).
 - `log_fraction`, `log_range`: log scales for gradient bars and heatmaps.
-- `bin_columns`: a layer x step matrix averaged down to a number of columns.
+- `bin_columns`, `bin_means`: a layer x step matrix averaged down to a number of columns.
 - `ramp`, `diverging`, `quantize`: colour maps as hex strings, quantised to cached levels.
 """
 
@@ -31,15 +31,20 @@ def minmax_downsample(x: np.ndarray, y: np.ndarray, bins: int) -> tuple[np.ndarr
     if len(x) <= 2 * bins or bins < 1:
         return x, y
     edges = np.linspace(0, len(x), bins + 1).astype(np.int64)  # len(x) > 2 bins: none empty
-    bin_of = np.repeat(np.arange(bins), np.diff(edges))
+    keep = extreme_picks(y, edges[:-1])
+    return x[keep], y[keep]
+
+
+def extreme_picks(y: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Indices of the first min and first max of each group of finite `y`, in order, each once;
+    groups are consecutive and non-empty, beginning at the increasing indices `starts`."""
+    group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(y))))
     picks = []
     for extreme in (np.minimum, np.maximum):
-        hits = np.flatnonzero(y == extreme.reduceat(y, edges[:-1])[bin_of])
-        hit_bins = bin_of[hits]  # non-decreasing; every bin has a hit
-        picks.append(hits[np.concatenate([[True], hit_bins[1:] != hit_bins[:-1]])])  # the first
-    keep = np.sort(np.concatenate(picks))  # bins are consecutive: sorted = in order per bin
-    keep = keep[np.concatenate([[True], keep[1:] != keep[:-1]])]  # min and max may coincide
-    return x[keep], y[keep]
+        hits = np.flatnonzero(y == extreme.reduceat(y, starts)[group])
+        hit_groups = group[hits]  # non-decreasing; every group has a hit
+        picks.append(hits[np.concatenate([[True], hit_groups[1:] != hit_groups[:-1]])])
+    return np.unique(np.concatenate(picks))  # sorted: in order; a min that is the max once
 
 
 def nice_range(lo: float, hi: float) -> tuple[float, float]:
@@ -157,13 +162,18 @@ def bin_columns(matrix: np.ndarray, columns: int) -> np.ndarray:
     NaN entries are ignored within a bin; a bin of only NaN stays NaN.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
-    steps = matrix.shape[1]
-    if steps <= columns or columns < 1:
-        return matrix
-    starts = np.linspace(0, steps, columns + 1).astype(np.int64)[:-1]  # steps > columns: none empty
     finite = np.isfinite(matrix)
-    sums = np.add.reduceat(np.where(finite, matrix, 0.0), starts, axis=1)
-    counts = np.add.reduceat(finite.astype(np.int64), starts, axis=1)
+    return bin_means(np.where(finite, matrix, 0.0), finite.astype(np.int64), columns)
+
+
+def bin_means(sums: np.ndarray, counts: np.ndarray, columns: int) -> np.ndarray:
+    """Means of (rows, steps) sums over counts (NaN where a count is 0), the steps first added
+    up in <= `columns` equal-width bins."""
+    steps = sums.shape[1]
+    if steps > columns >= 1:
+        starts = np.linspace(0, steps, columns + 1).astype(np.int64)[:-1]  # none empty
+        sums = np.add.reduceat(sums, starts, axis=1)
+        counts = np.add.reduceat(counts, starts, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 

@@ -111,9 +111,9 @@ class CompareScreen(Screen):
         chart.clear()
         table = self.query_one("#compare-table", DataTable)
         for k, (label, run) in enumerate(self.runs.items()):
-            if run.step_x:
-                chart.extend(label, run.step_x, run.smooth_loss, PALETTE[k % len(PALETTE)])
-            step = int(run.step_x[-1]) if run.step_x else 0
+            if run.steps:
+                chart.extend(label, *run.smooth.curve(), PALETTE[k % len(PALETTE)])
+            step = int(run.loss.last_x) if run.steps else 0
             previous = self.rates.get(label)
             rate = 0.0
             if previous is not None and now > previous[0]:
@@ -126,7 +126,7 @@ class CompareScreen(Screen):
             values = [
                 state,
                 str(step),
-                short(run.smooth_loss[-1]) if run.smooth_loss else "",
+                short(run.smooth.last) if run.steps else "",
                 short(epoch["val_loss"]) if "val_loss" in epoch else "",
                 f"{epoch['val_acc']:.1%}" if "val_acc" in epoch else "",
                 f"{rate:,.0f}",

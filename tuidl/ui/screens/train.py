@@ -18,6 +18,7 @@ from textual.reactive import Reactive, var
 from textual.screen import Screen
 from textual.widget import Widget
 
+from ..history import Envelope
 from ..widgets.actstats import ActivationStats
 from ..widgets.boundary import DecisionBoundary
 from ..widgets.filters import FilterGrid, filter_title
@@ -40,12 +41,11 @@ TRAINING_ACTIONS = {"toggle_pause", "step_once", "reinit", "lr_up", "lr_down", "
 
 
 class RunSeries:
-    """The curves of one run, kept as plain lists (step loss, epoch metrics)."""
+    """The curves of one run: the loss per step in bounded histories, epoch metrics as lists."""
 
     def __init__(self) -> None:
-        self.step_x: list[float] = []
-        self.step_loss: list[float] = []
-        self.smooth_loss: list[float] = []  # exponential moving average of the batch loss
+        self.loss = Envelope()  # the batch loss of each step
+        self.smooth = Envelope()  # its exponential moving average
         self.epoch_x: list[float] = []
         self.epoch: dict[str, list[float]] = {}
         self.last_step: dict[str, Any] | None = None
@@ -56,44 +56,49 @@ class RunSeries:
         self.pretrain: dict[str, tuple[list[float], list[float]]] = {}  # rbm layer: x, error
         self.pretrain_epochs = 0  # pretraining epochs seen, over all layers (the x axis)
 
-    def add(self, record: dict[str, Any]) -> None:
-        if record["kind"] == "step":
-            self.step_x.append(record["step"])
-            loss = _num(record["loss"])
-            self.step_loss.append(loss)
-            previous = self.smooth_loss[-1] if self.smooth_loss else loss
-            if not math.isfinite(previous):
-                previous = loss
-            self.smooth_loss.append(previous + SMOOTHING * (loss - previous))
-            self.last_step = record
-        elif record["kind"] == "epoch":
-            self.epoch_x.append(record["step"])
-            for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
-                if key in record:
-                    self.epoch.setdefault(key, []).append(_num(record[key]))
-            self.last_epoch = record
-        elif record["kind"] == "pretrain":
-            self.pretrain_epochs += 1
-            xs, ys = self.pretrain.setdefault(record["layer"], ([], []))
-            xs.append(self.pretrain_epochs)
-            ys.append(_num(record["recon_error"]))
+    @property
+    def steps(self) -> int:
+        """Step records seen."""
+        return self.loss.count
 
     def add_all(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """`add` every step, epoch and pretrain record of a batch, and widen `grad_seen` over
-        its step records in one vectorised pass; returns those step records."""
-        steps = []
+        """Add a batch of records (step, epoch, pretrain; others are ignored); returns its step
+        records."""
+        steps = [record for record in records if record.get("kind") == "step"]
+        if steps:
+            self._add_steps(steps)
         for record in records:
             kind = record.get("kind")
-            if kind in ("step", "epoch", "pretrain"):
-                self.add(record)
-                if kind == "step":
-                    steps.append(record)
+            if kind == "epoch":
+                self.epoch_x.append(record["step"])
+                for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+                    if key in record:
+                        self.epoch.setdefault(key, []).append(_num(record[key]))
+                self.last_epoch = record
+            elif kind == "pretrain":
+                self.pretrain_epochs += 1
+                xs, ys = self.pretrain.setdefault(record["layer"], ([], []))
+                xs.append(self.pretrain_epochs)
+                ys.append(_num(record["recon_error"]))
+        return steps
+
+    def _add_steps(self, steps: list[dict[str, Any]]) -> None:
+        xs = [record["step"] for record in steps]
+        losses = [_num(record["loss"]) for record in steps]
+        smooth, previous = [], self.smooth.last
+        for loss in losses:
+            if not math.isfinite(previous):
+                previous = loss
+            previous += SMOOTHING * (loss - previous)
+            smooth.append(previous)
+        self.loss.extend(xs, losses)
+        self.smooth.extend(xs, smooth)
+        self.last_step = steps[-1]
         norms = np.array([v for r in steps for v in r.get("grad_norm", {}).values()], float)
         norms = norms[np.isfinite(norms) & (norms > 0)]
         if norms.size:
             lo, hi = self.grad_seen
             self.grad_seen = (min(lo, float(norms.min())), max(hi, float(norms.max())))
-        return steps
 
 
 def _num(value: Any) -> float:
@@ -214,7 +219,7 @@ class TrainScreen(Screen):
     def smoothed_loss(self, source: str) -> float | None:
         """The latest smoothed training loss of run `source` (None before its first step)."""
         run = self.runs.get(source)
-        return run.smooth_loss[-1] if run is not None and run.smooth_loss else None
+        return run.smooth.last if run is not None and run.steps else None
 
     def redraw(self, now: float | None = None, force: bool = False) -> None:
         """Redraw what changed, at most every PLOT_SECONDS (curves) / IMAGE_SECONDS (images)."""
@@ -239,7 +244,7 @@ class TrainScreen(Screen):
         chart.clear()
         many = len(self.runs) > 1
         run = self.runs.get(self.primary) if self.primary else None
-        if self.metric == "loss" and not many and run is not None and not run.step_x:
+        if self.metric == "loss" and not many and run is not None and not run.steps:
             title = self._draw_pretraining(chart, run)
         else:
             title = self._draw_metric(chart, many)
@@ -252,11 +257,11 @@ class TrainScreen(Screen):
             color = PALETTE[k % len(PALETTE)]
             prefix = f"{source} " if many else ""
             if self.metric == "loss":
-                if run.step_x and not many:
-                    chart.extend("batch", run.step_x, run.step_loss, "#5f5f5f")
-                    chart.extend("train (smoothed)", run.step_x, run.smooth_loss, PALETTE[0])
-                elif run.step_x:
-                    chart.extend(f"{source}", run.step_x, run.smooth_loss, color)
+                if run.steps and not many:
+                    chart.extend("batch", *run.loss.curve(), "#5f5f5f")
+                    chart.extend("train (smoothed)", *run.smooth.curve(), PALETTE[0])
+                elif run.steps:
+                    chart.extend(f"{source}", *run.smooth.curve(), color)
                 if "val_loss" in run.epoch and not many:
                     chart.extend("val loss", run.epoch_x, run.epoch["val_loss"], PALETTE[1])
             else:

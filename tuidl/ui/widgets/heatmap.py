@@ -1,8 +1,8 @@
 """`GradHeatmap`: gradient norm per layer (rows) over steps (columns), log colour scale.
 
 Dark is small: in deep-sigmoid the first layers visibly go dark while deep-relu stays lit.
-The norms are kept in a growing numpy array (not one list per step), so a redraw bins them
-with a few vectorised calls however long the run.
+The log norms are kept as means over bins of steps (`history.BinnedMeans`), at most a few
+thousand, so memory and a redraw cost the same however long the run.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..charts import LEVELS, bin_columns, log_range, quantize, ramp
+from ..charts import LEVELS, bin_means, log_range, quantize, ramp
+from ..history import BinnedMeans
 
 NAME_WIDTH = 10
 _RAMP = ramp()
@@ -31,15 +32,15 @@ class GradHeatmap(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.layer_names: list[str] = []
-        self.steps: list[int] = []
-        self._norms = np.zeros((0, 0))  # (capacity, layers): row k is step k's norms
+        self.history = BinnedMeans(0)
+        self.first_step = self.last_step = 0
         self._strips: list[Strip] = []
         self._built_for: tuple = ()
         self._rows = 0  # layer rows at the last layout
 
     def reset(self, layers: list[str]) -> None:
-        self.layer_names, self.steps = list(layers), []
-        self._norms = np.zeros((0, len(self.layer_names)))
+        self.layer_names = list(layers)
+        self.history = BinnedMeans(len(self.layer_names))
         self._built_for = ()
         self.refresh(layout=True)
 
@@ -47,41 +48,34 @@ class GradHeatmap(Widget):
         self.add_all([{"step": step, "grad_norm": norms}])
 
     def add_all(self, records: list[dict]) -> None:
-        """Append the `grad_norm` of each step record (one numpy write for the batch)."""
+        """Append the log10 `grad_norm` of each step record (a norm of 0 has none: NaN)."""
         if not records:
             return
-        if not self.layer_names:
+        if not self.layer_names:  # not told: the first record's layers
             self.layer_names = list(records[0].get("grad_norm", {}))
+            self.history = BinnedMeans(len(self.layer_names))
         names = self.layer_names
-        rows = [[r.get("grad_norm", {}).get(name, 0.0) for name in names] for r in records]
-        n, end = len(self.steps), len(self.steps) + len(rows)
-        if end > len(self._norms) or self._norms.shape[1] != len(self.layer_names):
-            grown = np.zeros((max(64, 2 * end), len(self.layer_names)))
-            if n:
-                grown[:n] = self._norms[:n]
-            self._norms = grown
-        self._norms[n:end] = rows
-        self.steps.extend(r["step"] for r in records)
-
-    @property
-    def columns(self) -> np.ndarray:
-        """(steps, layers) log10 gradient norms; NaN where a norm was 0 or missing."""
-        norms = self._norms[: len(self.steps)]
+        norms = np.array(
+            [[r.get("grad_norm", {}).get(name, 0.0) for name in names] for r in records], float
+        ).reshape(len(records), len(names))
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(norms > 0, np.log10(np.where(norms > 0, norms, 1.0)), np.nan)
+            logs = np.where(norms > 0, np.log10(np.where(norms > 0, norms, 1.0)), np.nan)
+        if not self.history.rows:
+            self.first_step = records[0]["step"]
+        self.history.extend(logs)
+        self.last_step = records[-1]["step"]
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return max(1, len(self.layer_names) + 1)
 
     def _build(self, width: int) -> None:
         plot_w = max(1, width - NAME_WIDTH)
-        if not self.steps:
+        history = self.history
+        if not history.rows:
             self._strips = []
             return
-        matrix = self.columns.T  # (layers, steps)
-        binned = bin_columns(matrix, plot_w)
-        finite = matrix[np.isfinite(matrix)]
-        extremes = np.array([finite.min(), finite.max()]) if finite.size else np.array([])
+        binned = bin_means(history.sums.T, history.counts.T, plot_w)  # (layers, <= plot_w)
+        extremes = np.array([history.lo, history.hi] if history.lo <= history.hi else [])
         lo, hi = log_range(10.0**extremes, 2.0)
         levels = quantize(binned, lo, hi, LEVELS)
         strips = []
@@ -90,7 +84,7 @@ class GradHeatmap(Widget):
             for v in row.tolist():
                 segments.append(Segment(" ", _STYLES[v] if v >= 0 else Style()))
             strips.append(Strip(segments).simplify())
-        first, last = self.steps[0], self.steps[-1]
+        first, last = self.first_step, self.last_step
         legend = Text(f"{'':<{NAME_WIDTH}}step {first}", style="dim")
         right = f"step {last}   dark 1e{int(lo)} .. bright 1e{int(hi)}"
         legend.append(" " * max(1, plot_w - len(legend.plain) + NAME_WIDTH - len(right)) + right)
@@ -106,7 +100,7 @@ class GradHeatmap(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
-        key = (len(self.steps), width)
+        key = (self.history.rows, width)
         if key != self._built_for:
             self._build(width)
             self._built_for = key

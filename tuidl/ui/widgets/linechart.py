@@ -1,10 +1,10 @@
 """`LineChart`: overlaid series drawn in braille, with y labels, an x range and a legend.
 
-About 4x cheaper than plotext (notes, section 2): the history is reduced to at most two points
+About 4x cheaper than plotext (notes, section 2): the series are reduced to at most two points
 per dot column (`minmax_downsample`) and rasterised with numpy; the lines are rebuilt only when
-the data (`refresh()`) or the size changed, and turned into strips by `pieces_strips`. Points
-are kept in growable numpy arrays, and a series re-sent after `clear()` from the same growing
-list converts only its new points, so a redraw costs about the same at step 100 or 100 000.
+the data (`refresh()`) or the size changed, and turned into strips by `pieces_strips`. The
+screens send the per-step curves from bounded histories (`history.Envelope`), so a redraw
+costs about the same at step 100 or 10 million.
 """
 
 from __future__ import annotations
@@ -24,18 +24,12 @@ LABEL_WIDTH = 8
 
 
 class Points:
-    """One series: x and y in float arrays grown by doubling, and the lists they came from.
-
-    `source` is (xs, ys, count) while every point came from those two lists (their first
-    `count` items): the screens clear the chart and send each run's whole growing lists on
-    every redraw, and `follows(xs, ys)` says only the items past `count` are new.
-    """
+    """One series: x and y in float arrays grown by doubling."""
 
     def __init__(self) -> None:
         self.n = 0
         self._x = np.empty(0)
         self._y = np.empty(0)
-        self.source: tuple[list, list, int] | None = None
 
     @property
     def x(self) -> np.ndarray:
@@ -44,20 +38,6 @@ class Points:
     @property
     def y(self) -> np.ndarray:
         return self._y[: self.n]
-
-    def follows(self, xs: list, ys: list) -> bool:
-        if self.source is None:
-            return False
-        sx, sy, count = self.source
-        return (
-            sx is xs
-            and sy is ys
-            and count <= min(len(xs), len(ys))
-            and (
-                count == 0
-                or (xs[count - 1] == self._x[count - 1] and ys[count - 1] == self._y[count - 1])
-            )
-        )
 
     def append(self, xs, ys) -> None:
         x, y = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
@@ -86,10 +66,6 @@ class LineChart(TextStrips):
         self.empty = empty
         self.points: dict[str, Points] = {}
         self.series_colors: dict[str, str] = {}
-        # every series cleared and not sent again since, reused by extend(): toggling the
-        # chart between loss and accuracy ('a') otherwise converted the whole step history
-        # again each time (20 % of the UI thread's time while 'a' was pressed every 0.25 s)
-        self._cleared: dict[str, Points] = {}
 
     @property
     def series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -97,27 +73,16 @@ class LineChart(TextStrips):
         return {name: (p.x, p.y) for name, p in self.points.items()}
 
     def clear(self) -> None:
-        self._cleared.update(self.points)
         self.points = {}
         self.series_colors.clear()
 
-    def extend(self, name: str, xs: list[float], ys: list[float], color: str | None = None) -> None:
+    def extend(self, name: str, xs, ys, color: str | None = None) -> None:
         """Append points to series `name` (created on first use); call `refresh()` to redraw."""
         points = self.points.get(name)
         if points is None:
-            points = self._cleared.pop(name, None)
-            if points is None or not points.follows(xs, ys):
-                points = Points()
-                points.source = (xs, ys, 0)
-            self.points[name] = points
+            points = self.points[name] = Points()
             self.series_colors[name] = color or PALETTE[len(self.series_colors) % len(PALETTE)]
-        if points.follows(xs, ys):
-            count = points.source[2]
-            points.append(xs[count:], ys[count:])
-            points.source = (xs, ys, points.n)
-        else:
-            points.append(xs, ys)
-            points.source = None
+        points.append(xs, ys)
 
     def count(self, name: str) -> int:
         points = self.points.get(name)
