@@ -3,7 +3,7 @@
 - `minmax_downsample`: a long series to at most 2 points per bin, spikes kept.
 - `braille_plot`: polylines rasterised onto a braille canvas (2x4 dots per cell).
 - `log_fraction`, `log_range`: log scales for gradient bars and heatmaps.
-- `bin_columns`, `bin_means`: a layer x step matrix averaged down to a number of columns.
+- `bin_means`: a layer x step matrix (its sums and counts) averaged down to a number of columns.
 - `ramp`, `diverging`, `quantize`: colour maps as hex strings, quantised to cached levels.
 """
 
@@ -154,16 +154,6 @@ def log_fraction(value: float, lo: float, hi: float) -> float:
     if value <= 0:
         return 0.0
     return min(1.0, max(0.0, (math.log10(value) - lo) / ((hi - lo) or 1.0)))
-
-
-def bin_columns(matrix: np.ndarray, columns: int) -> np.ndarray:
-    """Average a (rows, steps) matrix down to (rows, <= columns), equal-width step bins.
-
-    NaN entries are ignored within a bin; a bin of only NaN stays NaN.
-    """
-    matrix = np.asarray(matrix, dtype=np.float64)
-    finite = np.isfinite(matrix)
-    return bin_means(np.where(finite, matrix, 0.0), finite.astype(np.int64), columns)
 
 
 def bin_means(sums: np.ndarray, counts: np.ndarray, columns: int) -> np.ndarray:
