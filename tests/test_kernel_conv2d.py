@@ -1,17 +1,19 @@
-"""conv2d kernels (both methods) against the slow numpy reference in `reference.py`.
+"""conv2d kernels (all methods) against the slow numpy reference in `reference.py`.
 
 Fresh random inputs every run (the `seed` fixture; the seed is in every failure message), on
 fixed edge shapes and on random shapes drawn from the seed. Tolerances, float32 kernel vs
 float64 reference: `rtol = 1e-5` and `atol = 1e-6 * K`, K the number of terms summed into one
 output entry: C*KH*KW for y, F*KH*KW for dx, N*OH*OW for dW and db. Measured over 20 seeds x
-the edge shapes x both methods: error / tolerance <= 0.11.
+the edge shapes x both methods: error / tolerance <= 0.11. Winograd (its transforms add up to
+16 terms before and after the products) keeps the same tolerances: error / tolerance <= 0.15 in
+float32 and <= 0.011 in float64, over 20 seeds x its 3x3 edge shapes.
 """
 
 import numpy as np
 import pytest
 import reference as ref
 
-from tuidl.kernels import conv2d
+from tuidl.kernels import conv2d, winograd
 from tuidl.kernels.conv2d import conv2d_backward, conv2d_forward, conv2d_forward_train
 
 RTOL_32 = 1e-5
@@ -37,17 +39,26 @@ SHAPES = {  # x (N, C, H, W), W (F, C, KH, KW), stride, pad (top, bottom, left, 
     "same_width_tall_kernel": ((1, 2, 3, 6), (2, 2, 5, 3), 1, (2, 2, 1, 1)),
     # same width but padding as wide as the image: the per-row path
     "same_width_pad_past_image": ((2, 2, 5, 2), (3, 2, 3, 5), 1, (1, 1, 2, 2)),
+    # 3x3 stride 1, for winograd: odd and even sizes, one pixel, pads 0..2 and lopsided
+    "3x3_odd_7x9": ((3, 2, 7, 9), (3, 2, 3, 3), 1, (1, 1, 1, 1)),
+    "3x3_valid_5x5_one_filter": ((2, 3, 5, 5), (1, 3, 3, 3), 1, (0, 0, 0, 0)),
+    "3x3_one_pixel": ((1, 1, 1, 1), (2, 1, 3, 3), 1, (1, 1, 1, 1)),
+    "3x3_even_pad2": ((2, 5, 8, 6), (3, 5, 3, 3), 1, (2, 2, 2, 2)),
+    "3x3_lopsided_pad": ((4, 3, 6, 7), (5, 3, 3, 3), 1, (0, 1, 2, 0)),
+    "3x3_one_channel_batch9": ((9, 1, 6, 6), (1, 1, 3, 3), 1, (1, 1, 1, 1)),
 }
 
 
-def methods(stride):
-    return ["direct", "gemm", "auto"] if stride == 1 else ["gemm", "auto"]
+def methods(stride, w_shape):
+    if stride != 1:
+        return ["gemm", "auto"]
+    return ["direct", "gemm", "auto"] + (["winograd"] if w_shape[2:] == (3, 3) else [])
 
 
 CASES = [
     pytest.param(*spec, method, id=f"{name}-{method}")
     for name, spec in SHAPES.items()
-    for method in methods(spec[2])
+    for method in methods(spec[2], spec[1])
 ]
 
 
@@ -106,7 +117,7 @@ def test_matches_reference_on_edge_shapes(x_shape, w_shape, stride, pad, method,
 def test_matches_reference_on_random_shapes(case, seed):
     seed = seed + case
     x_shape, w_shape, stride, pad = random_case(np.random.default_rng(seed))
-    for method in methods(stride):
+    for method in methods(stride, w_shape):
         check_against_reference(x_shape, w_shape, stride, pad, method, seed)
 
 
@@ -127,7 +138,21 @@ def test_gemm_in_several_chunks_matches_reference(x_shape, w_shape, stride, pad,
     check_against_reference(x_shape, w_shape, stride, pad, "gemm", seed)
 
 
-@pytest.mark.parametrize("method", ["direct", "gemm"])
+@pytest.mark.parametrize(
+    "x_shape, w_shape, pad",
+    [
+        ((19, 3, 7, 8), (5, 3, 3, 3), (1, 1, 1, 0)),  # 8 + 8 + 3 samples: a part-filled group
+        ((19, 2, 6, 6), (3, 2, 3, 3), (0, 2, 2, 1)),
+    ],
+)
+def test_winograd_in_several_chunks_matches_reference(x_shape, w_shape, pad, seed, monkeypatch):
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)  # one group of LANES samples a chunk
+    plan = winograd._Plan(x_shape, w_shape, pad, np.float32)
+    assert plan.chunks == [(0, 8), (8, 16), (16, 19)]
+    check_against_reference(x_shape, w_shape, 1, pad, "winograd", seed)
+
+
+@pytest.mark.parametrize("method", ["direct", "gemm", "winograd"])
 def test_all_zero_input_gives_bias_and_zero_weight_gradient(method, seed):
     check_against_reference((2, 3, 7, 10), (4, 3, 3, 3), 1, (1, 1, 1, 1), method, seed, True)
     x = np.zeros((2, 3, 7, 10), np.float32)
@@ -140,7 +165,9 @@ def test_all_zero_input_gives_bias_and_zero_weight_gradient(method, seed):
     np.testing.assert_array_equal(db, 2 * 7 * 10)
 
 
-@pytest.mark.parametrize("stride, method", [(1, "direct"), (1, "gemm"), (2, "gemm")])
+@pytest.mark.parametrize(
+    "stride, method", [(1, "direct"), (1, "gemm"), (2, "gemm"), (1, "winograd")]
+)
 def test_backward_without_workspace_or_dx_gives_the_same_gradients(stride, method, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((3, 2, 9, 8), np.float32)
@@ -159,7 +186,9 @@ def test_backward_without_workspace_or_dx_gives_the_same_gradients(stride, metho
     np.testing.assert_array_equal(dy, dy_before)  # backward never writes into dy
 
 
-@pytest.mark.parametrize("stride, method", [(1, "direct"), (1, "gemm"), (2, "gemm")])
+@pytest.mark.parametrize(
+    "stride, method", [(1, "direct"), (1, "gemm"), (2, "gemm"), (1, "winograd")]
+)
 def test_recycled_and_spent_workspaces_give_the_same_results(stride, method, seed):
     rng = np.random.default_rng(seed)
     W = rng.standard_normal((4, 2, 3, 3))
@@ -171,7 +200,8 @@ def test_recycled_and_spent_workspaces_give_the_same_results(stride, method, see
     y, workspace = conv2d_forward_train(x, W, b, stride, pad, method=method, reuse=old)
     assert not old.valid
     y_ref = ref.conv2d_forward(x, W, b, stride, pad)
-    np.testing.assert_allclose(y, y_ref, rtol=RTOL_64, err_msg=f"seed={seed}")
+    # atol: winograd's y near 0 is off by ~1e-15 (its transforms sum larger terms)
+    np.testing.assert_allclose(y, y_ref, rtol=RTOL_64, atol=1e-12, err_msg=f"seed={seed}")
     dy = rng.standard_normal(y.shape)
     want = ref.conv2d_backward(dy, x, W, stride, pad)
     for _ in range(2):  # the second backward finds the col matrix spent and recomputes it
@@ -184,7 +214,22 @@ def test_recycled_and_spent_workspaces_give_the_same_results(stride, method, see
     assert other.x_shape == (2, 2, 9, 8)  # shapes differ: new buffers
 
 
-def test_auto_picks_direct_for_narrow_layers_and_gemm_for_wide_or_strided():
+def test_winograd_backward_from_a_spent_workspace_recomputes_v(seed):
+    rng = np.random.default_rng(seed)
+    x, W = rng.standard_normal((3, 2, 6, 7)), rng.standard_normal((4, 2, 3, 3))
+    b, pad = rng.standard_normal(4), (1, 0, 2, 1)
+    y, spent = conv2d_forward_train(x, W, b, 1, pad, method="winograd")
+    conv2d_forward_train(x + 1, W, b, 1, pad, method="winograd", reuse=spent)
+    assert not spent.valid  # its V now belongs to the second forward
+    dy = rng.standard_normal(y.shape)
+    got = conv2d_backward(dy, x, W, 1, pad, True, workspace=spent)
+    for name, a, r in zip(
+        ["dx", "dW", "db"], got, ref.conv2d_backward(dy, x, W, 1, pad), strict=True
+    ):
+        np.testing.assert_allclose(a, r, rtol=RTOL_64, atol=1e-12, err_msg=f"seed={seed}: {name}")
+
+
+def test_auto_picks_direct_for_narrow_layers_and_gemm_or_winograd_for_wide_or_strided():
     def method(x_shape, w_shape, stride):
         x, W = np.zeros(x_shape, np.float32), np.zeros(w_shape, np.float32)
         b = np.zeros(w_shape[0], np.float32)
@@ -193,8 +238,10 @@ def test_auto_picks_direct_for_narrow_layers_and_gemm_for_wide_or_strided():
 
     assert method((64, 1, 28, 28), (8, 1, 5, 5), 1) == "direct"
     assert method((64, 8, 28, 28), (16, 8, 3, 3), 1) == "direct"
-    assert method((64, 16, 14, 14), (32, 16, 3, 3), 1) == "gemm"
+    assert method((64, 16, 14, 14), (32, 16, 3, 3), 1) == "winograd"  # conv2d B
+    assert method((64, 32, 7, 7), (64, 32, 3, 3), 1) == "gemm"  # odd output: 2x2 tiles waste
     assert method((64, 16, 14, 14), (32, 16, 5, 5), 1) == "direct"  # a 20 MB col matrix
+    assert method((64, 16, 14, 14), (32, 16, 3, 3), 2) == "gemm"
     assert method((2, 1, 8, 8), (2, 1, 3, 3), 2) == "gemm"
 
 
@@ -244,6 +291,10 @@ def test_method_is_checked():
         conv2d_forward(**_valid(), method="fft")
     with pytest.raises(ValueError, match="direct method needs stride 1, got stride 2"):
         conv2d_forward(**{**_valid(), "stride": 2}, method="direct")
+    with pytest.raises(ValueError, match="winograd method needs a 3x3 kernel and stride 1"):
+        conv2d_forward(**{**_valid(), "stride": 2}, method="winograd")
+    with pytest.raises(ValueError, match="got a 2x3 kernel and stride 1"):
+        conv2d_forward(**{**_valid(), "W": np.zeros((4, 3, 2, 3), np.float32)}, method="winograd")
 
 
 def test_backward_rejects_bad_gradient_and_workspace():
