@@ -20,13 +20,13 @@ from .charts import extreme_picks
 LIMIT = 4096  # entries; a 160-column chart shows at most 2 points per column
 
 
-def _grown(array: np.ndarray, size: int) -> np.ndarray:
+def grown(array: np.ndarray, size: int) -> np.ndarray:
     """`array` with room for `size` rows (capacity doubled), rows kept."""
     if size <= len(array):
         return array
-    grown = np.empty((max(64, 2 * size), *array.shape[1:]), array.dtype)
-    grown[: len(array)] = array
-    return grown
+    bigger = np.empty((max(64, 2 * size), *array.shape[1:]), array.dtype)
+    bigger[: len(array)] = array
+    return bigger
 
 
 class Envelope:
@@ -101,7 +101,7 @@ class Envelope:
 
     def _append(self, x: np.ndarray, y: np.ndarray) -> None:
         end = self._n + len(x)
-        self._x, self._y = _grown(self._x, end), _grown(self._y, end)
+        self._x, self._y = grown(self._x, end), grown(self._y, end)
         self._x[self._n : end] = x
         self._y[self._n : end] = y
         self._n = end
@@ -146,7 +146,7 @@ class BinnedMeans:
             self._merge_pairs()
         index = (self.rows + np.arange(len(rows))) // self.width  # each new row's bin
         first, end = self.bins, int(index[-1]) + 1  # a partial last bin keeps what it has
-        self._sums, self._counts = _grown(self._sums, end), _grown(self._counts, end)
+        self._sums, self._counts = grown(self._sums, end), grown(self._counts, end)
         self._sums[first:end] = 0.0
         self._counts[first:end] = 0
         starts = np.flatnonzero(np.concatenate([[True], index[1:] != index[:-1]]))

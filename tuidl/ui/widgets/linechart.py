@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 
 from ..charts import braille_plot, minmax_downsample, nice_range, short
+from ..history import grown
 from .textstrips import Pieces, TextStrips, pieces_strips, pieces_text, text_strips
 
 PALETTE = ["#4e9af1", "#f5a623", "#7ed321", "#e8456b", "#bd7af5", "#50e3c2", "#f8e71c", "#ffffff"]
@@ -42,10 +43,7 @@ class Points:
     def append(self, xs, ys) -> None:
         x, y = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
         end = self.n + min(len(x), len(y))
-        if end > len(self._x):
-            capacity = max(64, 2 * end)
-            self._x = np.concatenate([self._x[: self.n], np.empty(capacity - self.n)])
-            self._y = np.concatenate([self._y[: self.n], np.empty(capacity - self.n)])
+        self._x, self._y = grown(self._x, end), grown(self._y, end)
         self._x[self.n : end] = x[: end - self.n]
         self._y[self.n : end] = y[: end - self.n]
         self.n = end
