@@ -35,12 +35,14 @@ from .buffers import reusable
 
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 
-# Samples per tile group: one AVX2 register of float32. Each (sample, channel) plane is first
-# transposed into a (H*W, LANES) block (`_gather`), which LLVM vectorizes as 8x8 shuffles. The
-# alternatives measured slower: one plane's tiles as the vector (rows split by parity, so that a
-# tile row is a run) spent ~100 scalar instructions per 14-pixel row, conv2d B 1.07-1.17x the
-# gemm method's time; this layout 0.91-0.96x.
+# Samples per tile group: one AVX2 register of float32, one value of each sample side by side.
 LANES = 8
+
+# Staging columns: the transforms compute into a local (rows, TMAX) array T and copy its rows out.
+# TMAX is a constant so that LLVM sees T's rows at fixed distances; written straight into V or
+# dM (16 rows at run-time distances) the loops needed more run-time alias checks than LLVM
+# allows and stayed scalar.
+TMAX = 512
 
 
 # ---------------------------------------------------------------------------- numba cores
@@ -70,103 +72,55 @@ def _a(s0, s1):
     return s0, s0 + s1, s0 - s1, -s1
 
 
-@jit
-def _put4(T, row, q, v):
-    """T[row .. row + 3, q] = v."""
-    T[row, q], T[row + 1, q], T[row + 2, q], T[row + 3, q] = v
-
-
-# What keeps the lane loops vectorized (each checked in the assembly):
-# - flat arrays at uint64 offsets, no views in the loops: numba wraps negative signed indices,
-#   and that check stops LLVM; a view costs two reference count calls, opaque to LLVM;
-# - a lane count passed in at run time (`lanes`): a constant 8 gets the loop fully unrolled,
-#   and the SLP vectorizer then left the transforms scalar (2x slower);
-# - results to a local (16, LANES) array T, then copied out one row at a time: stored straight
-#   into V or dM (16 runs at runtime distances that might alias the input, for all LLVM knows)
-#   they needed more runtime alias checks than LLVM allows. The copies have few statements, so
-#   a constant lane count is fine there (4 % faster than `lanes`).
+# Planes are staged in a "split" layout: pixel (r, w) of a plane with Wh column pairs at
+# ((r*2 + w % 2)*Wh + w // 2)*LANES + q for sample q of a tile group. Then entry (i, j) of the
+# 2x2- or 4x4-windows of one tile row is a contiguous run over (tw, q), so each transform is one
+# vectorized loop per tile row instead of a short loop per tile. What else keeps the loops
+# vectorized (each checked in the assembly): flat arrays at uint64 offsets, no views in the loops
+# (numba wraps negative signed indices, and that check stops LLVM; a view costs two reference
+# count calls, opaque to LLVM).
 
 
 @jit
-def _gather(src, n0, valid, ch, buf):
-    """buf[k*LANES + q] = src[n0 + q, ch].flat[k] for lanes q < valid, 0 in the others and in
-    the last block of LANES (the zero block). src (N, C, H, W); buf ((H*W + 1)*LANES,)."""
+def _gather(src, n0, valid, ch, top, left, Wh, buf):
+    """buf[((r*2 + w % 2)*Wh + w // 2)*LANES + q] = src[n0 + q, ch, r - top, w - left] for lanes
+    q < valid (zeros in the others); the rest of buf (padding) is left as it is."""
     _, C, H, W = src.shape
-    K = H * W
     sf = src.reshape(src.size)
-    base, stride, lanes = np.uint64((n0 * C + ch) * K), np.uint64(C * K), np.uint64(LANES)
-    if valid == LANES:
-        for k in range(np.uint64(K)):
-            for q in range(lanes):
-                buf[k * lanes + q] = sf[base + k + q * stride]
-    else:
+    base, stride = np.uint64((n0 * C + ch) * H * W), np.uint64(C * H * W)
+    if valid < LANES:
         buf[:] = 0
-        for q in range(np.uint64(valid)):
-            for k in range(np.uint64(K)):
-                buf[k * lanes + q] = sf[base + k + q * stride]
-    buf[K * LANES :] = 0
+    for h in range(H):
+        for w in range(W):
+            wp = w + left
+            d = np.uint64((((h + top) * 2 + (wp & 1)) * Wh + (wp >> 1)) * LANES)
+            s = base + np.uint64(h * W + w)
+            for q in range(np.uint64(valid)):
+                buf[d + q] = sf[s + q * stride]
 
 
 @jit
-def _scatter(buf, bias, dst, n0, valid, ch):
-    """dst[n0 + q, ch].flat[k] = buf[k*LANES + q] + bias for lanes q < valid: `_gather`
-    reversed. dst (N, C, H, W)."""
+def _scatter(buf, bias, dst, n0, valid, ch, top, left, Wh):
+    """dst[n0 + q, ch, h, w] = bias + the value `_gather` reads from there, for q < valid."""
     _, C, H, W = dst.shape
-    K = H * W
     df = dst.reshape(dst.size)
-    base, stride, lanes = np.uint64((n0 * C + ch) * K), np.uint64(C * K), np.uint64(LANES)
-    if valid == LANES:
-        for k in range(np.uint64(K)):
-            for q in range(lanes):
-                df[base + k + q * stride] = buf[k * lanes + q] + bias
-    else:
-        for q in range(np.uint64(valid)):
-            for k in range(np.uint64(K)):
-                df[base + k + q * stride] = buf[k * lanes + q] + bias
+    base, stride = np.uint64((n0 * C + ch) * H * W), np.uint64(C * H * W)
+    for h in range(H):
+        for w in range(W):
+            wp = w + left
+            s = np.uint64((((h + top) * 2 + (wp & 1)) * Wh + (wp >> 1)) * LANES)
+            d = base + np.uint64(h * W + w)
+            for q in range(np.uint64(valid)):
+                df[d + q * stride] = buf[s + q] + bias
 
 
 @jit
-def _window_offsets(TH, TW, top, left, H, W, size):
-    """offs[th*TW + tw, 4*i + j] = LANES * the pixel (2*th + i - top, 2*tw + j - left) of an
-    (H, W) plane, or LANES*H*W (the zero or dump block) where it lies outside; `size` (4 or
-    2) pixels a side."""
-    offs = np.empty((TH * TW, size * size), np.uint64)
-    for th in range(TH):
-        for tw in range(TW):
-            for i in range(size):
-                for j in range(size):
-                    h, w = 2 * th + i - top, 2 * tw + j - left
-                    inside = 0 <= h < H and 0 <= w < W
-                    offs[th * TW + tw, size * i + j] = LANES * (h * W + w if inside else H * W)
-    return offs
-
-
-@jit
-def _row16(offs, t):
-    """offs[t] as a tuple: a row view would cost reference counting in the tile loop."""
-    return (
-        offs[t, 0],
-        offs[t, 1],
-        offs[t, 2],
-        offs[t, 3],
-        offs[t, 4],
-        offs[t, 5],
-        offs[t, 6],
-        offs[t, 7],
-        offs[t, 8],
-        offs[t, 9],
-        offs[t, 10],
-        offs[t, 11],
-        offs[t, 12],
-        offs[t, 13],
-        offs[t, 14],
-        offs[t, 15],
-    )
-
-
-@jit
-def _row4(offs, t):
-    return offs[t, 0], offs[t, 1], offs[t, 2], offs[t, 3]
+def _flush(T, fill, out, start, step):
+    """out[start + k*step + u] = T[k, u] for k < T.shape[0], u < fill."""
+    for k in range(T.shape[0]):
+        d = start + np.uint64(k) * step
+        for u in range(fill):
+            out[d + u] = T[k, u]
 
 
 @jit
@@ -193,138 +147,164 @@ def _strided16(base, step):
 
 
 @jit
-def _input_core(x, n0, n1, top, left, TH, TW, V, lanes):
+def _input_core(x, n0, n1, top, left, TH, TW, V):
     """V[:, c, (g*TH*TW + th*TW + tw)*LANES + q] = Bt d B, d tile (th, tw) of sample n0 +
     g*LANES + q and channel c of x zero-padded by (top, left) (zeros for samples from n1)."""
     _, C, H, W = x.shape
     P = V.shape[2]
     Vf = V.reshape(V.size)
-    offs = _window_offsets(TH, TW, top, left, H, W, 4)
-    buf = np.empty((H * W + 1) * LANES, x.dtype)
-    T = np.empty((16, LANES), x.dtype)
-    lanes = np.uint64(lanes)
+    Wh = TW + 1  # the 4x4 windows reach one column pair past the tiles
+    buf = np.zeros((2 * TH + 2) * 2 * Wh * LANES, x.dtype)
+    T = np.empty((16, TMAX), x.dtype)
+    row, odd, nxt = np.uint64(2 * Wh * LANES), np.uint64(Wh * LANES), np.uint64(LANES)
+    width = TW * LANES
     for g in range((n1 - n0 + LANES - 1) // LANES):
         for c in range(C):
-            _gather(x, n0 + g * LANES, min(LANES, n1 - n0 - g * LANES), c, buf)
-            for t in range(TH * TW):
-                o = _row16(offs, t)
-                for q in range(lanes):
-                    u0 = _bt(buf[o[0] + q], buf[o[4] + q], buf[o[8] + q], buf[o[12] + q])
-                    u1 = _bt(buf[o[1] + q], buf[o[5] + q], buf[o[9] + q], buf[o[13] + q])
-                    u2 = _bt(buf[o[2] + q], buf[o[6] + q], buf[o[10] + q], buf[o[14] + q])
-                    u3 = _bt(buf[o[3] + q], buf[o[7] + q], buf[o[11] + q], buf[o[15] + q])
-                    _put4(T, 0, q, _bt(u0[0], u1[0], u2[0], u3[0]))  # Bt d, then (.) B
-                    _put4(T, 4, q, _bt(u0[1], u1[1], u2[1], u3[1]))
-                    _put4(T, 8, q, _bt(u0[2], u1[2], u2[2], u3[2]))
-                    _put4(T, 12, q, _bt(u0[3], u1[3], u2[3], u3[3]))
-                dst = np.uint64(c * P + (g * TH * TW + t) * LANES)
-                for k in range(16):
-                    d = dst + np.uint64(k * C * P)
-                    for q in range(np.uint64(LANES)):
-                        Vf[d + q] = T[k, q]
+            _gather(x, n0 + g * LANES, min(LANES, n1 - n0 - g * LANES), c, top, left, Wh, buf)
+            start, fill = np.uint64(c * P + g * TH * TW * LANES), np.uint64(0)
+            for th in range(TH):
+                done = 0
+                while done < width:
+                    seg = min(width - done, TMAX - fill)
+                    r0 = np.uint64(2 * th) * row + np.uint64(done)
+                    r1 = r0 + row
+                    r2 = r1 + row
+                    r3 = r2 + row
+                    for u in range(np.uint64(seg)):
+                        # window columns j = 0..3: even, odd, next even, next odd
+                        u0 = _bt(buf[r0 + u], buf[r1 + u], buf[r2 + u], buf[r3 + u])
+                        o1, o2, o3 = odd + u, nxt + u, odd + nxt + u
+                        u1 = _bt(buf[r0 + o1], buf[r1 + o1], buf[r2 + o1], buf[r3 + o1])
+                        u2 = _bt(buf[r0 + o2], buf[r1 + o2], buf[r2 + o2], buf[r3 + o2])
+                        u3 = _bt(buf[r0 + o3], buf[r1 + o3], buf[r2 + o3], buf[r3 + o3])
+                        t = fill + u  # Bt d, then (.) B
+                        T[0, t], T[1, t], T[2, t], T[3, t] = _bt(u0[0], u1[0], u2[0], u3[0])
+                        T[4, t], T[5, t], T[6, t], T[7, t] = _bt(u0[1], u1[1], u2[1], u3[1])
+                        T[8, t], T[9, t], T[10, t], T[11, t] = _bt(u0[2], u1[2], u2[2], u3[2])
+                        T[12, t], T[13, t], T[14, t], T[15, t] = _bt(u0[3], u1[3], u2[3], u3[3])
+                    fill += np.uint64(seg)
+                    done += seg
+                    if fill == TMAX:
+                        _flush(T, fill, Vf, start, np.uint64(C * P))
+                        start, fill = start + fill, np.uint64(0)
+            if fill:
+                _flush(T, fill, Vf, start, np.uint64(C * P))
 
 
 @jit
-def _output_core(M, b, n0, n1, y, lanes):
+def _output_core(M, b, n0, n1, y):
     """y[n, f, 2*th + i, 2*tw + j] = (At M[:, f, p] A)[i, j] + b[f], tile p as in
     `_input_core`, for samples n0 .. n1; rows and columns past y's edge are dropped."""
     _, F, OH, OW = y.shape
     TH, TW = (OH + 1) // 2, (OW + 1) // 2
     P = M.shape[2]
     Mf = M.reshape(M.size)
-    offs = _window_offsets(TH, TW, 0, 0, OH, OW, 2)
-    buf = np.empty((OH * OW + 1) * LANES, y.dtype)  # the last block takes what is dropped
-    T = np.empty((4, LANES), y.dtype)
-    lanes = np.uint64(lanes)
+    buf = np.empty(2 * TH * 2 * TW * LANES, y.dtype)
+    T = np.empty((4, TMAX), y.dtype)
+    width = TW * LANES
+    row, odd = np.uint64(2 * width), np.uint64(width)
     for g in range((n1 - n0 + LANES - 1) // LANES):
         for f in range(F):
-            for t in range(TH * TW):
-                m = _strided16(f * P + (g * TH * TW + t) * LANES, F * P)
-                for q in range(lanes):
-                    r0 = _at(Mf[m[0] + q], Mf[m[4] + q], Mf[m[8] + q], Mf[m[12] + q])
-                    r1 = _at(Mf[m[1] + q], Mf[m[5] + q], Mf[m[9] + q], Mf[m[13] + q])
-                    r2 = _at(Mf[m[2] + q], Mf[m[6] + q], Mf[m[10] + q], Mf[m[14] + q])
-                    r3 = _at(Mf[m[3] + q], Mf[m[7] + q], Mf[m[11] + q], Mf[m[15] + q])
-                    T[0, q], T[1, q] = _at(r0[0], r1[0], r2[0], r3[0])  # At M, then (.) A
-                    T[2, q], T[3, q] = _at(r0[1], r1[1], r2[1], r3[1])
-                o = _row4(offs, t)
-                for k in range(4):
-                    d = o[k]
-                    for q in range(np.uint64(LANES)):
-                        buf[d + q] = T[k, q]
+            for th in range(TH):
+                for done in range(0, width, TMAX):
+                    seg = np.uint64(min(width - done, TMAX))
+                    m = _strided16(f * P + (g * TH * TW + th * TW) * LANES + done, F * P)
+                    for u in range(seg):
+                        r0 = _at(Mf[m[0] + u], Mf[m[4] + u], Mf[m[8] + u], Mf[m[12] + u])
+                        r1 = _at(Mf[m[1] + u], Mf[m[5] + u], Mf[m[9] + u], Mf[m[13] + u])
+                        r2 = _at(Mf[m[2] + u], Mf[m[6] + u], Mf[m[10] + u], Mf[m[14] + u])
+                        r3 = _at(Mf[m[3] + u], Mf[m[7] + u], Mf[m[11] + u], Mf[m[15] + u])
+                        T[0, u], T[1, u] = _at(r0[0], r1[0], r2[0], r3[0])  # At M, then (.) A
+                        T[2, u], T[3, u] = _at(r0[1], r1[1], r2[1], r3[1])
+                    o = np.uint64(2 * th) * row + np.uint64(done)
+                    for u in range(seg):  # pixels (i, j) at rows 2*th + i, column parity j
+                        buf[o + u] = T[0, u]
+                        buf[o + odd + u] = T[1, u]
+                        buf[o + row + u] = T[2, u]
+                        buf[o + row + odd + u] = T[3, u]
             n = n0 + g * LANES
-            _scatter(buf, b[f], y, n, min(LANES, n1 - n), f)
+            _scatter(buf, b[f], y, n, min(LANES, n1 - n), f, 0, 0, TW)
 
 
 @jit
-def _dy_core(dy, n0, n1, dM, db, lanes):
+def _dy_core(dy, n0, n1, dM, db):
     """dM[:, f, p] = A dy_tile At for every 2x2 tile p of dy (zeros past its edges; the
     adjoint of `_output_core`) for samples n0 .. n1, and db[f] += the sum of those dy."""
     _, F, OH, OW = dy.shape
     TH, TW = (OH + 1) // 2, (OW + 1) // 2
     P = dM.shape[2]
     dMf = dM.reshape(dM.size)
-    offs = _window_offsets(TH, TW, 0, 0, OH, OW, 2)
-    buf = np.empty((OH * OW + 1) * LANES, dy.dtype)
-    T = np.empty((16, LANES), dy.dtype)
-    lanes = np.uint64(lanes)
+    buf = np.zeros(2 * TH * 2 * TW * LANES, dy.dtype)
+    T = np.empty((16, TMAX), dy.dtype)
+    width = TW * LANES
+    row, odd = np.uint64(2 * width), np.uint64(width)
     for g in range((n1 - n0 + LANES - 1) // LANES):
         for f in range(F):
-            _gather(dy, n0 + g * LANES, min(LANES, n1 - n0 - g * LANES), f, buf)
+            _gather(dy, n0 + g * LANES, min(LANES, n1 - n0 - g * LANES), f, 0, 0, TW, buf)
             total = db[f]
             for k in range(buf.size):
                 total += buf[k]
             db[f] = total
-            for t in range(TH * TW):
-                o = _row4(offs, t)
-                for q in range(lanes):
-                    c0 = _a(buf[o[0] + q], buf[o[2] + q])  # A dy, for j = 0, 1
-                    c1 = _a(buf[o[1] + q], buf[o[3] + q])
-                    _put4(T, 0, q, _a(c0[0], c1[0]))  # then (.) At
-                    _put4(T, 4, q, _a(c0[1], c1[1]))
-                    _put4(T, 8, q, _a(c0[2], c1[2]))
-                    _put4(T, 12, q, _a(c0[3], c1[3]))
-                dst = np.uint64(f * P + (g * TH * TW + t) * LANES)
-                for k in range(16):
-                    d = dst + np.uint64(k * F * P)
-                    for q in range(np.uint64(LANES)):
-                        dMf[d + q] = T[k, q]
+            start, fill = np.uint64(f * P + g * TH * TW * LANES), np.uint64(0)
+            for th in range(TH):
+                done = 0
+                while done < width:
+                    seg = min(width - done, TMAX - fill)
+                    r0 = np.uint64(2 * th) * row + np.uint64(done)
+                    r1 = r0 + row
+                    for u in range(np.uint64(seg)):
+                        c0 = _a(buf[r0 + u], buf[r1 + u])  # A dy, for j = 0, 1
+                        c1 = _a(buf[r0 + odd + u], buf[r1 + odd + u])
+                        t = fill + u  # then (.) At
+                        T[0, t], T[1, t], T[2, t], T[3, t] = _a(c0[0], c1[0])
+                        T[4, t], T[5, t], T[6, t], T[7, t] = _a(c0[1], c1[1])
+                        T[8, t], T[9, t], T[10, t], T[11, t] = _a(c0[2], c1[2])
+                        T[12, t], T[13, t], T[14, t], T[15, t] = _a(c0[3], c1[3])
+                    fill += np.uint64(seg)
+                    done += seg
+                    if fill == TMAX:
+                        _flush(T, fill, dMf, start, np.uint64(F * P))
+                        start, fill = start + fill, np.uint64(0)
+            if fill:
+                _flush(T, fill, dMf, start, np.uint64(F * P))
 
 
 @jit
-def _dx_core(dV, n0, n1, top, left, TH, TW, dx, lanes):
+def _dx_core(dV, n0, n1, top, left, TH, TW, dx):
     """dx[n0 .. n1] = B dV Bt added into each tile's 4x4 window of the zero-padded input, what
     falls into the padding dropped: the adjoint of `_input_core`."""
     _, C, H, W = dx.shape
     P = dV.shape[2]
     dVf = dV.reshape(dV.size)
-    offs = _window_offsets(TH, TW, top, left, H, W, 4)
-    buf = np.empty((H * W + 1) * LANES, dx.dtype)  # the last block collects the padding's
-    T = np.empty((16, LANES), dx.dtype)
-    lanes = np.uint64(lanes)
-    zero = dx.dtype.type(0)
+    Wh = TW + 1
+    buf = np.empty((2 * TH + 2) * 2 * Wh * LANES, dx.dtype)
+    T = np.empty((16, TMAX), dx.dtype)
+    row, odd, nxt = np.uint64(2 * Wh * LANES), np.uint64(Wh * LANES), np.uint64(LANES)
+    cols = (np.uint64(0), odd, nxt, odd + nxt)  # window columns j = 0..3
+    width = TW * LANES
     for g in range((n1 - n0 + LANES - 1) // LANES):
         for c in range(C):
             buf[:] = 0
-            for t in range(TH * TW):
-                s = _strided16(c * P + (g * TH * TW + t) * LANES, C * P)
-                for q in range(lanes):
-                    r0 = _b(dVf[s[0] + q], dVf[s[4] + q], dVf[s[8] + q], dVf[s[12] + q])
-                    r1 = _b(dVf[s[1] + q], dVf[s[5] + q], dVf[s[9] + q], dVf[s[13] + q])
-                    r2 = _b(dVf[s[2] + q], dVf[s[6] + q], dVf[s[10] + q], dVf[s[14] + q])
-                    r3 = _b(dVf[s[3] + q], dVf[s[7] + q], dVf[s[11] + q], dVf[s[15] + q])
-                    _put4(T, 0, q, _b(r0[0], r1[0], r2[0], r3[0]))  # B dV, then (.) Bt
-                    _put4(T, 4, q, _b(r0[1], r1[1], r2[1], r3[1]))
-                    _put4(T, 8, q, _b(r0[2], r1[2], r2[2], r3[2]))
-                    _put4(T, 12, q, _b(r0[3], r1[3], r2[3], r3[3]))
-                o = _row16(offs, t)
-                # one loop per window pixel: neighbouring windows overlap, one loop does not
-                for k in range(16):
-                    d = o[k]
-                    for q in range(np.uint64(LANES)):
-                        buf[d + q] += T[k, q]
+            for th in range(TH):
+                for done in range(0, width, TMAX):
+                    seg = np.uint64(min(width - done, TMAX))
+                    s = _strided16(c * P + (g * TH * TW + th * TW) * LANES + done, C * P)
+                    for u in range(seg):
+                        r0 = _b(dVf[s[0] + u], dVf[s[4] + u], dVf[s[8] + u], dVf[s[12] + u])
+                        r1 = _b(dVf[s[1] + u], dVf[s[5] + u], dVf[s[9] + u], dVf[s[13] + u])
+                        r2 = _b(dVf[s[2] + u], dVf[s[6] + u], dVf[s[10] + u], dVf[s[14] + u])
+                        r3 = _b(dVf[s[3] + u], dVf[s[7] + u], dVf[s[11] + u], dVf[s[15] + u])
+                        T[0, u], T[1, u], T[2, u], T[3, u] = _b(r0[0], r1[0], r2[0], r3[0])
+                        T[4, u], T[5, u], T[6, u], T[7, u] = _b(r0[1], r1[1], r2[1], r3[1])
+                        T[8, u], T[9, u], T[10, u], T[11, u] = _b(r0[2], r1[2], r2[2], r3[2])
+                        T[12, u], T[13, u], T[14, u], T[15, u] = _b(r0[3], r1[3], r2[3], r3[3])
+                    # one loop per window entry: neighbouring windows overlap, one loop does not
+                    for k in range(16):
+                        d = np.uint64(2 * th + k // 4) * row + cols[k % 4] + np.uint64(done)
+                        for u in range(seg):
+                            buf[d + u] += T[k, u]
             n = n0 + g * LANES
-            _scatter(buf, zero, dx, n, min(LANES, n1 - n), c)
+            _scatter(buf, dx.dtype.type(0), dx, n, min(LANES, n1 - n), c, top, left, Wh)
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -414,9 +394,9 @@ def forward(x, W, b, pad, keep, V=None, scratch=None):
     y = np.empty((N, plan.F, H + pad[0] + pad[1] - 2, Wd + pad[2] + pad[3] - 2), x.dtype)
     for n0, n1 in plan.chunks:
         Vc, M = plan.V(V, n0, n1), plan.M(scratch, n0, n1)
-        _input_core(x, n0, n1, pad[0], pad[2], plan.TH, plan.TW, Vc, LANES)
+        _input_core(x, n0, n1, pad[0], pad[2], plan.TH, plan.TW, Vc)
         np.matmul(U, Vc, out=M)
-        _output_core(M, b, n0, n1, y, LANES)
+        _output_core(M, b, n0, n1, y)
     return y, V, scratch
 
 
@@ -443,12 +423,12 @@ def backward(dy, x, W, pad, need_dx, db, V=None, scratch=None):
     for n0, n1 in plan.chunks:
         Vc, dM = plan.V(V, n0, n1), plan.M(scratch, n0, n1)
         if recompute:
-            _input_core(x, n0, n1, pad[0], pad[2], plan.TH, plan.TW, Vc, LANES)
-        _dy_core(dy, n0, n1, dM, db, LANES)
+            _input_core(x, n0, n1, pad[0], pad[2], plan.TH, plan.TW, Vc)
+        _dy_core(dy, n0, n1, dM, db)
         np.matmul(dM, Vc.transpose(0, 2, 1), out=dU_part)
         dU += dU_part
         if need_dx:
             dV = plan.dV(scratch, n0, n1)
             np.matmul(Ut, dM, out=dV)
-            _dx_core(dV, n0, n1, pad[0], pad[2], plan.TH, plan.TW, dx, LANES)
+            _dx_core(dV, n0, n1, pad[0], pad[2], plan.TH, plan.TW, dx)
     return dx, filter_grad(dU), scratch
