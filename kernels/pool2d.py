@@ -73,36 +73,41 @@ def _max2_plane(xf, x0, W, stride, yf, af, y0, OH, OW):
     return s0 + s1
 
 
+# The 2x2 stride-2 cores run in two passes over a plane, through plane-sized scratch arrays: a
+# one-pass window loop has only OW iterations per row (14 on MNIST), fewer than LLVM's vector
+# body (8 lanes x 4 on AVX2), so it ran scalar. Rows with rows first (2*OW iterations per row
+# pair), then columns with columns over the whole plane in one loop (stride-2 loads, vectorized
+# as interleaved groups); the average backward in reverse. Measured 1.4-1.8x faster.
+
+
 @jit
-def _max2_plane_stride2(xf, x0, W, yf, af, y0, OH, OW):
-    """`_max2_plane` with the literal stride 2 (the common case; measured 1.2x faster)."""
-    one, two, Wu = np.uint64(1), np.uint64(2), np.uint64(W)
-    s0 = xf[x0] - xf[x0]
-    s1 = s0
-    for i in range(np.uint64(OH)):
-        corner = two * i * Wu
-        r0 = np.uint64(x0) + corner
-        r1 = r0 + Wu
-        o = np.uint64(y0) + i * np.uint64(OW)
-        for j in range(np.uint64(OW)):
-            w = two * j
-            a, b, c, d = xf[r0 + w], xf[r0 + w + one], xf[r1 + w], xf[r1 + w + one]
-            s0 += a + b
-            s1 += c + d
-            best = a
-            t = np.uint64(0)
-            if b > best:
-                best = b
-                t = one
-            if c > best:
-                best = c
-                t = Wu
-            if d > best:
-                best = d
-                t = Wu + one
-            yf[o + j] = best
-            af[o + j] = corner + w + t
-    return s0 + s1
+def _max2_plane_stride2(xf, x0, W, yf, af, y0, OH, OW, v, vrow, corner):
+    """`_max2_plane` at stride 2 (the common case), in two passes.
+
+    v, vrow: OH * 2*OW scratch; corner[m]: the flat index of window m's top-left element.
+    Rows first, then columns: the right column's winner beats the left one's when it is
+    greater, or equal and in a higher row (then it comes first in row-major order).
+    """
+    one, two, Wu, L = np.uint64(1), np.uint64(2), np.uint64(W), np.uint64(2 * OW)
+    for i in range(np.uint64(OH)):  # the larger of rows 2i and 2i + 1 in each column
+        r0 = np.uint64(x0) + two * i * Wu
+        for w in range(L):
+            a, c = xf[r0 + w], xf[r0 + Wu + w]
+            down = c > a
+            v[i * L + w] = c if down else a
+            vrow[i * L + w] = W if down else 0  # its offset from the top row
+    for m in range(np.uint64(OH * OW)):  # then the larger of adjacent columns
+        left, right = v[two * m], v[two * m + one]
+        lo, ro = vrow[two * m], vrow[two * m + one]
+        take_right = (right > left) | ((right == left) & (ro < lo))
+        yf[np.uint64(y0) + m] = right if take_right else left
+        af[np.uint64(y0) + m] = corner[m] + (ro + 1 if take_right else lo)
+    # summed in a loop of its own: in the row loop, a sum chained the rows (1.6x slower); this
+    # includes a dropped last column, whose NaN or inf then only costs the slow core's time
+    total = xf[x0] - xf[x0]
+    for k in range(two * np.uint64(OH) * Wu):
+        total += xf[np.uint64(x0) + k]
+    return total
 
 
 @jit
@@ -158,13 +163,20 @@ def _maxpool_core(x, size, stride, y, argmax):
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
     xf, yf, af = x.reshape(x.size), y.reshape(y.size), argmax.reshape(argmax.size)
+    if size == 2 and stride == 2:
+        v = np.empty(OH * 2 * OW, x.dtype)
+        vrow = np.empty(OH * 2 * OW, argmax.dtype)
+        corner = np.empty(OH * OW, argmax.dtype)
+        for i in range(OH):
+            for j in range(OW):
+                corner[i * OW + j] = 2 * (i * W + j)
     for n in range(N):
         for c in range(C):
             q = n * C + c
             # a NaN (or an inf, or an overflowing sum) sends the plane through the NaN-exact core
             x0, y0 = q * H * W, q * OH * OW
             if size == 2 and stride == 2:
-                total = _max2_plane_stride2(xf, x0, W, yf, af, y0, OH, OW)
+                total = _max2_plane_stride2(xf, x0, W, yf, af, y0, OH, OW, v, vrow, corner)
             elif size == 2:
                 total = _max2_plane(xf, x0, W, stride, yf, af, y0, OH, OW)
             else:
@@ -189,11 +201,28 @@ def _maxpool_backward_core(dy, argmax, dx):
 
 
 @jit
+def _avg2_plane(xf, x0, W, yf, y0, OH, OW, scale, t):
+    """2x2 windows at stride 2 of the plane at xf[x0:] into yf[y0:]; t: OH * 2*OW scratch."""
+    one, two, Wu, L = np.uint64(1), np.uint64(2), np.uint64(W), np.uint64(2 * OW)
+    for i in range(np.uint64(OH)):  # t row i: the sum of x rows 2i and 2i + 1
+        r0 = np.uint64(x0) + two * i * Wu
+        for w in range(L):
+            t[i * L + w] = xf[r0 + w] + xf[r0 + Wu + w]
+    for m in range(np.uint64(OH * OW)):  # adjacent columns of t, the whole plane in one loop
+        yf[np.uint64(y0) + m] = (t[two * m] + t[two * m + one]) * scale
+
+
+@jit
 def _avgpool_core(x, size, stride, y):
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
     scale = _scalar(1.0 / (size * size), y.dtype)
     xf, yf = x.reshape(x.size), y.reshape(y.size)
+    if size == 2 and stride == 2:
+        t = np.empty(OH * 2 * OW, x.dtype)
+        for q in range(N * C):
+            _avg2_plane(xf, q * H * W, W, yf, q * OH * OW, OH, OW, scale, t)
+        return
     one, Wu, step, OWu = np.uint64(1), np.uint64(W), np.uint64(stride), np.uint64(OW)
     for q in range(np.uint64(N * C)):
         for i in range(np.uint64(OH)):
@@ -219,13 +248,32 @@ def _avgpool_core(x, size, stride, y):
 
 
 @jit
+def _avg2_backward_plane(gf, y0, OH, OW, scale, xf, x0, W, t):
+    """dx of 2x2 windows at stride 2: the plane at gf[y0:] spread over xf[x0:]; t as forward.
+
+    Leaves the dropped last row or column (odd H or W) alone.
+    """
+    one, two, Wu, L = np.uint64(1), np.uint64(2), np.uint64(W), np.uint64(2 * OW)
+    for m in range(np.uint64(OH * OW)):  # each dy twice in a row, the whole plane in one loop
+        v = gf[np.uint64(y0) + m] * scale
+        t[two * m] = v
+        t[two * m + one] = v
+    for i in range(np.uint64(OH)):  # t row i to x rows 2i and 2i + 1 (one loop each vectorizes)
+        r0 = np.uint64(x0) + two * i * Wu
+        for w in range(L):
+            xf[r0 + w] = t[i * L + w]
+        for w in range(L):
+            xf[r0 + Wu + w] = t[i * L + w]
+
+
+@jit
 def _avgpool_backward_core(dy, size, stride, dx):
     N, C, H, W = dx.shape
     OH, OW = dy.shape[2], dy.shape[3]
     scale = _scalar(1.0 / (size * size), dx.dtype)
     g = np.empty(OW, dx.dtype)
     xf, gf = dx.reshape(dx.size), dy.reshape(dy.size)
-    one, Wu, step, OWu = np.uint64(1), np.uint64(W), np.uint64(stride), np.uint64(OW)
+    Wu, step, OWu = np.uint64(W), np.uint64(stride), np.uint64(OW)
     tiling = stride == size  # tiling windows write each covered input once
     for n in range(N):
         for c in range(C):
@@ -235,20 +283,15 @@ def _avgpool_backward_core(dy, size, stride, dx):
                 plane[: OH * size, OW * size :] = 0
             else:  # overlaps or gaps: accumulate into zeros
                 plane[:] = 0
+    if size == 2 and stride == 2:
+        t = np.empty(OH * 2 * OW, dx.dtype)
+        for q in range(N * C):
+            _avg2_backward_plane(gf, q * OH * OW, OH, OW, scale, xf, q * H * W, W, t)
+        return
     for q in range(np.uint64(N * C)):
         for i in range(np.uint64(OH)):
             r0 = (q * np.uint64(H) + i * step) * Wu
             o = (q * np.uint64(OH) + i) * OWu
-            if size == 2 and stride == 2:  # unrolled
-                r1 = r0 + Wu
-                for j in range(OWu):
-                    v = gf[o + j] * scale
-                    w = np.uint64(2) * j
-                    xf[r0 + w] = v
-                    xf[r0 + w + one] = v
-                    xf[r1 + w] = v
-                    xf[r1 + w + one] = v
-                continue
             for j in range(OWu):
                 g[j] = gf[o + j] * scale
             for dh in range(np.uint64(size)):

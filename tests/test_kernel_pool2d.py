@@ -25,6 +25,7 @@ ATOL_PER_TERM_64 = 1e-14
 SHAPES = {  # x (N, C, H, W), size, stride
     "2x2_tiling": ((2, 3, 8, 8), 2, 2),
     "2x2_odd_nonsquare_drops_edge": ((2, 3, 7, 10), 2, 2),
+    "2x2_odd_width_drops_edge": ((2, 3, 10, 9), 2, 2),
     "batch1_1ch": ((1, 1, 6, 6), 2, 2),
     "2x2_overlapping": ((2, 2, 7, 9), 2, 1),
     "2x2_gaps": ((2, 2, 10, 11), 2, 3),
@@ -117,6 +118,19 @@ def test_max_ties_go_to_the_first_element_in_row_major_order(size, stride):
     assert argmax[0, 0, 0, 0] == 7
     dx = maxpool2d_backward(np.ones_like(y), argmax, x.shape)
     assert dx[0, 0, 1, 0] >= 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_2x2_ties_between_any_two_elements_go_to_the_first(dtype):
+    # one window per pair of tied maxima, the other two elements lower (a 2x2 stride-2 plane)
+    corners = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    pairs = [(p, q) for k, p in enumerate(corners) for q in corners[k + 1 :]]
+    x = np.zeros((1, 1, 2, 2 * len(pairs)), dtype)
+    for k, (p, q) in enumerate(pairs):
+        x[0, 0, p[0], 2 * k + p[1]] = x[0, 0, q[0], 2 * k + q[1]] = 3.0
+    _, argmax = maxpool2d_forward(x, 2, 2)
+    _, argmax_ref = ref.maxpool2d_forward(x, 2, 2)
+    np.testing.assert_array_equal(argmax, argmax_ref)
 
 
 @pytest.mark.parametrize("size, stride", [(2, 2), (2, 1), (3, 3), (3, 2)])
