@@ -16,12 +16,12 @@ Three algorithms, same results up to float rounding (`method=`):
 - ``"gemm"`` (any stride): im2col into `col (C*KH*KW, n*OH*OW)`, then one BLAS matmul per pass:
   y = W @ col, dW = dy @ col.T, dcol = W.T @ dy followed by col2im (Chellapilla et al. 2006;
   Deep Learning from Scratch, `common/util.py`), a chunk of n samples at a time (`_chunks`).
-- ``"winograd"`` (3x3 kernels, stride 1): Winograd F(2x2, 3x3) (Lavin & Gray 2015), 2.25x fewer
+- ``"winograd"`` (3x3 kernels, stride 1): Winograd F(4x4, 3x3) (Lavin & Gray 2015), 4x fewer
   multiply-adds in all three passes; see `winograd`.
 
 ``"auto"`` picks gemm for strides > 1 and for wide layers on small images (>= 32 filters,
 >= 128 taps, col matrix <= 16 MiB) - winograd instead when such a layer has a 3x3 kernel,
-stride 1, pads of 0..2 and an even output size - and direct otherwise: measured 2-5x faster
+stride 1 and pads of 0..2 - and direct otherwise: measured 2-5x faster
 for narrow layers on MNIST-sized images (no col matrix to write and read back), see `_pick`.
 
 The matmuls run in numpy's BLAS from the wrappers: numba's `np.dot` goes through SciPy's
@@ -630,11 +630,10 @@ def _check_forward(x, W, b, stride, pad):
 GEMM_MIN_FILTERS = 32
 GEMM_MIN_TAPS = 128  # C * KH * KW
 GEMM_MAX_COL_BYTES = 16 * 2**20
-# Among those, 3x3 kernels with stride 1, pads of 0..2 and an even output size take winograd
-# (measured, serial BLAS, forward + backward, interleaved medians: winograd/gemm time 0.92-0.96
-# for (16->32, 3x3, 14x14) pad 1 or 0, 0.75 for (32->32, 3x3, 14x14); but 1.17 for (32->64,
-# 3x3, 7x7), whose 2x2 tiles cover 8x8, 30 % more; winograd/direct 1.2-2 for the narrow layers
-# that direct keeps: (8->16, 3x3, 28x28 and 14x14), (1->8, 3x3, 8x8)).
+# Among those, 3x3 kernels with stride 1 and pads of 0..2 take winograd (measured, serial BLAS,
+# forward + backward, interleaved medians: winograd/gemm time 0.86 for (16->32, 3x3, 14x14),
+# 0.66 for (32->32, 3x3, 14x14), 0.66 for (32->64, 3x3, 7x7), 0.54 for (64->64, 3x3, 8x8);
+# winograd/direct about 1 for the narrow (8->16, 3x3, 28x28) that direct keeps).
 WINOGRAD_MAX_PAD = 2
 
 
@@ -658,8 +657,7 @@ def _pick(method: str, stride: int, x_shape, w_shape, pad) -> str:
     wide = F >= GEMM_MIN_FILTERS and C * KH * KW >= GEMM_MIN_TAPS
     if not (wide and col_bytes <= GEMM_MAX_COL_BYTES):
         return "direct"
-    even = OH % 2 == 0 and OW % 2 == 0  # no tile half outside the output
-    return "winograd" if (KH, KW) == (3, 3) and even and max(pad) <= WINOGRAD_MAX_PAD else "gemm"
+    return "winograd" if (KH, KW) == (3, 3) and max(pad) <= WINOGRAD_MAX_PAD else "gemm"
 
 
 def _padded(x: np.ndarray, pad, out: np.ndarray | None = None) -> np.ndarray:

@@ -1,29 +1,29 @@
-"""Winograd F(2x2, 3x3) convolution, forward and backward (Lavin & Gray 2015).
+"""Winograd F(4x4, 3x3) convolution, forward and backward (Lavin & Gray 2015).
 
 For 3x3 kernels with stride 1 (any zero padding), `conv2d`'s ``method="winograd"``. The output
-is cut into TH x TW tiles of 2x2; tile (th, tw) reads the 4x4 window d at rows 2*th..,
-columns 2*tw.. of the zero-padded input (zeros also past its far edges), and with
+is cut into TH x TW tiles of 4x4; tile (th, tw) reads the 6x6 window d at rows 4*th..,
+columns 4*tw.. of the zero-padded input (zeros also past its far edges), and with the 6x6 Bt,
+6x3 G and 4x6 At of the points 0, 1, -1, 2, -2 and infinity (`_bt`, `_G`, `_at`),
 
-    Bt = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-    G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]
-    At = [[1, 1, 1, 0], [0, 1, -1, -1]]
-
-    U[:, f, c] = G g[f, c] G^T,   V[:, c, p] = Bt d[c, p] B,   M[k] = U[k] @ V[k]   (k < 16)
+    U[:, f, c] = G g[f, c] G^T,   V[:, c, p] = Bt d[c, p] B,   M[k] = U[k] @ V[k]   (k < 36)
     y tile (f, p) = At M[:, f, p] A + b[f]
 
-so a 2x2 output tile costs 16 multiply-adds per (f, c) instead of 36. Backward is the adjoint
-of the same steps: dM = A dy At, dU[k] = dM[k] @ V[k].T, dW = G^T dU G, dV[k] = U[k].T @ dM[k],
-and dx is B dV Bt added back into the overlapping 4x4 windows.
+so a 4x4 output tile costs 36 multiply-adds per (f, c) instead of 144 (F(2x2, 3x3), which this
+replaced, 64). Backward is the adjoint of the same steps: dM = A dy At, dU[k] = dM[k] @ V[k].T,
+dW = G^T dU G, dV[k] = U[k].T @ dM[k], and dx is B dV Bt added back into the overlapping 6x6
+windows. In float32 the transforms' factors (up to 8 and 1/24) cost accuracy: about 3e-6 of
+the output's scale, against 3e-7 for F(2x2, 3x3) (see tests/test_kernel_conv2d.py).
 
-The 4x4 entries k = 4*a + b run along the first axis; tile p = (g*TH*TW + th*TW + tw)*LANES
-+ q is tile (th, tw) of sample g*LANES + q of a chunk (`CHUNK_BYTES`): each transform works on
-LANES samples at once, one vector register per value. The 16 GEMMs per pass are one np.matmul
-over stacked arrays, in numpy's BLAS (see `conv2d`'s docstring). Forward keeps V of the whole
-batch for backward (3.2 MB in conv2d B), which saves backward an input transform.
+The 6x6 entries k = 6*a + b are the rows of (36, ks) arrays; tile p = (g*TH*TW + th*TW +
+tw)*LANES + q is tile (th, tw) of sample g*LANES + q of a chunk (`CHUNK_BYTES`): each transform
+works on LANES samples at once, one vector register per value. The 36 GEMMs per pass are one
+np.matmul over stacked views, in numpy's BLAS (see `conv2d`'s docstring). Forward keeps V of
+the whole batch for backward (2.4 MB in conv2d B), which saves backward an input transform.
 
-Measured on conv2d B (serial BLAS, forward + backward, per call, on a host shared with another
-job): the GEMMs 3.0-3.6 ms, the transforms 2.2-2.9 ms together (input 0.5, output 0.4-0.6,
-dy 0.6-0.9, dx 0.7-0.8).
+Measured on conv2d B (serial BLAS, forward + backward, interleaved medians, on a host shared
+with another job): 4.4-5.3 ms against 5.1-6.1 ms for F(2x2, 3x3); the GEMMs about 2.2 ms, the
+transforms about 2.2 ms (input 0.4, output 0.7, dy 0.6, dx 0.45). On other 3x3 layers it took
+0.65-0.95 of F(2x2, 3x3)'s time and 0.45-0.75 of the gemm method's.
 """
 
 from __future__ import annotations
@@ -33,58 +33,120 @@ import numpy as np
 from ._flags import jit
 from .buffers import reusable
 
-_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+# The interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray's F(4x4, 3x3)).
+_G = np.array(
+    [
+        [1 / 4, 0, 0],
+        [-1 / 6, -1 / 6, -1 / 6],
+        [-1 / 6, 1 / 6, -1 / 6],
+        [1 / 24, 1 / 12, 1 / 6],
+        [1 / 24, -1 / 12, 1 / 6],
+        [0, 0, 1],
+    ]
+)
 
 # Samples per tile group: one AVX2 register of float32, one value of each sample side by side.
 LANES = 8
 
 # Staging columns: the transforms compute into a local (rows, TMAX) array T and copy its rows out.
-# TMAX is a constant so that LLVM sees T's rows at fixed distances; written straight into V or
-# dM (16 rows at run-time distances) the loops needed more run-time alias checks than LLVM
-# allows and stayed scalar.
-TMAX = 512
+# TMAX is a constant so that LLVM sees T's rows at fixed distances (36 rows of float32 fill 18
+# KiB of L1); written straight into V or dM (rows at run-time distances) the loops needed more
+# run-time alias checks than LLVM allows and stayed scalar.
+TMAX = 128
 
 
 # ---------------------------------------------------------------------------- numba cores
 
-
-@jit
-def _bt(a0, a1, a2, a3):
-    """Bt @ (a0, a1, a2, a3): one axis of the input transform."""
-    return a0 - a2, a1 + a2, a2 - a1, a1 - a3
+# The transforms' factors as float32: an int literal times a float32 is a float64 in numba,
+# and float32 keeps float64 inputs float64.
+_TWO, _FOUR, _FIVE, _EIGHT = np.float32(2), np.float32(4), np.float32(5), np.float32(8)
 
 
 @jit
-def _b(v0, v1, v2, v3):
-    """B @ (v0, v1, v2, v3), the adjoint of `_bt`."""
-    return v0, v1 - v2 + v3, v1 + v2 - v0, -v3
+def _bt(d0, d1, d2, d3, d4, d5):
+    """Bt @ (d0 .. d5): one axis of the input transform."""
+    s, t = d4 - d2, d3 - d1
+    return (
+        _FOUR * d0 - _FIVE * d2 + d4,
+        d3 + d4 - _FOUR * (d1 + d2),
+        d4 - d3 + _FOUR * (d1 - d2),
+        s + _TWO * t,
+        s - _TWO * t,
+        _FOUR * d1 - _FIVE * d3 + d5,
+    )
 
 
 @jit
-def _at(m0, m1, m2, m3):
-    """At @ (m0, m1, m2, m3): one axis of the output transform."""
-    return m0 + m1 + m2, m1 - m2 - m3
+def _b(v0, v1, v2, v3, v4, v5):
+    """B @ (v0 .. v5), the adjoint of `_bt`."""
+    s, t = v1 + v2, v3 + v4
+    return (
+        _FOUR * v0,
+        _FOUR * (v2 - v1 + v5) + _TWO * (v4 - v3),
+        -_FIVE * v0 - _FOUR * s - t,
+        v1 - v2 + _TWO * (v3 - v4) - _FIVE * v5,
+        v0 + s + t,
+        v5,
+    )
 
 
 @jit
-def _a(s0, s1):
-    """A @ (s0, s1), the adjoint of `_at`."""
-    return s0, s0 + s1, s0 - s1, -s1
+def _at(m0, m1, m2, m3, m4, m5):
+    """At @ (m0 .. m5): one axis of the output transform."""
+    a, b, c, d = m1 + m2, m1 - m2, m3 + m4, m3 - m4
+    return m0 + a + c, b + _TWO * d, a + _FOUR * c, b + _EIGHT * d + m5
 
 
-# Planes are staged in a "split" layout: pixel (r, w) of a plane with Wh column pairs at
-# ((r*2 + w % 2)*Wh + w // 2)*LANES + q for sample q of a tile group. Then entry (i, j) of the
-# 2x2- or 4x4-windows of one tile row is a contiguous run over (tw, q), so each transform is one
+@jit
+def _a(s0, s1, s2, s3):
+    """A @ (s0 .. s3), the adjoint of `_at`."""
+    e, o = s0 + _FOUR * s2, s1 + _FOUR * s3
+    return s0, s0 + s1 + s2 + s3, s0 - s1 + s2 - s3, e + _TWO * o, e - _TWO * o, s3
+
+
+@jit
+def _six(arr, r, o):
+    """arr[r[i] + o] for i < 6."""
+    return arr[r[0] + o], arr[r[1] + o], arr[r[2] + o], arr[r[3] + o], arr[r[4] + o], arr[r[5] + o]
+
+
+@jit
+def _strided6(arr, first, step):
+    """arr[first + i*step] for i < 6."""
+    return _six(arr, _offsets6(first, step), np.uint64(0))
+
+
+@jit
+def _put(T, row, t, v):
+    """T[row + i, t] = v[i] for the entries of the tuple v."""
+    for i in range(len(v)):
+        T[row + i, t] = v[i]
+
+
+@jit
+def _offsets6(first, step):
+    """(first + i*step for i < 6) as uint64 offsets."""
+    o0 = np.uint64(first)
+    o1 = o0 + step
+    o2 = o1 + step
+    o3 = o2 + step
+    o4 = o3 + step
+    return o0, o1, o2, o3, o4, o4 + step
+
+
+# Planes are staged in a "quad" layout: pixel (r, w) of a plane with Wq column quads at
+# ((r*4 + w % 4)*Wq + w // 4)*LANES + q for sample q of a tile group. Then entry (i, j) of the
+# 4x4 or 6x6 windows of one tile row is a contiguous run over (tw, q), so each transform is one
 # vectorized loop per tile row instead of a short loop per tile. What else keeps the loops
-# vectorized (each checked in the assembly): flat arrays at uint64 offsets, no views in the loops
-# (numba wraps negative signed indices, and that check stops LLVM; a view costs two reference
-# count calls, opaque to LLVM).
+# vectorized (each checked in the assembly): flat arrays at uint64 offsets (numba wraps negative
+# signed indices, and that check stops LLVM), no views in the loops (a view costs two reference
+# count calls, opaque to LLVM), and results staged in a local array T, copied out row by row.
 
 
 @jit
-def _gather(src, n0, valid, ch, top, left, Wh, buf):
-    """buf[((r*2 + w % 2)*Wh + w // 2)*LANES + q] = src[n0 + q, ch, r - top, w - left] for lanes
-    q < valid (zeros in the others); the rest of buf (padding) is left as it is."""
+def _gather(src, n0, valid, ch, top, left, Wq, buf):
+    """buf[((r*4 + w % 4)*Wq + w // 4)*LANES + q] = src[n0 + q, ch, r - top, w - left] for
+    lanes q < valid (zeros in the others); the rest of buf (padding) is left as it is."""
     _, C, H, W = src.shape
     sf = src.reshape(src.size)
     base, stride = np.uint64((n0 * C + ch) * H * W), np.uint64(C * H * W)
@@ -93,25 +155,43 @@ def _gather(src, n0, valid, ch, top, left, Wh, buf):
     for h in range(H):
         for w in range(W):
             wp = w + left
-            d = np.uint64((((h + top) * 2 + (wp & 1)) * Wh + (wp >> 1)) * LANES)
+            d = np.uint64((((h + top) * 4 + (wp & 3)) * Wq + (wp >> 2)) * LANES)
             s = base + np.uint64(h * W + w)
             for q in range(np.uint64(valid)):
                 buf[d + q] = sf[s + q * stride]
 
 
 @jit
-def _scatter(buf, bias, dst, n0, valid, ch, top, left, Wh):
-    """dst[n0 + q, ch, h, w] = bias + the value `_gather` reads from there, for q < valid."""
+def _scatter(buf, bias, dst, n0, valid, top, left, Wq):
+    """dst[n0 + q, ch, h, w] = bias[ch] + what `_gather` reads from there, for q < valid and
+    every channel ch, the planes one after another in buf. Sample by sample, so that dst is
+    written in order."""
     _, C, H, W = dst.shape
+    plane = buf.size // C
     df = dst.reshape(dst.size)
-    base, stride = np.uint64((n0 * C + ch) * H * W), np.uint64(C * H * W)
-    for h in range(H):
-        for w in range(W):
-            wp = w + left
-            s = np.uint64((((h + top) * 2 + (wp & 1)) * Wh + (wp >> 1)) * LANES)
-            d = base + np.uint64(h * W + w)
-            for q in range(np.uint64(valid)):
-                df[d + q * stride] = buf[s + q] + bias
+    d = np.uint64(n0 * C * H * W)
+    for q in range(valid):
+        for ch in range(C):
+            for h in range(H):
+                s = np.uint64(ch * plane + (h + top) * 4 * Wq * LANES + q)
+                for w in range(W):
+                    wp = w + left
+                    df[d] = buf[s + np.uint64(((wp & 3) * Wq + (wp >> 2)) * LANES)] + bias[ch]
+                    d += np.uint64(1)
+
+
+@jit
+def _window_columns(quad):
+    """Where window columns j = 0..5 of a tile start in a quad-layout row: phases 0..3 of the
+    tile's quad, then phases 0 and 1 of the next one."""
+    lanes = np.uint64(LANES)
+    return np.uint64(0), quad, quad + quad, quad + quad + quad, lanes, quad + lanes
+
+
+@jit
+def _lanes(n):
+    """Tile lanes for n samples: whole groups of LANES."""
+    return (n + LANES - 1) // LANES * LANES
 
 
 @jit
@@ -124,120 +204,106 @@ def _flush(T, fill, out, start, step):
 
 
 @jit
-def _strided16(base, step):
-    """(base + k*step for k < 16) as uint64 offsets."""
-    return (
-        np.uint64(base + 0 * step),
-        np.uint64(base + 1 * step),
-        np.uint64(base + 2 * step),
-        np.uint64(base + 3 * step),
-        np.uint64(base + 4 * step),
-        np.uint64(base + 5 * step),
-        np.uint64(base + 6 * step),
-        np.uint64(base + 7 * step),
-        np.uint64(base + 8 * step),
-        np.uint64(base + 9 * step),
-        np.uint64(base + 10 * step),
-        np.uint64(base + 11 * step),
-        np.uint64(base + 12 * step),
-        np.uint64(base + 13 * step),
-        np.uint64(base + 14 * step),
-        np.uint64(base + 15 * step),
-    )
-
-
-@jit
 def _input_core(x, n0, n1, top, left, TH, TW, V):
-    """V[:, c, (g*TH*TW + th*TW + tw)*LANES + q] = Bt d B, d tile (th, tw) of sample n0 +
-    g*LANES + q and channel c of x zero-padded by (top, left) (zeros for samples from n1)."""
+    """V[:, c*P + (g*TH*TW + th*TW + tw)*LANES + q] = Bt d B, d tile (th, tw) of sample n0 +
+    g*LANES + q and channel c of x zero-padded by (top, left) (zeros for samples from n1);
+    P the chunk's tile lanes."""
     _, C, H, W = x.shape
-    P = V.shape[2]
+    P, ks = _lanes(n1 - n0) * TH * TW, np.uint64(V.shape[1])
     Vf = V.reshape(V.size)
-    Wh = TW + 1  # the 4x4 windows reach one column pair past the tiles
-    buf = np.zeros((2 * TH + 2) * 2 * Wh * LANES, x.dtype)
-    T = np.empty((16, TMAX), x.dtype)
-    row, odd, nxt = np.uint64(2 * Wh * LANES), np.uint64(Wh * LANES), np.uint64(LANES)
+    Wq = TW + 1  # the 6x6 windows reach one column quad past the tiles
+    buf = np.zeros((4 * TH + 2) * 4 * Wq * LANES, x.dtype)
+    T = np.empty((36, TMAX), x.dtype)
+    row, quad = np.uint64(4 * Wq * LANES), np.uint64(Wq * LANES)
+    cols = _window_columns(quad)
     width = TW * LANES
     for g in range((n1 - n0 + LANES - 1) // LANES):
         for c in range(C):
-            _gather(x, n0 + g * LANES, min(LANES, n1 - n0 - g * LANES), c, top, left, Wh, buf)
+            _gather(x, n0 + g * LANES, min(LANES, n1 - n0 - g * LANES), c, top, left, Wq, buf)
             start, fill = np.uint64(c * P + g * TH * TW * LANES), np.uint64(0)
             for th in range(TH):
                 done = 0
                 while done < width:
                     seg = min(width - done, TMAX - fill)
-                    r0 = np.uint64(2 * th) * row + np.uint64(done)
-                    r1 = r0 + row
-                    r2 = r1 + row
-                    r3 = r2 + row
+                    r = _offsets6(np.uint64(4 * th) * row + np.uint64(done), row)
                     for u in range(np.uint64(seg)):
-                        # window columns j = 0..3: even, odd, next even, next odd
-                        u0 = _bt(buf[r0 + u], buf[r1 + u], buf[r2 + u], buf[r3 + u])
-                        o1, o2, o3 = odd + u, nxt + u, odd + nxt + u
-                        u1 = _bt(buf[r0 + o1], buf[r1 + o1], buf[r2 + o1], buf[r3 + o1])
-                        u2 = _bt(buf[r0 + o2], buf[r1 + o2], buf[r2 + o2], buf[r3 + o2])
-                        u3 = _bt(buf[r0 + o3], buf[r1 + o3], buf[r2 + o3], buf[r3 + o3])
-                        t = fill + u  # Bt d, then (.) B
-                        T[0, t], T[1, t], T[2, t], T[3, t] = _bt(u0[0], u1[0], u2[0], u3[0])
-                        T[4, t], T[5, t], T[6, t], T[7, t] = _bt(u0[1], u1[1], u2[1], u3[1])
-                        T[8, t], T[9, t], T[10, t], T[11, t] = _bt(u0[2], u1[2], u2[2], u3[2])
-                        T[12, t], T[13, t], T[14, t], T[15, t] = _bt(u0[3], u1[3], u2[3], u3[3])
+                        u0 = _bt(*_six(buf, r, cols[0] + u))  # Bt d, column by column
+                        u1 = _bt(*_six(buf, r, cols[1] + u))
+                        u2 = _bt(*_six(buf, r, cols[2] + u))
+                        u3 = _bt(*_six(buf, r, cols[3] + u))
+                        u4 = _bt(*_six(buf, r, cols[4] + u))
+                        u5 = _bt(*_six(buf, r, cols[5] + u))
+                        t = fill + u  # then (.) B, row by row
+                        _put(T, 0, t, _bt(u0[0], u1[0], u2[0], u3[0], u4[0], u5[0]))
+                        _put(T, 6, t, _bt(u0[1], u1[1], u2[1], u3[1], u4[1], u5[1]))
+                        _put(T, 12, t, _bt(u0[2], u1[2], u2[2], u3[2], u4[2], u5[2]))
+                        _put(T, 18, t, _bt(u0[3], u1[3], u2[3], u3[3], u4[3], u5[3]))
+                        _put(T, 24, t, _bt(u0[4], u1[4], u2[4], u3[4], u4[4], u5[4]))
+                        _put(T, 30, t, _bt(u0[5], u1[5], u2[5], u3[5], u4[5], u5[5]))
                     fill += np.uint64(seg)
                     done += seg
                     if fill == TMAX:
-                        _flush(T, fill, Vf, start, np.uint64(C * P))
+                        _flush(T, fill, Vf, start, ks)
                         start, fill = start + fill, np.uint64(0)
             if fill:
-                _flush(T, fill, Vf, start, np.uint64(C * P))
+                _flush(T, fill, Vf, start, ks)
 
 
 @jit
 def _output_core(M, b, n0, n1, y):
-    """y[n, f, 2*th + i, 2*tw + j] = (At M[:, f, p] A)[i, j] + b[f], tile p as in
+    """y[n, f, 4*th + i, 4*tw + j] = (At M[:, f*P + p] A)[i, j] + b[f], tile p as in
     `_input_core`, for samples n0 .. n1; rows and columns past y's edge are dropped."""
     _, F, OH, OW = y.shape
-    TH, TW = (OH + 1) // 2, (OW + 1) // 2
-    P = M.shape[2]
+    TH, TW = (OH + 3) // 4, (OW + 3) // 4
+    P, ks = _lanes(n1 - n0) * TH * TW, np.uint64(M.shape[1])
     Mf = M.reshape(M.size)
-    buf = np.empty(2 * TH * 2 * TW * LANES, y.dtype)
-    T = np.empty((4, TMAX), y.dtype)
+    plane = 4 * TH * 4 * TW * LANES
+    buf = np.empty(F * plane, y.dtype)  # all F planes of a tile group, for `_scatter`
+    T = np.empty((16, TMAX), y.dtype)
     width = TW * LANES
-    row, odd = np.uint64(2 * width), np.uint64(width)
+    row, quad = np.uint64(4 * width), np.uint64(width)
     for g in range((n1 - n0 + LANES - 1) // LANES):
         for f in range(F):
             for th in range(TH):
                 for done in range(0, width, TMAX):
                     seg = np.uint64(min(width - done, TMAX))
-                    m = _strided16(f * P + (g * TH * TW + th * TW) * LANES + done, F * P)
+                    first = np.uint64(f * P + (g * TH * TW + th * TW) * LANES + done)
+                    m0 = _offsets6(first, ks)  # entries (a, 0) .. (a, 5) for a=0
+                    step = np.uint64(6) * ks
                     for u in range(seg):
-                        r0 = _at(Mf[m[0] + u], Mf[m[4] + u], Mf[m[8] + u], Mf[m[12] + u])
-                        r1 = _at(Mf[m[1] + u], Mf[m[5] + u], Mf[m[9] + u], Mf[m[13] + u])
-                        r2 = _at(Mf[m[2] + u], Mf[m[6] + u], Mf[m[10] + u], Mf[m[14] + u])
-                        r3 = _at(Mf[m[3] + u], Mf[m[7] + u], Mf[m[11] + u], Mf[m[15] + u])
-                        T[0, u], T[1, u] = _at(r0[0], r1[0], r2[0], r3[0])  # At M, then (.) A
-                        T[2, u], T[3, u] = _at(r0[1], r1[1], r2[1], r3[1])
-                    o = np.uint64(2 * th) * row + np.uint64(done)
-                    for u in range(seg):  # pixels (i, j) at rows 2*th + i, column parity j
-                        buf[o + u] = T[0, u]
-                        buf[o + odd + u] = T[1, u]
-                        buf[o + row + u] = T[2, u]
-                        buf[o + row + odd + u] = T[3, u]
-            n = n0 + g * LANES
-            _scatter(buf, b[f], y, n, min(LANES, n1 - n), f, 0, 0, TW)
+                        # At M, column by column: M[6a + j] for a < 6
+                        r0 = _at(*_strided6(Mf, m0[0] + u, step))
+                        r1 = _at(*_strided6(Mf, m0[1] + u, step))
+                        r2 = _at(*_strided6(Mf, m0[2] + u, step))
+                        r3 = _at(*_strided6(Mf, m0[3] + u, step))
+                        r4 = _at(*_strided6(Mf, m0[4] + u, step))
+                        r5 = _at(*_strided6(Mf, m0[5] + u, step))
+                        _put(T, 0, u, _at(r0[0], r1[0], r2[0], r3[0], r4[0], r5[0]))
+                        _put(T, 4, u, _at(r0[1], r1[1], r2[1], r3[1], r4[1], r5[1]))
+                        _put(T, 8, u, _at(r0[2], r1[2], r2[2], r3[2], r4[2], r5[2]))
+                        _put(T, 12, u, _at(r0[3], r1[3], r2[3], r3[3], r4[3], r5[3]))
+                    o = np.uint64(f * plane) + np.uint64(4 * th) * row + np.uint64(done)
+                    for k in range(16):  # pixel (i, j) at row 4*th + i, column phase j
+                        d = o + np.uint64(k // 4) * row + np.uint64(k % 4) * quad
+                        for u in range(seg):
+                            buf[d + u] = T[k, u]
+        n = n0 + g * LANES
+        _scatter(buf, b, y, n, min(LANES, n1 - n), 0, 0, TW)
 
 
 @jit
 def _dy_core(dy, n0, n1, dM, db):
-    """dM[:, f, p] = A dy_tile At for every 2x2 tile p of dy (zeros past its edges; the
+    """dM[:, f*P + p] = A dy_tile At for every 4x4 tile p of dy (zeros past its edges; the
     adjoint of `_output_core`) for samples n0 .. n1, and db[f] += the sum of those dy."""
     _, F, OH, OW = dy.shape
-    TH, TW = (OH + 1) // 2, (OW + 1) // 2
-    P = dM.shape[2]
+    TH, TW = (OH + 3) // 4, (OW + 3) // 4
+    P, ks = _lanes(n1 - n0) * TH * TW, np.uint64(dM.shape[1])
     dMf = dM.reshape(dM.size)
-    buf = np.zeros(2 * TH * 2 * TW * LANES, dy.dtype)
-    T = np.empty((16, TMAX), dy.dtype)
+    buf = np.zeros(4 * TH * 4 * TW * LANES, dy.dtype)
+    T = np.empty((36, TMAX), dy.dtype)
     width = TW * LANES
-    row, odd = np.uint64(2 * width), np.uint64(width)
+    row, quad = np.uint64(4 * width), np.uint64(width)
+    cols = _offsets6(0, quad)  # column phases j = 0..3
     for g in range((n1 - n0 + LANES - 1) // LANES):
         for f in range(F):
             _gather(dy, n0 + g * LANES, min(LANES, n1 - n0 - g * LANES), f, 0, 0, TW, buf)
@@ -250,61 +316,78 @@ def _dy_core(dy, n0, n1, dM, db):
                 done = 0
                 while done < width:
                     seg = min(width - done, TMAX - fill)
-                    r0 = np.uint64(2 * th) * row + np.uint64(done)
-                    r1 = r0 + row
+                    r = _offsets6(np.uint64(4 * th) * row + np.uint64(done), row)
                     for u in range(np.uint64(seg)):
-                        c0 = _a(buf[r0 + u], buf[r1 + u])  # A dy, for j = 0, 1
-                        c1 = _a(buf[r0 + odd + u], buf[r1 + odd + u])
-                        t = fill + u  # then (.) At
-                        T[0, t], T[1, t], T[2, t], T[3, t] = _a(c0[0], c1[0])
-                        T[4, t], T[5, t], T[6, t], T[7, t] = _a(c0[1], c1[1])
-                        T[8, t], T[9, t], T[10, t], T[11, t] = _a(c0[2], c1[2])
-                        T[12, t], T[13, t], T[14, t], T[15, t] = _a(c0[3], c1[3])
+                        # A dy, column by column (rows i < 4), then (.) At
+                        c0 = _a(buf[r[0] + u], buf[r[1] + u], buf[r[2] + u], buf[r[3] + u])
+                        o = cols[1] + u
+                        c1 = _a(buf[r[0] + o], buf[r[1] + o], buf[r[2] + o], buf[r[3] + o])
+                        o = cols[2] + u
+                        c2 = _a(buf[r[0] + o], buf[r[1] + o], buf[r[2] + o], buf[r[3] + o])
+                        o = cols[3] + u
+                        c3 = _a(buf[r[0] + o], buf[r[1] + o], buf[r[2] + o], buf[r[3] + o])
+                        t = fill + u
+                        _put(T, 0, t, _a(c0[0], c1[0], c2[0], c3[0]))
+                        _put(T, 6, t, _a(c0[1], c1[1], c2[1], c3[1]))
+                        _put(T, 12, t, _a(c0[2], c1[2], c2[2], c3[2]))
+                        _put(T, 18, t, _a(c0[3], c1[3], c2[3], c3[3]))
+                        _put(T, 24, t, _a(c0[4], c1[4], c2[4], c3[4]))
+                        _put(T, 30, t, _a(c0[5], c1[5], c2[5], c3[5]))
                     fill += np.uint64(seg)
                     done += seg
                     if fill == TMAX:
-                        _flush(T, fill, dMf, start, np.uint64(F * P))
+                        _flush(T, fill, dMf, start, ks)
                         start, fill = start + fill, np.uint64(0)
             if fill:
-                _flush(T, fill, dMf, start, np.uint64(F * P))
+                _flush(T, fill, dMf, start, ks)
 
 
 @jit
 def _dx_core(dV, n0, n1, top, left, TH, TW, dx):
-    """dx[n0 .. n1] = B dV Bt added into each tile's 4x4 window of the zero-padded input, what
+    """dx[n0 .. n1] = B dV Bt added into each tile's 6x6 window of the zero-padded input, what
     falls into the padding dropped: the adjoint of `_input_core`."""
     _, C, H, W = dx.shape
-    P = dV.shape[2]
+    P, ks = _lanes(n1 - n0) * TH * TW, np.uint64(dV.shape[1])
     dVf = dV.reshape(dV.size)
-    Wh = TW + 1
-    buf = np.empty((2 * TH + 2) * 2 * Wh * LANES, dx.dtype)
-    T = np.empty((16, TMAX), dx.dtype)
-    row, odd, nxt = np.uint64(2 * Wh * LANES), np.uint64(Wh * LANES), np.uint64(LANES)
-    cols = (np.uint64(0), odd, nxt, odd + nxt)  # window columns j = 0..3
+    Wq = TW + 1
+    plane = (4 * TH + 2) * 4 * Wq * LANES
+    buf = np.empty(C * plane, dx.dtype)  # all C planes of a tile group, for `_scatter`
+    zeros = np.zeros(C, dx.dtype)
+    T = np.empty((36, TMAX), dx.dtype)
+    row, quad = np.uint64(4 * Wq * LANES), np.uint64(Wq * LANES)
+    cols = _window_columns(quad)
     width = TW * LANES
     for g in range((n1 - n0 + LANES - 1) // LANES):
+        buf[:] = 0
         for c in range(C):
-            buf[:] = 0
             for th in range(TH):
                 for done in range(0, width, TMAX):
                     seg = np.uint64(min(width - done, TMAX))
-                    s = _strided16(c * P + (g * TH * TW + th * TW) * LANES + done, C * P)
+                    first = np.uint64(c * P + (g * TH * TW + th * TW) * LANES + done)
+                    s0 = _offsets6(first, ks)
+                    step = np.uint64(6) * ks
                     for u in range(seg):
-                        r0 = _b(dVf[s[0] + u], dVf[s[4] + u], dVf[s[8] + u], dVf[s[12] + u])
-                        r1 = _b(dVf[s[1] + u], dVf[s[5] + u], dVf[s[9] + u], dVf[s[13] + u])
-                        r2 = _b(dVf[s[2] + u], dVf[s[6] + u], dVf[s[10] + u], dVf[s[14] + u])
-                        r3 = _b(dVf[s[3] + u], dVf[s[7] + u], dVf[s[11] + u], dVf[s[15] + u])
-                        T[0, u], T[1, u], T[2, u], T[3, u] = _b(r0[0], r1[0], r2[0], r3[0])
-                        T[4, u], T[5, u], T[6, u], T[7, u] = _b(r0[1], r1[1], r2[1], r3[1])
-                        T[8, u], T[9, u], T[10, u], T[11, u] = _b(r0[2], r1[2], r2[2], r3[2])
-                        T[12, u], T[13, u], T[14, u], T[15, u] = _b(r0[3], r1[3], r2[3], r3[3])
+                        # B dV, column by column: dV[6a + j] for a < 6, then (.) Bt
+                        r0 = _b(*_strided6(dVf, s0[0] + u, step))
+                        r1 = _b(*_strided6(dVf, s0[1] + u, step))
+                        r2 = _b(*_strided6(dVf, s0[2] + u, step))
+                        r3 = _b(*_strided6(dVf, s0[3] + u, step))
+                        r4 = _b(*_strided6(dVf, s0[4] + u, step))
+                        r5 = _b(*_strided6(dVf, s0[5] + u, step))
+                        _put(T, 0, u, _b(r0[0], r1[0], r2[0], r3[0], r4[0], r5[0]))
+                        _put(T, 6, u, _b(r0[1], r1[1], r2[1], r3[1], r4[1], r5[1]))
+                        _put(T, 12, u, _b(r0[2], r1[2], r2[2], r3[2], r4[2], r5[2]))
+                        _put(T, 18, u, _b(r0[3], r1[3], r2[3], r3[3], r4[3], r5[3]))
+                        _put(T, 24, u, _b(r0[4], r1[4], r2[4], r3[4], r4[4], r5[4]))
+                        _put(T, 30, u, _b(r0[5], r1[5], r2[5], r3[5], r4[5], r5[5]))
                     # one loop per window entry: neighbouring windows overlap, one loop does not
-                    for k in range(16):
-                        d = np.uint64(2 * th + k // 4) * row + cols[k % 4] + np.uint64(done)
+                    o = np.uint64(c * plane) + np.uint64(4 * th) * row + np.uint64(done)
+                    for k in range(36):
+                        d = o + np.uint64(k // 6) * row + cols[k % 6]
                         for u in range(seg):
                             buf[d + u] += T[k, u]
-            n = n0 + g * LANES
-            _scatter(buf, dx.dtype.type(0), dx, n, min(LANES, n1 - n), c, top, left, Wh)
+        n = n0 + g * LANES
+        _scatter(buf, zeros, dx, n, min(LANES, n1 - n), top, left, Wq)
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -312,65 +395,68 @@ def _dx_core(dV, n0, n1, top, left, TH, TW, dx):
 # Samples per chunk (whole tile groups): the chunk's V, M and dV about CHUNK_BYTES, so that the
 # GEMMs find them in L2. conv2d B time vs the gemm method: 0.93 at 512 KiB, 0.91 at 1 MiB,
 # 0.89 at 2 MiB, 0.92 at 4 MiB, 1.18 at 16 MiB (one chunk) - within the noise from 1 to 4 MiB.
-CHUNK_BYTES = 2**20
+CHUNK_BYTES = 2**22
+SKEW = 16  # values: 64 bytes in float32
 
 
 def tiles(OH: int, OW: int) -> tuple[int, int]:
-    """(TH, TW), the 2x2 tiles that cover an (OH, OW) output."""
-    return (OH + 1) // 2, (OW + 1) // 2
+    """(TH, TW), the 4x4 tiles that cover an (OH, OW) output."""
+    return (OH + 3) // 4, (OW + 3) // 4
 
 
 def filter_transform(W: np.ndarray) -> np.ndarray:
-    """U (16, F, C) = G W[f, c] G^T, its 4x4 entries row-major along the first axis."""
+    """U (36, F, C) = G W[f, c] G^T, its 4x4 entries row-major along the first axis."""
     F, C = W.shape[:2]
     G = _G.astype(W.dtype)
-    GW = (G @ W.transpose(2, 3, 0, 1).reshape(3, 3 * F * C)).reshape(4, 3, F * C)
-    return np.matmul(G, GW).reshape(16, F, C)
+    GW = (G @ W.transpose(2, 3, 0, 1).reshape(3, 3 * F * C)).reshape(6, 3, F * C)
+    return np.matmul(G, GW).reshape(36, F, C)
 
 
 def filter_grad(dU: np.ndarray) -> np.ndarray:
     """dW (F, C, 3, 3) = G^T dU G, the adjoint of `filter_transform`."""
     _, F, C = dU.shape
     G = _G.astype(dU.dtype)
-    GdU = (G.T @ dU.reshape(4, 4 * F * C)).reshape(3, 4, F * C)
+    GdU = (G.T @ dU.reshape(6, 6 * F * C)).reshape(3, 6, F * C)
     return np.matmul(G.T, GdU).reshape(3, 3, F, C).transpose(2, 3, 0, 1)
 
 
-def _lanes(n: int) -> int:
-    """Tile lanes for n samples: whole groups of LANES."""
-    return -(-n // LANES) * LANES
-
-
 class _Plan:
-    """The tiles and chunks of one call, and chunk views of its buffers: `V` holds 16*C*TT
-    values a sample (the whole batch, or one chunk and reused), `scratch` a chunk's M or dM
-    and then its dV."""
+    """The tiles and chunks of one call, and its buffers' layout. V, M, dM and dV of a chunk are
+    (36, ks) arrays whose row k holds entry k of every (channel, tile) (`view` gives the GEMMs
+    (36, channels, tiles) views of them); ks is padded by SKEW past a multiple of 4 KiB, where
+    the 36 rows' runs in a transform would all map to the same L1 cache sets."""
 
     def __init__(self, x_shape, W_shape, pad, dtype):
         N, self.C, H, Wd = x_shape
         self.F = W_shape[0]
         self.TH, self.TW = tiles(H + pad[0] + pad[1] - 2, Wd + pad[2] + pad[3] - 2)
         self.TT = self.TH * self.TW
-        sample = 16 * (self.C + self.F) * self.TT * np.dtype(dtype).itemsize
+        sample = 36 * (self.C + self.F) * self.TT * np.dtype(dtype).itemsize
         self.nb = min(_lanes(N), max(LANES, CHUNK_BYTES // sample // LANES * LANES))
         self.chunks = [(n0, min(n0 + self.nb, N)) for n0 in range(0, N, self.nb)]
-        self.batch_size = 16 * self.C * self.TT * _lanes(N)
-        self.scratch_size = 16 * (self.F + self.C) * self.TT * self.nb
+        P = self.nb * self.TT
+        self.ks_c, self.ks_f = self.C * P + SKEW, self.F * P + SKEW
+        self.batch_size = len(self.chunks) * 36 * self.ks_c
+        self.scratch_size = 36 * (self.ks_f + self.ks_c)
 
-    def V(self, buf, n0, n1):
-        """V (16, C, lanes*TT) of samples n0 .. n1 in `buf`, which holds the batch or (if
-        smaller) one chunk."""
-        size = 16 * self.C * self.TT
-        start = n0 * size if buf.size == self.batch_size else 0
-        return buf[start : start + _lanes(n1 - n0) * size].reshape(16, self.C, -1)
+    def V(self, buf, n0):
+        """V of the chunk from sample n0 in `buf`, which holds the batch's or (if smaller) one
+        chunk's."""
+        start = n0 // self.nb * 36 * self.ks_c if buf.size == self.batch_size else 0
+        return buf[start : start + 36 * self.ks_c].reshape(36, self.ks_c)
 
-    def M(self, scratch, n0, n1):
-        return scratch[: 16 * self.F * self.TT * _lanes(n1 - n0)].reshape(16, self.F, -1)
+    def M(self, scratch):
+        """M or dM of a chunk."""
+        return scratch[: 36 * self.ks_f].reshape(36, self.ks_f)
 
-    def dV(self, scratch, n0, n1):
-        start = 16 * self.F * self.TT * self.nb
-        size = 16 * self.C * self.TT * _lanes(n1 - n0)
-        return scratch[start : start + size].reshape(16, self.C, -1)
+    def dV(self, scratch):
+        return scratch[36 * self.ks_f :].reshape(36, self.ks_c)
+
+    def view(self, a, n0, n1):
+        """The (36, channels, tiles) view of a chunk's (36, ks) array."""
+        rows = self.C if a.shape[1] == self.ks_c else self.F
+        P = _lanes(n1 - n0) * self.TT
+        return a[:, : rows * P].reshape(36, rows, P)
 
 
 def forward(x, W, b, pad, keep, V=None, scratch=None):
@@ -387,15 +473,16 @@ def forward(x, W, b, pad, keep, V=None, scratch=None):
     """
     N, _, H, Wd = x.shape
     plan = _Plan(x.shape, W.shape, pad, x.dtype)
-    size = plan.batch_size if keep else 16 * plan.C * plan.TT * plan.nb
+    size = plan.batch_size if keep else 36 * plan.ks_c
     V = reusable(V, (size,), x.dtype)
     scratch = reusable(scratch, (plan.scratch_size,), x.dtype)
     U = filter_transform(W)
     y = np.empty((N, plan.F, H + pad[0] + pad[1] - 2, Wd + pad[2] + pad[3] - 2), x.dtype)
+    M = plan.M(scratch)
     for n0, n1 in plan.chunks:
-        Vc, M = plan.V(V, n0, n1), plan.M(scratch, n0, n1)
+        Vc = plan.V(V, n0)
         _input_core(x, n0, n1, pad[0], pad[2], plan.TH, plan.TW, Vc)
-        np.matmul(U, Vc, out=M)
+        np.matmul(U, plan.view(Vc, n0, n1), out=plan.view(M, n0, n1))
         _output_core(M, b, n0, n1, y)
     return y, V, scratch
 
@@ -414,21 +501,22 @@ def backward(dy, x, W, pad, need_dx, db, V=None, scratch=None):
     scratch = reusable(scratch, (plan.scratch_size,), dy.dtype)
     recompute = V is None
     if recompute:
-        V = np.empty(16 * plan.C * plan.TT * plan.nb, dy.dtype)
+        V = np.empty(36 * plan.ks_c, dy.dtype)
     Ut = np.ascontiguousarray(filter_transform(W).transpose(0, 2, 1))
-    dU = np.zeros((16, plan.F, plan.C), dy.dtype)
+    dU = np.zeros((36, plan.F, plan.C), dy.dtype)
     dU_part = np.empty_like(dU)
     db[:] = 0
     dx = np.empty(x.shape, dy.dtype) if need_dx else None
+    dM, dV = plan.M(scratch), plan.dV(scratch)
     for n0, n1 in plan.chunks:
-        Vc, dM = plan.V(V, n0, n1), plan.M(scratch, n0, n1)
+        Vc = plan.V(V, n0)
         if recompute:
             _input_core(x, n0, n1, pad[0], pad[2], plan.TH, plan.TW, Vc)
         _dy_core(dy, n0, n1, dM, db)
-        np.matmul(dM, Vc.transpose(0, 2, 1), out=dU_part)
+        dM_view = plan.view(dM, n0, n1)
+        np.matmul(dM_view, plan.view(Vc, n0, n1).transpose(0, 2, 1), out=dU_part)
         dU += dU_part
         if need_dx:
-            dV = plan.dV(scratch, n0, n1)
-            np.matmul(Ut, dM, out=dV)
+            np.matmul(Ut, dM_view, out=plan.view(dV, n0, n1))
             _dx_core(dV, n0, n1, pad[0], pad[2], plan.TH, plan.TW, dx)
     return dx, filter_grad(dU), scratch

@@ -4,9 +4,11 @@ Fresh random inputs every run (the `seed` fixture; the seed is in every failure 
 fixed edge shapes and on random shapes drawn from the seed. Tolerances, float32 kernel vs
 float64 reference: `rtol = 1e-5` and `atol = 1e-6 * K`, K the number of terms summed into one
 output entry: C*KH*KW for y, F*KH*KW for dx, N*OH*OW for dW and db. Measured over 20 seeds x
-the edge shapes x both methods: error / tolerance <= 0.11. Winograd (its transforms add up to
-16 terms before and after the products) keeps the same tolerances: error / tolerance <= 0.15 in
-float32 and <= 0.011 in float64, over 20 seeds x its 3x3 edge shapes.
+the edge shapes x both methods: error / tolerance <= 0.11. Winograd F(4x4, 3x3) sums 36
+terms scaled by up to 8 before and after the products, so in float32 its `atol` is 1e-5 per
+term: the worst |error| - rtol |reference| measured was 2.7e-6 per term, over 30 seeds x 9
+3x3 shapes up to 64 channels (the worst error relative to the output's scale: 5e-6). In
+float64 it keeps the tolerances of the other methods (worst: 0.13 of them).
 """
 
 import numpy as np
@@ -18,6 +20,7 @@ from tuidl.kernels.conv2d import conv2d_backward, conv2d_forward, conv2d_forward
 
 RTOL_32 = 1e-5
 ATOL_PER_TERM_32 = 1e-6
+ATOL_PER_TERM_WINOGRAD_32 = 1e-5
 # float64 kernel vs float64 reference: only the summation order differs.
 RTOL_64 = 1e-10
 ATOL_PER_TERM_64 = 1e-14
@@ -81,6 +84,10 @@ def terms(x_shape, w_shape, y_shape):
     return {"y": C * KH * KW, "dx": F * KH * KW, "dW": N * OH * OW, "db": N * OH * OW}
 
 
+def _runs_winograd(x_shape, w_shape, stride, pad, method):
+    return conv2d._pick(method, stride, x_shape, w_shape, pad) == "winograd"
+
+
 def check_against_reference(x_shape, w_shape, stride, pad, method, seed, zero_x=False):
     rng = np.random.default_rng(seed)
     x = np.zeros(x_shape) if zero_x else rng.standard_normal(x_shape)
@@ -91,7 +98,12 @@ def check_against_reference(x_shape, w_shape, stride, pad, method, seed, zero_x=
     names = ["y", "dx", "dW", "db"]
     want = dict(zip(names, (y_ref, *ref.conv2d_backward(dy, x, W, stride, pad)), strict=True))
     K = terms(x_shape, w_shape, y_ref.shape)
-    tolerances = ((np.float32, RTOL_32, ATOL_PER_TERM_32), (np.float64, RTOL_64, ATOL_PER_TERM_64))
+    atol_32 = (
+        ATOL_PER_TERM_WINOGRAD_32
+        if _runs_winograd(x_shape, w_shape, stride, pad, method)
+        else ATOL_PER_TERM_32
+    )
+    tolerances = ((np.float32, RTOL_32, atol_32), (np.float64, RTOL_64, ATOL_PER_TERM_64))
     for dtype, rtol, atol_per_term in tolerances:
         x_, W_, b_, dy_ = (a.astype(dtype) for a in (x, W, b, dy))
         y, workspace = conv2d_forward_train(x_, W_, b_, stride, pad, method=method)
@@ -239,7 +251,7 @@ def test_auto_picks_direct_for_narrow_layers_and_gemm_or_winograd_for_wide_or_st
     assert method((64, 1, 28, 28), (8, 1, 5, 5), 1) == "direct"
     assert method((64, 8, 28, 28), (16, 8, 3, 3), 1) == "direct"
     assert method((64, 16, 14, 14), (32, 16, 3, 3), 1) == "winograd"  # conv2d B
-    assert method((64, 32, 7, 7), (64, 32, 3, 3), 1) == "gemm"  # odd output: 2x2 tiles waste
+    assert method((64, 32, 7, 7), (64, 32, 3, 3), 1) == "winograd"
     assert method((64, 16, 14, 14), (32, 16, 5, 5), 1) == "direct"  # a 20 MB col matrix
     assert method((64, 16, 14, 14), (32, 16, 3, 3), 2) == "gemm"
     assert method((2, 1, 8, 8), (2, 1, 3, 3), 2) == "gemm"
