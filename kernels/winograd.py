@@ -392,11 +392,12 @@ def _dx_core(dV, n0, n1, top, left, TH, TW, dx):
 
 # ---------------------------------------------------------------------------- wrappers
 
-# Samples per chunk (whole tile groups): the chunk's V, M and dV about CHUNK_BYTES, so that the
-# GEMMs find them in L2. conv2d B time vs the gemm method: 0.93 at 512 KiB, 0.91 at 1 MiB,
-# 0.89 at 2 MiB, 0.92 at 4 MiB, 1.18 at 16 MiB (one chunk) - within the noise from 1 to 4 MiB.
+# Samples per chunk (whole tile groups): the chunk's V, M and dV about CHUNK_BYTES. Larger
+# chunks make longer GEMMs, smaller ones keep the transforms' data in cache. conv2d B, forward
+# + backward, interleaved medians: 5.11 ms at 1 MiB (8 samples), 5.03 at 2 MiB, 4.97 at 4 MiB,
+# 5.52 at 8 MiB (the whole batch).
 CHUNK_BYTES = 2**22
-SKEW = 16  # values: 64 bytes in float32
+SKEW = 16  # values added to each row of V, M, dM and dV (see _Plan): 64 bytes in float32
 
 
 def tiles(OH: int, OW: int) -> tuple[int, int]:
