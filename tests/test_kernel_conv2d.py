@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import reference as ref
 
-from tuidl.kernels import conv2d, winograd
+from tuidl.kernels import conv2d, im2col, winograd
 from tuidl.kernels.conv2d import conv2d_backward, conv2d_forward, conv2d_forward_train
 
 RTOL_32 = 1e-5
@@ -145,8 +145,8 @@ def test_matches_reference_on_random_shapes(case, seed):
 def test_gemm_in_several_chunks_matches_reference(x_shape, w_shape, stride, pad, seed, monkeypatch):
     OH, OW = conv2d.conv2d_output_size(x_shape[2:], w_shape[2:], stride, pad)
     sample_bytes = w_shape[1] * w_shape[2] * w_shape[3] * OH * OW * 4
-    monkeypatch.setattr(conv2d, "GEMM_CHUNK_BYTES", 4 * sample_bytes)  # float32: chunks of 4 + 3
-    assert conv2d._chunks(7, sample_bytes) == [(0, 4), (4, 7)]
+    monkeypatch.setattr(im2col, "GEMM_CHUNK_BYTES", 4 * sample_bytes)  # float32: chunks of 4 + 3
+    assert im2col._chunks(7, sample_bytes) == [(0, 4), (4, 7)]
     check_against_reference(x_shape, w_shape, stride, pad, "gemm", seed)
 
 

@@ -1,0 +1,409 @@
+"""im2col / col2im and the GEMM convolution, `conv2d`'s ``method="gemm"`` (any stride).
+
+im2col into `col (C*KH*KW, n*OH*OW)`, then one BLAS matmul per pass: y = W @ col,
+dW = dy @ col.T, dcol = W.T @ dy followed by col2im (Chellapilla et al. 2006; Deep Learning
+from Scratch, `common/util.py`), a chunk of n samples at a time (`_chunks`). The matmuls run
+in numpy's BLAS from the wrappers (see `conv2d`'s docstring).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._flags import jit
+from .buffers import reusable
+
+# ---------------------------------------------------------------------------- numba cores
+
+
+@jit
+def _valid_range(k, pad, stride, size, out):
+    """[lo, hi): the outputs o in [0, out) whose input o*stride + k - pad lies in [0, size)."""
+    lo = 0
+    if pad > k:
+        lo = (pad - k + stride - 1) // stride
+    top = size - 1 - k + pad
+    hi = top // stride + 1 if top >= 0 else 0
+    hi = min(hi, out)
+    lo = min(lo, hi)
+    return lo, hi
+
+
+# Stride 1 with the output as wide as the input (padding left + right = KW - 1, as "same"
+# gives): one tap's rows are the input plane shifted by dh rows and dw columns, so a plane
+# moves as one contiguous run at flat offset dh*W + dw. The |dw| entries per row that wrap
+# across a row edge read padding: they are zeroed for all rows of a tap at once (strided), since
+# a small loop per row cost as much as the copy. One long vectorized loop per plane instead of
+# one loop of OW (14) values per row: conv2d B's im2col 0.59 -> 0.41 ms, col2im 0.54 -> 0.45 ms.
+
+
+@jit
+def _row_span(OH, H, dh):
+    """[lo, hi): the output rows oh whose input row oh + dh lies in [0, H)."""
+    return min(max(-dh, 0), OH), min(max(H - dh, 0), OH)
+
+
+@jit
+def _zero_wrapped(cf, base, rows, W, dw):
+    """Zero the |dw| columns that fall off a row edge, in `rows` rows of width W at `base`."""
+    zero = cf.dtype.type(0)
+    first = W - dw if dw > 0 else 0
+    for k in range(abs(dw)):
+        column = np.uint64(base + first + k)
+        for j in range(np.uint64(rows)):
+            cf[column + j * np.uint64(W)] = zero
+
+
+@jit
+def _shifted_copy(xf, plane, cf, dst, OH, H, W, dh, dw):
+    """cf[dst + oh*W + ow] = xf[plane + (oh + dh)*W + ow + dw] where row oh + dh exists, else
+    0: one tap of a stride-1, same-width im2col, except the wrapped columns (`_zero_wrapped`)."""
+    zero = cf.dtype.type(0)
+    lo, hi = _row_span(OH, H, dh)
+    base = np.uint64(dst)
+    for i in range(np.uint64(lo * W)):  # rows above the input
+        cf[base + i] = zero
+    for i in range(np.uint64(hi * W), np.uint64(OH * W)):  # rows below it
+        cf[base + i] = zero
+    if lo < hi:
+        first, last = lo * W + max(-dw, 0), hi * W - max(dw, 0)
+        d, s = base + np.uint64(first), np.uint64(plane + first + dh * W + dw)
+        for i in range(np.uint64(last - first)):
+            cf[d + i] = xf[s + i]
+
+
+@jit
+def _shifted_add(cf, src, xf, plane, OH, H, W, dh, dw):
+    """xf[plane + (oh + dh)*W + ow + dw] += cf[src + oh*W + ow] where row oh + dh exists: one
+    tap of a stride-1, same-width col2im, once `_zero_wrapped` has cleared the wrapped columns."""
+    lo, hi = _row_span(OH, H, dh)
+    if lo < hi:
+        first, last = lo * W + max(-dw, 0), hi * W - max(dw, 0)
+        s, d = np.uint64(src + first), np.uint64(plane + first + dh * W + dw)
+        for i in range(np.uint64(last - first)):
+            xf[d + i] += cf[s + i]
+
+
+# When the output is also as tall as the input (stride 1, "same" padding), a channel's planes
+# of all the chunk's samples, stacked (channel-major x), make one tall plane: a tap is one long
+# shifted copy of it, and only the rows that cross into a neighbouring sample are cleared
+# afterwards. conv2d B per 8-sample chunk: im2col 39 -> 28 us, col2im 46 -> 34 us, plus 3 us
+# for each transpose to or from channel-major; the whole of conv2d B 3.5 % faster.
+
+
+@jit
+def _zero_seams(cf, base, N, H, W, dh):
+    """Zero the rows of N stacked (H, W) planes at `base` whose row + dh leaves their plane."""
+    zero = cf.dtype.type(0)
+    lo, hi = _row_span(H, H, dh)
+    for n in range(N):
+        start = np.uint64(base + n * H * W)
+        for i in range(np.uint64(lo * W)):
+            cf[start + i] = zero
+        for i in range(np.uint64(hi * W), np.uint64(H * W)):
+            cf[start + i] = zero
+
+
+@jit
+def _im2col_tall_core(xt, KH, KW, pt, pl, col):
+    """`_im2col_core` for stride 1 and output size = input size, from channel-major xt."""
+    C, N, H, W = xt.shape
+    xf = xt.reshape(xt.size)
+    cf = col.reshape(col.size)
+    L = N * H * W
+    for c in range(C):
+        for kh in range(KH):
+            for kw in range(KW):
+                r = (c * KH + kh) * KW + kw
+                _shifted_copy(xf, c * L, cf, r * L, N * H, N * H, W, kh - pt, kw - pl)
+                _zero_seams(cf, r * L, N, H, W, kh - pt)
+                _zero_wrapped(cf, r * L, N * H, W, kw - pl)
+
+
+@jit
+def _col2im_tall_core(dcol, KH, KW, pt, pl, dxt):
+    """`_col2im_core` for stride 1 and output size = input size, into channel-major dxt."""
+    C, N, H, W = dxt.shape
+    cf = dcol.reshape(dcol.size)
+    xf = dxt.reshape(dxt.size)
+    xf[:] = 0
+    L = N * H * W
+    for c in range(C):
+        for kh in range(KH):
+            for kw in range(KW):
+                r = (c * KH + kh) * KW + kw
+                _zero_wrapped(cf, r * L, N * H, W, kw - pl)  # they read padding
+                _zero_seams(cf, r * L, N, H, W, kh - pt)
+                _shifted_add(cf, r * L, xf, c * L, N * H, N * H, W, kh - pt, kw - pl)
+
+
+# The im2col-side cores index flat arrays with uint64: numba wraps negative signed indices,
+# and that check keeps LLVM from vectorizing these short copies (measured 4-5x slower with
+# signed indices or per-row views).
+
+
+@jit
+def _im2col_core(x, KH, KW, stride, pt, pl, col):
+    """col[(c*KH + kh)*KW + kw, n, oh, ow] = xp[n, c, oh*s + kh, ow*s + kw] (0 in the padding)."""
+    N, C, H, W = x.shape
+    OH, OW = col.shape[2], col.shape[3]
+    xf = x.reshape(x.size)
+    cf = col.reshape(col.size)
+    zero = np.zeros(1, col.dtype)[0]
+    step = np.uint64(stride)
+    same_width = stride == 1 and OW == W and pl < W and KW - 1 - pl < W
+    for c in range(C):
+        for kh in range(KH):
+            for kw in range(KW):
+                r = (c * KH + kh) * KW + kw
+                lo, hi = _valid_range(kw, pl, stride, W, OW)
+                start = max(lo * stride + kw - pl, 0)
+                if same_width:
+                    for n in range(N):
+                        plane, row = (n * C + c) * H * W, (r * N + n) * OH * OW
+                        _shifted_copy(xf, plane, cf, row, OH, H, W, kh - pt, kw - pl)
+                    _zero_wrapped(cf, r * N * OH * OW, N * OH, W, kw - pl)
+                    continue
+                for n in range(N):
+                    for oh in range(OH):
+                        dst = np.uint64(((r * N + n) * OH + oh) * OW)
+                        ih = oh * stride + kh - pt
+                        if ih < 0 or ih >= H:
+                            for ow in range(np.uint64(OW)):
+                                cf[dst + ow] = zero
+                            continue
+                        for ow in range(np.uint64(lo)):
+                            cf[dst + ow] = zero
+                        src = np.uint64(((n * C + c) * H + ih) * W + start)
+                        d = dst + np.uint64(lo)
+                        if stride == 1:
+                            for i in range(np.uint64(hi - lo)):
+                                cf[d + i] = xf[src + i]
+                        else:
+                            for i in range(np.uint64(hi - lo)):
+                                cf[d + i] = xf[src + i * step]
+                        for ow in range(np.uint64(hi), np.uint64(OW)):
+                            cf[dst + ow] = zero
+
+
+@jit
+def _col2im_core(dcol, KH, KW, stride, pt, pl, dx):
+    """dx = sum over taps of dcol scattered back to where `_im2col_core` read (padding dropped).
+    dcol's entries that read padding may be zeroed."""
+    N, C, H, W = dx.shape
+    OH, OW = dcol.shape[2], dcol.shape[3]
+    cf = dcol.reshape(dcol.size)
+    xf = dx.reshape(dx.size)
+    xf[:] = 0
+    step = np.uint64(stride)
+    same_width = stride == 1 and OW == W and pl < W and KW - 1 - pl < W
+    for c in range(C):
+        for kh in range(KH):
+            for kw in range(KW):
+                r = (c * KH + kh) * KW + kw
+                lo, hi = _valid_range(kw, pl, stride, W, OW)
+                start = max(lo * stride + kw - pl, 0)
+                if same_width:
+                    _zero_wrapped(cf, r * N * OH * OW, N * OH, W, kw - pl)  # they read padding
+                    for n in range(N):
+                        plane, row = (n * C + c) * H * W, (r * N + n) * OH * OW
+                        _shifted_add(cf, row, xf, plane, OH, H, W, kh - pt, kw - pl)
+                    continue
+                for n in range(N):
+                    for oh in range(OH):
+                        ih = oh * stride + kh - pt
+                        if ih < 0 or ih >= H:
+                            continue
+                        src = np.uint64(((r * N + n) * OH + oh) * OW + lo)
+                        d = np.uint64(((n * C + c) * H + ih) * W + start)
+                        if stride == 1:
+                            for i in range(np.uint64(hi - lo)):
+                                xf[d + i] += cf[src + i]
+                        else:
+                            for i in range(np.uint64(hi - lo)):
+                                xf[d + i * step] += cf[src + i]
+
+
+@jit
+def _unfold_core(yt, b, y):
+    """y[n, f, p] = yt[f, n*P + p] + b[f]; yt (F, N*P), y (N, F, P)."""
+    N, F, P = y.shape
+    src = yt.reshape(yt.size)
+    dst = y.reshape(y.size)
+    size = np.uint64(P)
+    for n in range(N):
+        for f in range(F):
+            bf = b[f]
+            s = np.uint64((f * N + n) * P)
+            d = np.uint64((n * F + f) * P)
+            for p in range(size):
+                dst[d + p] = src[s + p] + bf
+
+
+@jit
+def _fold_core(dy, dyt, db):
+    """dyt[f, n*P + p] = dy[n, f, p] and db[f] = sum of dy[:, f]; dy (N, F, P)."""
+    N, F, P = dy.shape
+    src = dy.reshape(dy.size)
+    dst = dyt.reshape(dyt.size)
+    size = np.uint64(P)
+    zero = np.zeros(1, db.dtype)[0]
+    db[:] = 0
+    for n in range(N):
+        for f in range(F):
+            s = np.uint64((n * F + f) * P)
+            d = np.uint64((f * N + n) * P)
+            acc = zero
+            for p in range(size):
+                v = src[s + p]
+                dst[d + p] = v
+                acc += v
+            db[f] += acc
+
+
+# ---------------------------------------------------------------------------- wrappers
+
+
+def _tall(x_shape, KH, KW, stride, pad) -> bool:
+    """Whether the `_im2col_tall_core` and `_col2im_tall_core` apply: stride 1, output as large
+    as the input, no tap shifted sideways by a whole row or more (`_zero_wrapped`)."""
+    H, W = x_shape[2:]
+    same = pad[0] + pad[1] == KH - 1 and pad[2] + pad[3] == KW - 1
+    return stride == 1 and same and pad[2] < W and KW - 1 - pad[2] < W
+
+
+class _ChunkViews:
+    """Views of the gemm buffers for chunks of n samples, made once per chunk size: the Python
+    around each chunk's four or five kernel calls is a few % of conv2d B already.
+
+    col4 (K, n, OH, OW) and col (K, n*OH*OW) at the start of the flat `array`, xt (C, n, H, W)
+    (channel-major x or dx for the tall cores, see `_tall`) at its end, yt (F, n*OH*OW) in
+    `scratch`.
+    """
+
+    def __init__(self, array, scratch, n, x_shape, w_shape, OH, OW):
+        F, C, KH, KW = w_shape
+        K, m, plane = C * KH * KW, n * OH * OW, C * n * x_shape[2] * x_shape[3]
+        self.col4 = array[: K * m].reshape(K, n, OH, OW)
+        self.col = self.col4.reshape(K, m)
+        self.xt = array[array.size - plane :].reshape(C, n, *x_shape[2:])
+        self.yt = scratch[: F * m].reshape(F, m)
+
+
+def _im2col(x, KH, KW, stride, pad, v: _ChunkViews, tall: bool) -> np.ndarray:
+    """v.col = the col matrix of x (n, C, H, W)."""
+    if tall:
+        np.copyto(v.xt, x.transpose(1, 0, 2, 3))
+        _im2col_tall_core(v.xt, KH, KW, pad[0], pad[2], v.col4)
+    else:
+        _im2col_core(x, KH, KW, stride, pad[0], pad[2], v.col4)
+    return v.col
+
+
+def _col2im(KH, KW, stride, pad, v: _ChunkViews, tall: bool, dx) -> None:
+    """dx (n, C, H, W) = col2im of v.col4."""
+    if tall:
+        _col2im_tall_core(v.col4, KH, KW, pad[0], pad[2], v.xt)
+        np.copyto(dx, v.xt.transpose(1, 0, 2, 3))
+    else:
+        _col2im_core(v.col4, KH, KW, stride, pad[0], pad[2], dx)
+
+
+# The gemm method goes through the batch a chunk of samples at a time, the chunk's col matrix
+# about GEMM_CHUNK_BYTES: forward multiplies it while it is still in the cache, and backward
+# makes it again and uses it for dW and then as dcol for col2im, again from the cache. One col
+# matrix for the whole batch (7 MB in conv2d B), kept from forward for dW and overwritten by
+# dcol, was slower although im2col now runs twice: conv2d B time ratio 0.93-0.96 on a busy
+# host, 0.99 on a quiet one (median of 200-300 interleaved calls) with 8-sample chunks (0.9 MB);
+# 4 samples 0.95, 16 about the same as 8, 32 samples 0.97. Keeping a chunk-major col matrix
+# from forward instead of redoing im2col: 0.95 (vs 0.93); chunking only dx and col2im: 1.00.
+GEMM_CHUNK_BYTES = 2**20
+# The GEMMs are np.matmul, not np.dot: with `out=` and a transposed operand np.dot took 3-6 %
+# longer over conv2d B's forward and backward (interleaved medians; the same BLAS underneath).
+
+
+def _chunks(N: int, sample_bytes: int) -> list[tuple[int, int]]:
+    """[n0, n1) sample ranges of equal size (but the last), each col matrix <= GEMM_CHUNK_BYTES
+    if one sample's fits."""
+    most = max(1, GEMM_CHUNK_BYTES // sample_bytes)  # samples per chunk
+    step = -(-N // -(-N // most))  # as even as the count of chunks allows
+    return [(n0, min(n0 + step, N)) for n0 in range(0, N, step)]
+
+
+def forward(x, W, b, stride, pad, y, array=None, scratch=None):
+    """y = the convolution of x (N, C, H, W), zero-padded by `pad`, chunk by chunk.
+
+    Args:
+        x, W, b: C-contiguous float32 or float64 arrays, W (F, C, KH, KW), b (F,).
+        stride, pad: as in `conv2d_forward`.
+        y: (N, F, OH, OW), written.
+        array, scratch: buffers of a previous call, reused when their sizes fit.
+
+    Returns:
+        (array, scratch): the buffers, for the next call; nothing in them outlives this one.
+    """
+    N, F, OH, OW = y.shape
+    _, _, KH, KW = W.shape
+    K, P = W[0].size, OH * OW
+    chunks = _chunks(N, K * P * x.itemsize)
+    step = chunks[0][1]
+    array = reusable(array, ((K * P + x[0].size) * step,), x.dtype)
+    scratch = reusable(scratch, (F * step * P,), x.dtype)
+    Wm, y3 = W.reshape(F, K), y.reshape(N, F, P)
+    tall = _tall(x.shape, KH, KW, stride, pad)
+    v = None
+    for n0, n1 in chunks:
+        if v is None or v.col4.shape[1] != n1 - n0:
+            v = _ChunkViews(array, scratch, n1 - n0, x.shape, W.shape, OH, OW)
+        col = _im2col(x[n0:n1], KH, KW, stride, pad, v, tall)
+        np.matmul(Wm, col, out=v.yt)
+        _unfold_core(v.yt, b, y3[n0:n1])
+    return array, scratch
+
+
+def backward(dy, x, W, stride, pad, need_dx, db, array=None, scratch=None):
+    """(dx or None, dW (F, K), array, scratch) of `forward`, chunk by chunk (see `_chunks`), db
+    written into `db`; `array` and `scratch` as in `forward`."""
+    N, F, OH, OW = dy.shape
+    _, _, KH, KW = W.shape
+    K, P = W[0].size, OH * OW
+    chunks = _chunks(N, K * P * dy.itemsize)
+    step = chunks[0][1]
+    array = reusable(array, ((K * P + x[0].size) * step,), dy.dtype)
+    scratch = reusable(scratch, (F * step * P,), dy.dtype)
+    # dW.T = col @ dyt.T: OpenBLAS runs this orientation 8 % faster than dyt @ col.T on an
+    # 8-sample chunk of conv2d B
+    dWt, dWt_part = np.zeros((K, F), dy.dtype), np.empty((K, F), dy.dtype)
+    db[:] = 0
+    db_part = np.empty(F, dy.dtype)
+    dx = np.empty(x.shape, dy.dtype) if need_dx else None
+    Wt, dy3 = np.ascontiguousarray(W.reshape(F, K).T), dy.reshape(N, F, P)
+    tall = _tall(x.shape, KH, KW, stride, pad)
+    v = None
+    for n0, n1 in chunks:
+        if v is None or v.col4.shape[1] != n1 - n0:
+            v = _ChunkViews(array, scratch, n1 - n0, x.shape, W.shape, OH, OW)
+        dyt = v.yt  # dy transposed to (F, n*OH*OW)
+        _fold_core(dy3[n0:n1], dyt, db_part)
+        db += db_part
+        col = _im2col(x[n0:n1], KH, KW, stride, pad, v, tall)
+        np.matmul(col, dyt.T, out=dWt_part)
+        dWt += dWt_part
+        if need_dx:  # dcol takes the chunk's col matrix, spent
+            np.matmul(Wt, dyt, out=col)
+            _col2im(KH, KW, stride, pad, v, tall, dx[n0:n1])
+    return dx, dWt.T, array, scratch
+
+
+def input_grad(dy, W, x_shape, stride, pad) -> np.ndarray:
+    """dx = col2im(W.T @ dy) over the whole batch at once: the direct method's dx where the
+    padding is wider than the kernel."""
+    N, F, OH, OW = dy.shape
+    _, C, KH, KW = W.shape
+    dyt = np.empty((F, N * OH * OW), dy.dtype)
+    _fold_core(dy.reshape(N, F, OH * OW), dyt, np.empty(F, dy.dtype))
+    dcol = np.empty((C * KH * KW, N * OH * OW), dy.dtype)
+    np.matmul(W.reshape(F, -1).T, dyt, out=dcol)
+    dx = np.empty(x_shape, dy.dtype)
+    _col2im_core(dcol.reshape(C * KH * KW, N, OH, OW), KH, KW, stride, pad[0], pad[2], dx)
+    return dx
