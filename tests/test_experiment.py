@@ -1,11 +1,13 @@
 """Experiment files: parsing, validation messages, --set overrides, save/load round trip."""
 
+import math
 import re
 
 import pytest
 
 from tuidl.errors import ConfigError
 from tuidl.experiment import Experiment
+from tuidl.presets import PRESETS, preset
 
 GOOD = """
 name = "tiny"
@@ -54,6 +56,71 @@ def test_save_then_load_gives_the_same_experiment(tmp_path):
     again = Experiment.load(tmp_path / "saved.toml")
     assert again == experiment
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# every [train] key is written: saving writes the resolved experiment, defaults included
+HAND_WRITTEN = """\
+# A small xor run, written by hand.
+name = "hand"
+seed = 7
+
+[data]
+name = "xor"    # four corners
+n = 200
+
+[model]
+loss = "softmax_cross_entropy"
+layers = [
+    {type = "dense", units = 8},  # hidden
+    {type = "tanh"},
+    {type = "dense", units = 2},
+]
+
+[optimizer]
+name = "adam"
+lr = 0.01  # 0.1 diverges
+# weight_decay = 1e-4
+
+[train]
+epochs = 4
+batch_size = 16
+log_every = 1
+shuffle = true
+"""
+
+
+def test_saving_a_changed_file_keeps_its_comments_and_layout(tmp_path):
+    experiment = Experiment.load(write(tmp_path, HAND_WRITTEN))
+    experiment.with_overrides(["optimizer.lr=0.05"]).save(tmp_path / "saved.toml")
+    saved = (tmp_path / "saved.toml").read_text()
+    assert saved == HAND_WRITTEN.replace("lr = 0.01", "lr = 0.05")
+
+
+def test_an_edited_copy_of_a_file_keeps_its_comments(tmp_path):
+    loaded = Experiment.load(write(tmp_path, HAND_WRITTEN))
+    document = loaded.to_dict()  # what the build screen edits
+    document["model"]["layers"][0]["units"] = 16
+    del document["data"]["n"]
+    Experiment.from_dict(document, template=loaded).save(tmp_path / "saved.toml")
+    expected = HAND_WRITTEN.replace("units = 8", "units = 16").replace("n = 200\n", "")
+    assert (tmp_path / "saved.toml").read_text() == expected
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_a_saved_preset_loads_back_the_same(tmp_path, name):
+    experiment = preset(name)
+    experiment.save(tmp_path / "preset.toml")
+    assert Experiment.load(tmp_path / "preset.toml") == experiment
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_nan_and_inf_survive_a_save(tmp_path, value):
+    loaded = Experiment.load(write(tmp_path, HAND_WRITTEN))
+    for experiment in (preset("xor-mlp"), loaded):  # a new document, and a user's document updated
+        changed = experiment.with_overrides([f"train.early_stopping.min_delta={value}"])
+        changed.save(tmp_path / "saved.toml")
+        again = Experiment.load(tmp_path / "saved.toml").train["early_stopping"]["min_delta"]
+        assert again == value or (math.isnan(again) and math.isnan(value))
 
 
 def test_overrides_are_typed_and_validated(tmp_path):

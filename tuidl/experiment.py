@@ -3,6 +3,10 @@
 Layout (PRODUCT.md): top-level `name`, `seed`; tables `[data]`, `[model]`, `[optimizer]`,
 `[train]`. `[data]` and `[optimizer]` keys beyond the common ones go to the dataset and the
 optimizer, which check them; `[model]` is checked by `Sequential.from_config`; `[train]` here.
+
+An experiment loaded from a file keeps the file's tomlkit document, and edits of it (`--set`,
+the build screen) carry it along, so saving writes the user's file back with only the changed
+values replaced: their comments and layout stay.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import tomlwrite
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+from . import tomldoc
 from .atomic import atomic_write
 from .errors import ConfigError
 from .suggest import did_you_mean
@@ -32,7 +39,13 @@ MONITORS = ("val_loss", "val_acc", "train_loss")
 
 @dataclass
 class Experiment:
-    """A validated experiment. `source` is the file it came from (None for presets and edits)."""
+    """A validated experiment.
+
+    Attributes:
+        source: the file it came from (None for presets and edits).
+        document: the parsed TOML it came from, comments and all, which `save` writes back
+            updated; None for presets and experiments made from a plain dict.
+    """
 
     name: str
     seed: int
@@ -41,10 +54,31 @@ class Experiment:
     optimizer: dict[str, Any]
     train: dict[str, Any]
     source: Path | None = field(default=None, compare=False)
+    document: tomlkit.TOMLDocument | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_dict(cls, document: dict[str, Any], source: Path | None = None) -> Experiment:
-        """Validate a parsed document; raises ConfigError naming the key and the fix."""
+    def from_dict(
+        cls,
+        document: dict[str, Any],
+        source: Path | None = None,
+        *,
+        template: Experiment | None = None,
+    ) -> Experiment:
+        """Validate a parsed document.
+
+        Args:
+            document: the experiment as a dict; a tomlkit document is kept for `save`.
+            source: the file it came from.
+            template: the experiment this one is an edit of; its TOML document is kept for
+                `save` (unless `document` is one itself).
+
+        Raises:
+            ConfigError: naming the key and the fix.
+        """
+        if isinstance(document, tomlkit.TOMLDocument):
+            original, document = document, document.unwrap()
+        else:
+            original = template.document if template is not None else None
         for key in document:
             if key not in TOP_KEYS:
                 raise ConfigError(f"unknown top-level key {key!r}{did_you_mean(key, TOP_KEYS)}")
@@ -70,6 +104,7 @@ class Experiment:
             optimizer=dict(document.get("optimizer", {"name": "adam"})),
             train=_check_train(document.get("train", {})),
             source=source,
+            document=original,
         )
         experiment.make_model()  # checks layer types and keys before any data is read
         experiment.make_optimizer()
@@ -78,6 +113,7 @@ class Experiment:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Experiment:
+        """Read and validate a TOML file; ConfigError names the file and what is wrong."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -86,8 +122,8 @@ class Experiment:
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"cannot read experiment file {path}: {error}") from None
         try:
-            document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
+            document = tomlkit.parse(text)
+        except TOMLKitError as error:
             raise ConfigError(f"{path}: TOML syntax error: {error}") from None
         try:
             return cls.from_dict(document, path)
@@ -105,7 +141,12 @@ class Experiment:
         }
 
     def to_toml(self) -> str:
-        return tomlwrite.dumps(self.to_dict())
+        """The TOML text: the source document with the current values written in, or a fresh one."""
+        if self.document is None:
+            return tomldoc.new_document(self.to_dict()).as_string()
+        document = copy.deepcopy(self.document)  # edits of this experiment share it
+        tomldoc.update(document, self.to_dict())
+        return document.as_string()
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the experiment as TOML, atomically (temp file + rename)."""
@@ -124,7 +165,7 @@ class Experiment:
             if not sep or not key:
                 raise ConfigError(f"--set {assignment!r}: write key=value, e.g. train.epochs=5")
             _assign(document, key.strip(), _parse_value(raw.strip()), assignment)
-        return Experiment.from_dict(document, self.source)
+        return Experiment.from_dict(document, self.source, template=self)
 
     def make_model(self):
         from .model import Sequential

@@ -216,6 +216,7 @@ class BuildScreen(Screen):
     def load_experiment(self, experiment: Experiment) -> None:
         """Show `experiment` as the draft (replacing edits)."""
         self.document = copy.deepcopy(experiment.to_dict())
+        self.loaded = experiment  # saving the draft keeps the comments of its file
         if self.is_mounted:
             self._fill_settings()
             self.refresh_table()
@@ -418,7 +419,8 @@ class BuildScreen(Screen):
             self.notify(f"cannot train yet{where}: {result.problem}", severity="error")
             return None
         try:
-            return Experiment.from_dict(self.document)
+            # a draft started from nothing has no loaded experiment
+            return Experiment.from_dict(self.document, template=getattr(self, "loaded", None))
         except ConfigError as error:
             self.notify(f"cannot train yet: {error}", severity="error")
             return None
