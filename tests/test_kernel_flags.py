@@ -6,13 +6,13 @@ import pytest
 from numba.core.caching import FunctionCache
 
 from tuidl import kernels
-from tuidl.kernels import _flags, blas, conv2d, direct, im2col, lstm, pool2d, rnn, segments
+from tuidl.kernels import _flags, blas, conv2d, direct, im2col, lstm, norms, pool2d, rnn
 
 
 def cores():
     return [
         obj
-        for module in (blas, conv2d, direct, im2col, pool2d, lstm, rnn, segments)
+        for module in (blas, conv2d, direct, im2col, pool2d, lstm, rnn, norms)
         for _, obj in sorted(vars(module).items())
         if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.__module__ == module.__name__
     ]

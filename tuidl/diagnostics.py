@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .kernels.segments import save_and_norms, update_ratios
+from .kernels.norms import save_and_norms, update_ratios
 from .layers import RBM, ReLU, Sigmoid, Tanh
 from .model import Sequential
 
