@@ -11,7 +11,6 @@ A live change of `optimizer.lr` lasts until the next epoch end unless `base_lr` 
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .optimizers import Optimizer, number, unknown_key
+from .suggest import did_you_mean
 
 __all__ = [
     "SCHEDULES",
@@ -265,8 +265,7 @@ def make_schedule(config: Mapping[str, Any] | None) -> Schedule | None:
         )
     kind = config["type"]
     if kind not in SCHEDULES:
-        close = difflib.get_close_matches(str(kind), list(SCHEDULES), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(kind, SCHEDULES, list_choices=False)
         raise ConfigError(
             f"[optimizer] schedule: unknown type {kind!r}{hint} (choose one of {types})"
         )

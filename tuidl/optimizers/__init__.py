@@ -8,11 +8,11 @@ made lazily per parameter name (`"dense_0.W"`) in the parameter's dtype and flat
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from ..suggest import did_you_mean
 from .adaptive import Adadelta, AdaGrad, Adam, RMSProp
 from .base import BASE_KEYS, Optimizer, number, unknown_key
 from .momentum import SGD, Momentum, Nesterov
@@ -55,8 +55,7 @@ def make_optimizer(config: Mapping[str, Any]) -> Optimizer:
         raise ConfigError(f"[optimizer]: missing key 'name'; choose one of {names}")
     name = config["name"]
     if name not in OPTIMIZERS:
-        close = difflib.get_close_matches(str(name), list(OPTIMIZERS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, OPTIMIZERS, list_choices=False)
         raise ConfigError(f"[optimizer]: unknown name {name!r}{hint} (choose one of {names})")
     cls = OPTIMIZERS[name]
     allowed = allowed_keys(cls)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -10,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ConfigError
+from ..suggest import did_you_mean
 
 Params = dict[str, np.ndarray]
 BASE_KEYS = ("weight_decay", "l1", "clip_norm", "clip_value")
@@ -42,8 +42,7 @@ def number(
 
 def unknown_key(where: str, key: str, allowed: list[str]) -> ConfigError:
     """The error for a key not in `allowed`: a did-you-mean when one is close, then the list."""
-    close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(key, allowed, list_choices=False)
     return ConfigError(f"{where}: unknown key {key!r}{hint} (allowed: {', '.join(allowed)})")
 
 
