@@ -315,20 +315,3 @@ def conv2d_backward(
         if workspace is not None:
             workspace.array, workspace.scratch = array, scratch
     return dx, dW.reshape(W.shape), db
-
-
-def warmup(dtype: np.dtype = np.float32) -> None:
-    """Compile (or load from the cache) every core for `dtype` on a tiny input."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 2, 5, 5)).astype(dtype)
-    W = rng.standard_normal((3, 2, 3, 3)).astype(dtype)
-    b = np.zeros(3, dtype)
-    for stride, pad, method in ((1, (1, 1, 1, 1), "direct"), (1, (4, 0, 0, 0), "direct")):
-        y, ws = conv2d_forward_train(x, W, b, stride, pad, method=method)
-        conv2d_backward(y, x, W, stride, pad, True, workspace=ws)
-    y, ws = conv2d_forward_train(x, W, b, 2, (1, 1, 1, 1), method="gemm")
-    conv2d_backward(y, x, W, 2, (1, 1, 1, 1), True, workspace=ws)
-    for method in ("gemm", "winograd"):
-        y, ws = conv2d_forward_train(x, W, b, 1, (1, 1, 1, 1), method=method)
-        conv2d_backward(y, x, W, 1, (1, 1, 1, 1), True, workspace=ws)
-    conv2d_forward(x, W, b, 1, (1, 1, 1, 1), method="winograd")

@@ -416,13 +416,3 @@ def avgpool2d_backward(
     dx = np.empty(x_shape, dy.dtype)
     _avgpool_backward_core(np.ascontiguousarray(dy), size, stride, dx)
     return dx
-
-
-def warmup(dtype: np.dtype = np.float32) -> None:
-    """Compile (or load from the cache) every core for `dtype` on a tiny input."""
-    x = np.arange(2 * 6 * 6, dtype=dtype).reshape(1, 2, 6, 6)
-    x[0, 1, 0, 0] = np.nan  # the NaN-exact core
-    for size, stride in ((2, 2), (2, 1), (3, 2), (3, 3)):
-        y, argmax = maxpool2d_forward(x, size, stride)
-        maxpool2d_backward(y, argmax, x.shape)
-        avgpool2d_backward(avgpool2d_forward(x, size, stride), x.shape, size, stride)
