@@ -39,10 +39,6 @@ def set_threads(threads: int) -> None:
         pass
 
 
-def to_numpy(value) -> np.ndarray:
-    return value.detach().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
-
-
 def _tensor(array: np.ndarray, grad: bool = False) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array)).requires_grad_(grad)
 
