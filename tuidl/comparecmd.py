@@ -26,7 +26,7 @@ from .errors import ConfigError
 from .experiment import Experiment
 from .optimizers import OPTIMIZERS
 from .runcmd import add_experiment_options, experiment_from_args
-from .runs import RunWriter, new_run_dir, read_metrics
+from .runs import RunWriter, new_run_dir, read_metrics, variant_folder
 from .suggest import did_you_mean
 from .textplot import line_plot
 from .trainer import Diverged, Trainer
@@ -90,19 +90,12 @@ def parse_optimizers(text: str, base: dict[str, Any]) -> list[tuple[str, dict[st
 def _train_one(config: dict[str, Any], run_dir: str, data_dir: str | None) -> dict[str, Any]:
     """One run in a worker process; returns its summary. SIGINT stops it after a checkpoint."""
     experiment = Experiment.from_dict(config)
-    writer = RunWriter(run_dir)
-    trainer = Trainer(experiment, callbacks=[writer], data_dir=data_dir)
+    trainer = Trainer(experiment, callbacks=[RunWriter(run_dir)], data_dir=data_dir)
     signal.signal(signal.SIGINT, lambda *_: setattr(trainer, "stop_requested", True))
-    status = "finished"
     try:
-        trainer.fit()
-        if not trainer.finished:
-            status = "interrupted"
-    except Diverged as error:
-        status = "diverged"
-        writer.write_summary(trainer, status, diverged_at_step=error.step)
-    finally:
-        writer.close()
+        status = trainer.fit()["status"]
+    except Diverged:
+        status = trainer.status
     return {"run_dir": run_dir, "status": status, "time": trainer.elapsed}
 
 
@@ -126,9 +119,7 @@ def compare_command(args: argparse.Namespace) -> int:
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
             futures = []
             for label, k, document in configs:
-                run_dir = root / (
-                    f"{label.replace(':', '-lr')}" + (f"-seed{k}" if args.seeds > 1 else "")
-                )
+                run_dir = root / (variant_folder(label) + (f"-seed{k}" if args.seeds > 1 else ""))
                 run_dir.mkdir()
                 futures.append(
                     (label, k, pool.submit(_train_one, document, str(run_dir), args.data_dir))

@@ -23,6 +23,12 @@ class Loss:
     def backward(self) -> np.ndarray:
         raise NotImplementedError
 
+    @staticmethod
+    def probabilities(y: np.ndarray) -> np.ndarray:
+        """What the model's outputs `y` say of each class: for a regression loss, `y` itself
+        (the cross-entropies turn logits into probabilities)."""
+        return y
+
 
 class MSE(Loss):
     """Mean over all entries of (y - t)^2; targets have the shape of `y`."""
@@ -75,6 +81,7 @@ class SoftmaxCrossEntropy(Loss):
 
     @staticmethod
     def probabilities(y: np.ndarray) -> np.ndarray:
+        """Softmax of logits `y` over the last axis."""
         z = np.exp(y - y.max(axis=-1, keepdims=True))
         return z / z.sum(axis=-1, keepdims=True)
 
@@ -95,6 +102,11 @@ class BinaryCrossEntropy(Loss):
 
     def backward(self) -> np.ndarray:
         return (self._p - self._t) / self._p.size
+
+    @staticmethod
+    def probabilities(y: np.ndarray) -> np.ndarray:
+        """Sigmoid of logits `y`: the probability of class 1 per entry."""
+        return sigmoid(y)
 
 
 LOSSES: dict[str, type[Loss]] = {

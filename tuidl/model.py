@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -87,17 +88,7 @@ class Sequential:
         """
         shape = self.input_shape = tuple(input_shape)
         for index, layer in enumerate(self.layers):
-            try:
-                shape = layer.build(shape, rng, self.init)
-            except ValueError as error:
-                raise ConfigError(
-                    f"layer {index} ({layer.type}) with input shape {shape}: {error}"
-                ) from None
-            if any(size < 1 for size in shape):
-                raise ConfigError(
-                    f"layer {index} ({layer.type}) turns input shape {layer.input_shape} into "
-                    f"{shape}, which is empty; use a smaller kernel or stride, or padding"
-                )
+            shape = build_layer(layer, index, shape, rng, self.init)
         self.layers[0].needs_input_grad = False
         self.output_shape = shape
         self._pack()
@@ -171,6 +162,14 @@ class Sequential:
             x = layer.forward(x, train)
         return x
 
+    def forward_to(self, x: np.ndarray, last: Layer) -> np.ndarray:
+        """The output of layer `last` for a batch `x`, in evaluation mode."""
+        for layer in self.layers:
+            x = layer.forward(x, train=False)
+            if layer is last:
+                break
+        return x
+
     def logits(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """What the loss reads for a batch: `forward` without a fused softmax."""
         for layer in self.logit_layers:
@@ -201,3 +200,86 @@ class Sequential:
             (layer.name, layer.output_shape, sum(v.size for v in layer.params.values()))
             for layer in self.layers
         ]
+
+
+def build_layer(
+    layer: Layer, index: int, shape: Shape, rng: np.random.Generator, init: str
+) -> Shape:
+    """Build the `index`-th layer on input `shape`; returns its output shape.
+
+    Raises:
+        ConfigError: the shape does not fit, naming the layer and the shapes.
+    """
+    try:
+        out = tuple(layer.build(shape, rng, init))
+    except ValueError as error:
+        raise ConfigError(
+            f"layer {index} ({layer.type}) with input shape {shape}: {error}"
+        ) from None
+    if any(size < 1 for size in out):
+        raise ConfigError(
+            f"layer {index} ({layer.type}) turns input shape {shape} into {out}, which is "
+            "empty; use a smaller kernel or stride, or padding"
+        )
+    return out
+
+
+@dataclass
+class LayerReport:
+    """One layer of a draft model: its spec, and its output shape and parameter count, or
+    the problem that stops it (then `output_shape` is None)."""
+
+    index: int
+    type: str
+    spec: dict[str, Any] = field(default_factory=dict)
+    output_shape: Shape | None = None
+    params: int = 0
+    problem: str = ""
+
+
+def report_layers(
+    specs: list[dict[str, Any]], input_shape: Shape | None, init: str = "he"
+) -> list[LayerReport]:
+    """Each layer of a draft built in turn, as far as it goes (the build screen's table).
+
+    A spec that makes no layer (unknown type or key) or a shape that does not fit gets its
+    message, as `Sequential.from_config` and `build` would raise it; the layers after a shape
+    problem, and all of them without an `input_shape` (data not loaded), get no shape.
+    """
+    rng = np.random.default_rng(0)
+    init = init if init in INITIALIZERS else "he"  # an unknown init is the model's problem
+    shape = None if input_shape is None else tuple(input_shape)
+    reports = []
+    for index, spec in enumerate(specs):
+        report = LayerReport(index, str(spec.get("type", "?")), dict(spec))
+        reports.append(report)
+        try:
+            layer = make_layer(spec, index)
+            if shape is not None:
+                shape = build_layer(layer, index, shape, rng, init)
+        except ConfigError as error:
+            report.problem = str(error)
+            shape = None
+            continue
+        if shape is not None:
+            report.output_shape = shape
+            report.params = int(sum(value.size for value in layer.params.values()))
+    return reports
+
+
+def output_problem(shape: Shape, dataset) -> str:
+    """Why a model's output `shape` does not fit the dataset's targets ('' when it does)."""
+    integer = np.issubdtype(dataset.y_train.dtype, np.integer)
+    if dataset.task in ("classification", "sequence") and integer:
+        if shape[-1] != dataset.num_outputs:
+            return (
+                f"the last layer gives shape {shape} but {dataset.name} has "
+                f"{dataset.num_outputs} classes; make the last dense layer units = "
+                f"{dataset.num_outputs}"
+            )
+    elif shape != dataset.y_train.shape[1:]:
+        return (
+            f"the last layer gives shape {shape} but {dataset.name}'s targets have shape "
+            f"{dataset.y_train.shape[1:]}; make the last layer match"
+        )
+    return ""

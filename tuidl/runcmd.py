@@ -94,11 +94,8 @@ def run_command(args: argparse.Namespace) -> int:
         with stop_on_signals(trainer):
             trainer.fit(epochs)
     except Diverged as error:
-        writer.write_summary(trainer, "diverged", diverged_at_step=error.step)
         print(f"tuidl: run diverged: {error}", file=sys.stderr)
         return EXIT_DIVERGED
-    finally:
-        writer.close()
     if not trainer.finished:
         print(
             f"interrupted at step {trainer.step_count}; checkpoint saved. "

@@ -34,6 +34,11 @@ CHECKPOINT_EVERY_S = 10.0
 SUMMARY_EVERY_S = 1.0
 
 
+def variant_folder(label: str) -> str:
+    """The folder name of a race's run labelled `label` (`sgd:0.1` -> `sgd-lr0.1`)."""
+    return label.replace(":", "-lr")
+
+
 def new_run_dir(root: str | os.PathLike, name: str) -> Path:
     """A fresh folder `root/<name>-<n>` (n counts up from 1), created now."""
     root = Path(root)
@@ -111,8 +116,13 @@ class RunWriter(Callback):
                 self.best[key] = logs[key]
 
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
-        self.save_checkpoint(trainer)
-        self.write_summary(trainer, "finished" if trainer.finished else "interrupted")
+        """The final checkpoint (but of diverged weights) and the summary with the run's
+        status; the metrics file is closed."""
+        if logs["status"] != "diverged":
+            self.save_checkpoint(trainer)
+        extra = {key: logs[key] for key in ("diverged_at_step", "message") if key in logs}
+        self.write_summary(trainer, logs["status"], **extra)
+        self.close()
 
     def close(self) -> None:
         if self._file is not None:

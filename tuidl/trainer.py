@@ -1,8 +1,11 @@
 """The training loop shared by `tuidl run`, `tuidl compare` and the app.
 
 `Trainer.step()` trains one mini-batch; `fit()` runs epochs until done, early-stopped or asked
-to stop. Models with rbm layers are first pretrained as a deep belief net, one CD-k mini-batch
-per `step()` (`tuidl.pretrain`). Listeners (callbacks) get Keras-style hooks with plain `logs`
+to stop. Whoever drives the steps (`fit`, the app's sessions, a race) opens the run with
+`begin()` and closes it with `finish()`, which decides its status (STATUSES), restores the best
+weights when early stopping keeps them, and tells the listeners once. Models with rbm layers
+are first pretrained as a deep belief net, one CD-k mini-batch per `step()`
+(`tuidl.pretrain`). Listeners (callbacks) get Keras-style hooks with plain `logs`
 dicts, the same dicts the run directory stores as lines of `metrics.jsonl`.
 
 Randomness: the experiment seed spawns two streams, one for initial weights (and dropout masks
@@ -28,8 +31,10 @@ from .diagnostics import (
 from .errors import ConfigError
 from .experiment import Experiment
 from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
+from .model import output_problem
 from .pretrain import Pretraining
 
+STATUSES = ("finished", "early_stopped", "diverged", "interrupted")  # how a run can end
 PROBE_SAMPLES = 256  # validation samples used for activation statistics each epoch
 EVAL_BATCH = 512
 
@@ -81,7 +86,9 @@ class Trainer:
         init_seed, order_seed = np.random.SeedSequence(experiment.seed).spawn(2)
         self.model = experiment.make_model()
         self.model.build(dataset.input_shape, np.random.default_rng(init_seed))
-        _check_output(self.model, dataset)
+        problem = output_problem(self.model.output_shape, dataset)
+        if problem:
+            raise ConfigError(problem)
         self.optimizer = experiment.make_optimizer()
         self.schedule = experiment.make_schedule()
         self.order_rng = np.random.default_rng(order_seed)
@@ -103,7 +110,9 @@ class Trainer:
         self.batch = 0  # batches done in the current epoch
         self.order = np.arange(len(dataset.x_train))
         self.stop_requested = False
-        self.finished = False
+        self.status: str | None = None  # one of STATUSES once `finish` ran
+        self._begun = False
+        self._end: dict[str, Any] = {}
         self.val_predictions: np.ndarray | None = None  # classes predicted at the last `evaluate`
         self.val_labels: np.ndarray | None = None
         self._epoch_loss = self._epoch_seen = 0.0
@@ -296,21 +305,62 @@ class Trainer:
             if part is not None:
                 part.load_state_dict(_prefixed(state, prefix))
 
+    @property
+    def finished(self) -> bool:
+        """The run ended complete: all its epochs, or stopped early by design."""
+        return self.status in ("finished", "early_stopped")
+
+    def begin(self) -> None:
+        """Open the run: the listeners' `on_train_begin` (once, however often called)."""
+        if not self._begun:
+            self._begun = True
+            self._emit("on_train_begin")
+
+    def finish(self, status: str | None = None, **extra: Any) -> dict[str, Any]:
+        """Close the run once and return its end record (`kind` "end", `status`, ...).
+
+        Args:
+            status: one of STATUSES; None decides from where training stands: early_stopped
+                when early stopping fired, finished once every epoch is done, else
+                interrupted. A finished or early-stopped run gets its best weights back
+                when early stopping keeps them (`restore_best`).
+            extra: more fields for the end record and summary (`diverged_at_step`).
+        """
+        if self.status is None:
+            if status is None:
+                status = self._ending_status(self.epochs)
+            if status not in STATUSES:
+                raise ValueError(f"unknown run status {status!r}")
+            self.status = status
+            if self.finished and self.early_stopping is not None:
+                self.early_stopping.restore(self.model)
+            self.pause_clock()
+            self._end = {"kind": "end", "status": status, "epoch": self.epoch,
+                         "step": self.step_count, "time": self.elapsed, **extra}  # fmt: skip
+            self._emit("on_train_end", self._end)
+        return self._end
+
+    def _ending_status(self, target: int) -> str:
+        if self.early_stopping is not None and self.early_stopping.stopped:
+            return "early_stopped"
+        return "finished" if self.epoch >= target else "interrupted"
+
     def fit(self, epochs: int | None = None) -> dict[str, Any]:
         """Train until `epochs` epochs are complete (the experiment's by default), early
-        stopping fires, or `stop_requested` is set between two steps; returns final logs."""
+        stopping fires, or `stop_requested` is set between two steps; returns the end record.
+
+        Raises:
+            Diverged: after the run was closed as diverged.
+        """
         target = self.epochs if epochs is None else epochs
-        self._emit("on_train_begin")
-        while self.epoch < target and not self.stop_requested:
-            self.step()
-        self.finished = self.epoch >= target or (
-            self.early_stopping is not None and self.early_stopping.stopped
-        )
-        if self.finished and self.early_stopping is not None:
-            self.early_stopping.restore(self.model)
-        logs = {"kind": "end", "epoch": self.epoch, "step": self.step_count, "time": self.elapsed}
-        self._emit("on_train_end", logs)
-        return logs
+        self.begin()
+        try:
+            while self.epoch < target and not self.stop_requested:
+                self.step()
+        except Diverged as error:
+            self.finish("diverged", diverged_at_step=error.step, message=str(error))
+            raise
+        return self.finish(self._ending_status(target))
 
 
 class EarlyStopping:
@@ -386,23 +436,6 @@ def predicted_classes(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndar
     if y.shape[-1] > 1 and t.shape == y.shape:
         return y.argmax(axis=-1), t.argmax(axis=-1)
     return y.reshape(t.shape) > 0, t > 0.5
-
-
-def _check_output(model, dataset) -> None:
-    out = model.output_shape
-    if dataset.task in ("classification", "sequence") and np.issubdtype(
-        dataset.y_train.dtype, np.integer
-    ):
-        if out[-1] != dataset.num_outputs:
-            raise ConfigError(
-                f"the last layer gives shape {out} but {dataset.name} has {dataset.num_outputs} "
-                f"classes; make the last dense layer units = {dataset.num_outputs}"
-            )
-    elif out != dataset.y_train.shape[1:]:
-        raise ConfigError(
-            f"the last layer gives shape {out} but {dataset.name}'s targets have shape "
-            f"{dataset.y_train.shape[1:]}; make the last layer match"
-        )
 
 
 def load_experiment_data(experiment: Experiment, data_dir: str | None = None):

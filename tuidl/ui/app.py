@@ -1,11 +1,12 @@
-"""`TuidlApp`: build a network, watch it learn, race optimizers.
+"""`TuidlApp`: build a network, watch it learn, race variants.
 
-The app owns the training loop (`bridge.TrainingLoop`; `tuidl` runs it in a child process,
-`process.TrainingProcess`, whose reports a worker thread relays), the compare loop (a worker
-thread) or, for `tuidl view`, a poll thread tailing run directories; all fill one
-`MetricsBuffer` that a 4 Hz timer drains into the status line and the screens; the panels
-are redrawn every 1-3 s, or at once when no trainer is running (finished, paused, stepped)
-or a run restarts.
+The app holds sessions (`tuidl.session`), never a trainer: the train screen's (a run in a
+child process, what `tuidl` uses, or in a thread for tests; or, for `tuidl view`, run
+directories followed as they grow) and the compare screen's race. A 4 Hz timer drains them,
+hands the typed records to the screen that shows them (`_hand_over`, the one place that
+switches on a record's type) and refreshes the status line; the panels are redrawn every
+1-3 s, or at once when no trainer is running (finished, paused, stepped) or a run restarts.
+Keys send commands (`Pause`, `ScaleLr(2.0)`...) to the sessions.
 `make_app(...)` is the factory `tuidl` and the tests share.
 """
 
@@ -14,27 +15,49 @@ from __future__ import annotations
 import gc
 import math
 import sys
+import threading
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..experiment import Experiment
 from ..presets import DEFAULT_PRESET, preset
-from .bridge import CompareLoop, MetricsBuffer, RunTail, TrainingLoop
+from ..session.base import Session
+from ..session.child import ProcessSession
+from ..session.compare import CompareSession
+from ..session.follow import FollowSession
+from ..session.messages import (
+    Command,
+    ConfusionMeasured,
+    EpochEnded,
+    Failed,
+    LrChanged,
+    Pause,
+    PretrainEpochEnded,
+    ProbeTaken,
+    Progress,
+    Record,
+    Resume,
+    RunEnded,
+    RunStarted,
+    Saved,
+    StepLogged,
+)
+from ..session.priority import UiPriority
+from ..session.run import Launch
+from ..session.thread import ThreadSession
 from .charts import short
-from .messages import ExperimentAccepted, TrainingFailed
-from .priority import UiPriority
-from .process import TrainingProcess
+from .messages import ExperimentAccepted
 from .screens.build import BuildScreen
 from .screens.compare import CompareScreen
 from .screens.help import ConfirmScreen, HelpScreen
+from .screens.records import RecordView
 from .screens.train import TrainScreen
 from .widgets.statusline import Status, StatusLine
 
@@ -53,6 +76,7 @@ RATE_WINDOW = 2.0  # seconds of history for samples/s
 # removing it re-lays out the whole screen (measured 40-60 ms of UI thread at 160x48), which
 # held up the keys pressed meanwhile: + and - reached 150-310 ms at worst, 'a' 170 ms.
 LR_MARK_SECONDS = 2.0
+TRAINING_STATES = ("starting", "running", "stepping")
 
 
 class TuidlApp(App):
@@ -80,7 +104,7 @@ class TuidlApp(App):
         autostart: bool = False,
         start_screen: str = "train",
         clock=time.monotonic,
-        train_in: str = "thread",
+        train_in: str = "process",
     ) -> None:
         super().__init__()
         self.train_in = train_in
@@ -92,19 +116,18 @@ class TuidlApp(App):
         self.autostart = autostart
         self.start_screen = start_screen
         self.clock = clock
-        self.buffer = MetricsBuffer()
-        self.loop: TrainingLoop | TrainingProcess | None = None
-        self.compare_loop: CompareLoop | None = None
-        self.tail: RunTail | None = None
+        self.session: Session | None = None  # the train screen's: a run, or followed runs
+        self.race: CompareSession | None = None  # the compare screen's
+        self._closing: list[threading.Thread] = []  # replaced sessions saving their runs
         self.train_screen = TrainScreen()
         self.build_screen = BuildScreen(data_dir=data_dir)
         self.compare_screen = CompareScreen()
         self._rates: deque[tuple[float, int]] = deque()
-        self._info: dict[str, Any] = {}
-        self._last: dict[str, Any] = {}
+        self._run_dir: str | None = None  # where the train screen's run writes
+        self._last: dict[str, dict[str, Any]] = {}  # each followed run's latest step or epoch
         self._lr_marked_until = -math.inf
-        self._pretrain: dict[str, Any] = {}  # the latest `pretrain` record of each run
-        self._pending: list[tuple[str, dict[str, Any]]] = []  # drained, not yet in the screens
+        self._pretrain: dict[str, dict[str, Any]] = {}  # the latest pretrain record of each run
+        self._pending: list[tuple[RecordView, list[Record]]] = []  # drained, not yet shown
         self._undrawn = False  # the screens got records since their last redraw
         self._forwarded = -math.inf
         self._forward_every = FORWARD_SECONDS
@@ -114,7 +137,12 @@ class TuidlApp(App):
         self._status_widget: StatusLine | None = None
         self._refrozen = False
         self.priority = UiPriority()  # the training threads hold still while a key is handled
-        self._in_key = False  # a key's bindings are running (control() ticks then)
+        self._in_key = False  # a key's bindings are running (commands tick then)
+
+    @property
+    def following(self) -> bool:
+        """`tuidl view`: the train screen shows runs trained elsewhere (no training keys)."""
+        return self.view_dirs is not None
 
     def on_mount(self) -> None:
         # a GIL-bound trainer thread (small numpy ops) otherwise holds the UI up to 5 ms per
@@ -127,9 +155,8 @@ class TuidlApp(App):
         if self.view_dirs is None and self.start_screen != "train":
             self.switch_screen(self.start_screen)
         if self.view_dirs is not None:
-            self.tail = RunTail(self.view_dirs, self.buffer)
-            self.tail.poll()
-            self.tail.start()
+            self.session = FollowSession(self.view_dirs)
+            self.session.start()
         elif self.experiment is not None:
             self.build_screen.load_experiment(self.experiment)
             self.start_training(self.experiment, paused=not self.autostart)
@@ -140,50 +167,69 @@ class TuidlApp(App):
         self.call_after_refresh(gc.freeze)
 
     def on_unmount(self) -> None:
-        if self.tail is not None:
-            self.tail.stop()
+        for session in (self.session, self.race):
+            if session is not None:
+                session.close()
+        for thread in self._closing:
+            thread.join()
 
-    # ---- training ----
+    # ---- sessions ----
+    def _retire(self, session: Session | None) -> None:
+        """Close a replaced session off the UI thread (its run saves a final checkpoint)."""
+        if session is not None:
+            thread = threading.Thread(target=session.close, name="tuidl-close", daemon=True)
+            thread.start()
+            self._closing.append(thread)
+
     def start_training(self, experiment: Experiment, paused: bool = True) -> None:
         """Train `experiment` in a child process or a thread, per `train_in` (replacing any
-        run in progress); a worker thread runs the loop or relays the child's reports."""
+        run in progress)."""
         self.experiment = experiment
-        loop_class = TrainingProcess if self.train_in == "process" else TrainingLoop
-        self.loop = loop_class(
+        launch = Launch(
             experiment,
-            self.buffer,
-            runs_root=self.runs_root,
+            runs_root=None if self.runs_root is None else str(self.runs_root),
             data_dir=self.data_dir,
             throttle=self.throttle,
             start_paused=paused,
         )
+        self._retire(self.session)
+        if self.train_in == "process":
+            self.session = ProcessSession(launch)
+        else:
+            self.session = ThreadSession(launch, self.priority)
         self._rates.clear()
-        self._train(self.loop)
+        self.session.start()
 
-    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, loop: TrainingLoop | TrainingProcess) -> None:
-        worker = get_current_worker()
-        loop.run(lambda: worker.is_cancelled, self.priority)
-
-    def start_compare(self, optimizers: list[tuple[str, dict[str, Any]]]) -> None:
-        """Race `optimizers` on the current experiment in one worker thread."""
-        dataset = self.loop.dataset if self.loop is not None else None
-        if self.loop is not None and self.loop.running:
-            self.loop.pause()
-        self.compare_loop = CompareLoop(
-            self.experiment,
-            optimizers,
-            self.buffer,
-            dataset=dataset,
+    def start_compare(self, variants: list[tuple[str, Experiment]]) -> None:
+        """Race `variants` ((label, experiment) pairs) in one worker thread."""
+        progress = self.session.progress() if self.session is not None else None
+        if progress is not None and progress.running:
+            self.session.send(Pause())
+        self._retire(self.race)
+        self.race = CompareSession(
+            self.experiment.name,
+            variants,
             runs_root=self.runs_root,
+            data_dir=self.data_dir,
             throttle=self.throttle,
+            priority=self.priority,
         )
-        self._compare(self.compare_loop)
+        self.race.start()
 
-    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
-    def _compare(self, loop: CompareLoop) -> None:
-        worker = get_current_worker()
-        loop.run(lambda: worker.is_cancelled, self.priority)
+    def send(self, command: Command) -> None:
+        """A key's command for the train screen's run; the status line shows its effect."""
+        if self.session is None or self.following:
+            self.notify("nothing is training here (tuidl view only watches)", severity="warning")
+            return
+        self.session.send(command)
+        self.tick()
+
+    def toggle(self, session: Session | None) -> None:
+        """Pause `session` if it trains, else resume it."""
+        progress = session.progress() if session is not None else None
+        if progress is not None:
+            session.send(Pause() if progress.running else Resume())
+            self.tick()
 
     async def on_event(self, event: events.Event) -> None:
         """Keys first: the training threads hold still from a key's arrival until the frame
@@ -202,41 +248,10 @@ class TuidlApp(App):
             self._in_key = False
         self.call_after_refresh(self.call_after_refresh, self.priority.end)
 
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self.post_message(TrainingFailed(event.worker.group, str(event.worker.error)))
-
-    @on(TrainingFailed)
-    def _show_failure(self, event: TrainingFailed) -> None:
-        self.notify(event.message, title=f"{event.source} stopped", severity="error", timeout=10)
-
     @on(ExperimentAccepted)
     def _train_accepted(self, event: ExperimentAccepted) -> None:
         self.start_training(event.experiment, paused=False)
         self.switch_screen("train")
-
-    def control(self, command: str, argument: Any = None) -> None:
-        """A training control from a key: toggle, step, reinit, lr (factor), save, view
-        ((conv steps, input steps): which filters and feature maps the probe shows)."""
-        loop = self.loop
-        if loop is None:
-            self.notify("nothing is training here (tuidl view only watches)", severity="warning")
-            return
-        if command == "toggle":
-            loop.toggle()
-        elif command == "step":
-            loop.step_once()
-        elif command == "reinit":
-            loop.reinit()
-            self.notify("re-initialised: fresh weights from the seed, a new run directory")
-        elif command == "lr":
-            loop.set_lr_factor(argument)
-        elif command == "view":
-            loop.cycle_view(*argument)
-        elif command == "save":
-            loop.save()
-        self.tick()
 
     # ---- the timer ----
     def _timer_tick(self) -> None:
@@ -261,48 +276,85 @@ class TuidlApp(App):
         self._cpu_mark = (now, cpu)
 
     def tick(self, forward: bool = True) -> None:
-        """Drain the buffer, hand the records to the screens and refresh the status line; with
-        `forward`, redraw the panels too (else they wait for the next tick that does). Called
-        by a key's binding (`control`), it leaves the screens for later: the key's frame
-        (status line) is then cheap. Records of a run that (re)started, or that no longer
-        trains (finished, paused, stepped, diverged), are drawn in full at once: the final
-        loss shows without waiting for the paced redraw."""
+        """Drain the sessions, hand the records to their screens and refresh the status line;
+        with `forward`, redraw the panels too (else they wait for the next tick that does).
+        Called by a key's binding, it leaves the screens for later: the key's frame (status
+        line) is then cheap. Records of a run that (re)started, or that no longer trains
+        (finished, paused, stepped, diverged), are drawn in full at once: the final loss
+        shows without waiting for the paced redraw."""
         status_line = self._status_line()
         if status_line is None:  # not composed yet, or shutting down
             return
-        restarted = False
         now = self.clock()
-        for source, record in self.buffer.drain():
-            kind = record.get("kind")
-            if kind == "begin":
-                self._info = record
-                self._pretrain.pop(source, None)
-                restarted = True
-            elif kind == "pretrain":
-                self._pretrain[source] = record
-            elif kind == "error":
-                self.post_message(TrainingFailed(source, record["message"]))
-            elif kind == "saved":
-                self._toast(f"checkpoint saved: {record['path']}")
-            elif kind == "lr":
-                self._lr_marked_until = now + LR_MARK_SECONDS
-            elif kind in ("step", "epoch"):
-                self._last[source] = record
-                if kind == "epoch" and not self._refrozen:
-                    # one epoch in, numba has compiled what the run calls (train, evaluate):
-                    # its objects (~70 000) would make each full collection take ~40 ms
-                    self._refrozen = True
-                    gc.freeze()
-            self._pending.append((source, record))
+        for session, screen in (
+            (self.session, self.train_screen),
+            (self.race, self.compare_screen),
+        ):
+            records = session.drain() if session is not None else []
+            if records:
+                self._pending.append((screen, records))
         if not self._in_key:
             # every tick, not with the paced redraw: spiral-mlp's 2,500 step records a second
             # took 20-130 ms of UI thread in one go every 1-3 s, holding up keys meanwhile
-            self._hand_over()
+            restarted = self._hand_over(now)
             settle = restarted or (self._undrawn and self._trainers_idle())
             if forward or settle:
                 self._redraw(now, force=settle)
         status_line.show(self.status(now))
         self._recheck_commands()
+
+    def _hand_over(self, now: float) -> bool:
+        """The records drained so far to their screens (no drawing); True when a run
+        (re)started. The one place that tells records apart by type."""
+        batches, self._pending = self._pending, []
+        restarted = False
+        for screen, records in batches:
+            self._undrawn = True
+            steps: dict[str, list[dict[str, Any]]] = {}
+            for record in records:
+                source = record.source
+                match record:
+                    case StepLogged(data=data):
+                        steps.setdefault(source, []).append(data)
+                        continue  # handed over in one batch per run
+                    case RunStarted():
+                        screen.add_steps(steps.pop(source, []), source)  # the old run's
+                        screen.begin(record)
+                        self._pretrain.pop(source, None)
+                        if screen is self.train_screen:
+                            self._run_dir = record.run_dir
+                        restarted = True
+                    case EpochEnded(data=data):
+                        screen.add_epoch(source, data)
+                        self._last[source] = data
+                        if not self._refrozen:
+                            # one epoch in, numba has compiled what the run calls: its objects
+                            # (~70 000) would make each full collection take ~40 ms
+                            self._refrozen = True
+                            gc.freeze()
+                    case PretrainEpochEnded(data=data):
+                        screen.add_pretrain(source, data)
+                        self._pretrain[source] = data
+                    case ProbeTaken():
+                        screen.show_probe(record)
+                    case ConfusionMeasured():
+                        screen.show_confusion(record)
+                    case LrChanged():
+                        self._lr_marked_until = now + LR_MARK_SECONDS
+                    case Saved(path=path):
+                        self._toast(f"checkpoint saved: {path}")
+                    case RunEnded(status="diverged", message=message):
+                        self.notify(
+                            message, title=f"{source} diverged", severity="error", timeout=10
+                        )
+                    case Failed(message=message):
+                        self.notify(
+                            message, title=f"{source} stopped", severity="error", timeout=10
+                        )
+            for source, data in steps.items():
+                screen.add_steps(data, source)
+                self._last[source] = data[-1]
+        return restarted
 
     def _status_line(self) -> StatusLine | None:
         # kept, not queried each tick: a query walks the whole screen (~1 ms under training)
@@ -320,40 +372,27 @@ class TuidlApp(App):
         # status line's frame (the key's effect: new lr, step) is painted first
         self.set_timer(TOAST_DELAY, lambda: self.notify(message))
 
+    def _progress(self) -> list[Progress]:
+        sessions = [s for s in (self.session, self.race) if s is not None and not self.following]
+        return [p for p in (s.progress() for s in sessions) if p is not None]
+
     def _trainers_idle(self) -> bool:
         """The app trains (not `tuidl view`) and no trainer is running: drawing costs nothing."""
-        loops = [loop for loop in (self.loop, self.compare_loop) if loop is not None]
-        return bool(loops) and all(loop.state != "running" for loop in loops)
-
-    def _hand_over(self) -> None:
-        """The records drained so far to the screens that show them (no drawing)."""
-        items, self._pending = self._pending, []
-        self._undrawn = self._undrawn or bool(items)
-        by_source: dict[str, list[dict[str, Any]]] = {}
-        for source, record in items:
-            if record.get("kind") == "begin":
-                self.train_screen.begin(source, record)
-            else:
-                by_source.setdefault(source, []).append(record)
-        compare_labels = set(self.compare_loop.status) if self.compare_loop else set()
-        for source, records in by_source.items():
-            if source in compare_labels:
-                self.compare_screen.add_records(source, records)
-            else:
-                self.train_screen.add_records(source, records)
+        states = [progress.state for progress in self._progress()]
+        return bool(states) and all(state not in TRAINING_STATES for state in states)
 
     def _redraw(self, now: float, force: bool = False) -> None:
         self._undrawn = False
         self.train_screen.redraw(now, force)
-        if self.compare_loop is not None and self.compare_screen.is_mounted:
-            self.compare_screen.redraw(now, self.compare_loop, force)
+        if self.race is not None and self.compare_screen.is_mounted:
+            self.compare_screen.redraw(now, self.race.progress(), force)
 
     def _recheck_commands(self) -> None:
         """A key queued a command (lr, step...) the trainer applies between two steps: tick
         again in COMMAND_RECHECK until it has (and once more), so its effect shows at once
         rather than at the next timer tick. At most 30 times in a row."""
-        loop = self.loop
-        pending = loop is not None and loop.pending
+        progress = self.session.progress() if self.session is not None else None
+        pending = progress is not None and progress.pending
         if self._recheck_timer is not None or not (pending or self._rechecks):
             return
         if self._rechecks >= 30:
@@ -368,49 +407,50 @@ class TuidlApp(App):
         self._recheck_timer = self.set_timer(COMMAND_RECHECK, recheck)
 
     def status(self, now: float) -> Status:
-        loop = self.loop
-        progress = loop.progress() if loop is not None else None
-        if progress is not None:
-            done, running = progress["done"], progress["state"] == "running"
-            self._rates.append((now, done))
-            while len(self._rates) > 2 and now - self._rates[0][0] > RATE_WINDOW:
-                self._rates.popleft()
-            t0, s0 = self._rates[0]
-            steps_per_s = (done - s0) / (now - t0) if now > t0 and done >= s0 else 0.0
-            if done < s0:
-                self._rates.clear()
-            eta = (progress["total"] - done) / steps_per_s if steps_per_s > 0 else math.nan
-            return Status(
-                state=progress["state"],
-                epoch=progress["epoch"],
-                epochs=progress["epochs"],
-                step=progress["step"],
-                samples_per_s=steps_per_s * progress["batch_size"] if running else 0,
-                eta_s=eta if running else math.nan,  # one NaN: no false change
-                lr=progress["lr"],
-                lr_marked=now < self._lr_marked_until,
-                loss=self.train_screen.smoothed_loss("train"),
-                pretraining=pretraining_text(progress["pretraining"], self._pretrain.get("train")),
-                note=f"→ {self._info.get('run_dir')}" if self._info.get("run_dir") else "",
-            )
-        if self.view_dirs is not None:
-            last = next(iter(self._last.values()), {})
-            pretrain = next(iter(self._pretrain.values()), None) if not last else None
-            stage = (
-                (pretrain["layer"], str(pretrain["epoch"]), pretrain["epochs"])
-                if pretrain
-                else None
-            )
-            return Status(
-                state="following",
-                epoch=float(last.get("epoch", 0.0)),
-                step=int(last.get("step", 0)),
-                lr=last.get("lr"),
-                loss=self.train_screen.smoothed_loss(next(iter(self._last), "")),
-                pretraining=pretraining_text(stage, pretrain),
-                note=", ".join(self.tail.labels) if self.tail else "",
-            )
-        return Status(state=loop.state if loop else "idle")
+        if self.following:
+            return self._following_status()
+        progress = self.session.progress() if self.session is not None else None
+        if progress is None:
+            return Status(state="starting" if self.session is not None else "idle")
+        done, running = progress.done, progress.state == "running"
+        self._rates.append((now, done))
+        while len(self._rates) > 2 and now - self._rates[0][0] > RATE_WINDOW:
+            self._rates.popleft()
+        t0, s0 = self._rates[0]
+        steps_per_s = (done - s0) / (now - t0) if now > t0 and done >= s0 else 0.0
+        if done < s0:
+            self._rates.clear()
+        eta = (progress.total - done) / steps_per_s if steps_per_s > 0 else math.nan
+        return Status(
+            state=progress.state,
+            epoch=progress.epoch,
+            epochs=progress.epochs,
+            step=progress.step,
+            samples_per_s=steps_per_s * progress.batch_size if running else 0,
+            eta_s=eta if running else math.nan,  # one NaN: no false change
+            lr=progress.lr,
+            lr_marked=now < self._lr_marked_until,
+            loss=self.train_screen.smoothed_loss("train"),
+            pretraining=pretraining_text(progress.pretraining, self._pretrain.get("train")),
+            note=f"→ {self._run_dir}" if self._run_dir else "",
+        )
+
+    def _following_status(self) -> Status:
+        """`tuidl view`: the first run's latest step or epoch."""
+        last = next(iter(self._last.values()), {})
+        pretrain = next(iter(self._pretrain.values()), None) if not last else None
+        stage = (
+            (pretrain["layer"], str(pretrain["epoch"]), pretrain["epochs"]) if pretrain else None
+        )
+        return Status(
+            state="following",
+            epoch=float(last.get("epoch", 0.0)),
+            step=int(last.get("step", 0)),
+            lr=last.get("lr"),
+            loss=self.train_screen.smoothed_loss(next(iter(self._last), "")),
+            pretraining=pretraining_text(stage, pretrain),
+            note=", ".join(self.session.labels),
+        )
 
     # ---- navigation ----
     def action_show(self, name: str) -> None:
@@ -425,10 +465,7 @@ class TuidlApp(App):
             self.push_screen(HelpScreen(self.screen))
 
     def action_quit_app(self) -> None:
-        training = (self.loop is not None and self.loop.state == "running") or (
-            self.compare_loop is not None and self.compare_loop.state == "running"
-        )
-        if not training:
+        if not any(progress.state == "running" for progress in self._progress()):
             self.exit(0)
             return
 
@@ -441,7 +478,7 @@ class TuidlApp(App):
 
 def pretraining_text(stage: tuple[str, str, int] | None, record: dict[str, Any] | None) -> str:
     """`pretraining rbm_0 epoch 1.40/5 · recon 0.041` while rbm layers pretrain: `stage` is
-    (layer, epoch text, its epochs) (`bridge.pretraining_stage`), None once they are done;
+    (layer, epoch text, its epochs) (`Progress.pretraining`), None once they are done;
     the error comes from `record`, the latest `pretrain` record, if it is that layer's."""
     if stage is None:
         return ""
@@ -462,7 +499,7 @@ def make_app(
     autostart: bool = False,
     start_screen: str = "train",
     clock=time.monotonic,
-    train_in: str = "thread",
+    train_in: str = "process",
 ) -> TuidlApp:
     """The app on `experiment` (an Experiment, a preset name or .toml path; the default preset
     when None), or following `view_dirs` (run directories) for `tuidl view`.
@@ -474,7 +511,7 @@ def make_app(
         start_screen: `train` or `build`.
         clock: time source for rates (tests pass a fixed one).
         train_in: "process" (what `tuidl` uses: a child process, which shares no GIL with
-            the UI) or "thread" (a worker thread of the app: tests read its trainer).
+            the UI) or "thread" (a thread of the app: a test can look at its trainer).
     """
     if view_dirs is not None:
         return TuidlApp(None, view_dirs=[Path(d) for d in view_dirs], runs_root=None, clock=clock)

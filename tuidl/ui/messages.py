@@ -14,11 +14,3 @@ class ExperimentAccepted(Message):
     """The build screen produced a valid experiment and asks to train it."""
 
     experiment: Experiment
-
-
-@dataclass
-class TrainingFailed(Message):
-    """The training worker stopped with an error (divergence or a bug): show, never crash."""
-
-    source: str
-    message: str

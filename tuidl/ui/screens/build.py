@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import json
 from functools import partial
 from typing import Any
 
@@ -25,6 +24,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from ...datasets import DATASETS
+from ...draft import Analysis, DatasetCache, analyze
 from ...errors import ConfigError
 from ...experiment import Experiment
 from ...init import INITIALIZERS
@@ -32,23 +32,11 @@ from ...layers import LAYERS, make_layer
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS
 from ...presets import PRESETS, preset
-from ..buildcheck import (
-    Analysis,
-    DatasetCache,
-    analyze,
-    format_keys,
-    layer_fields,
-    parse_pairs,
-    parse_value,
-)
+from ..forms import format_keys, layer_fields, parse_pairs, parse_value
 from ..messages import ExperimentAccepted
 from ..widgets.footer import KeyFooter
 
 OPTIMIZER_COMMON = ("name", "lr", "schedule")
-
-
-def data_key(data: dict[str, Any], seed: int) -> str:
-    return json.dumps([data, seed], sort_keys=True, default=str)
 
 
 class LayerForm(ModalScreen[dict[str, Any] | None]):
@@ -170,6 +158,7 @@ class BuildScreen(Screen):
     def __init__(self, data_dir: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.document: dict[str, Any] = {}
+        self.loaded: Experiment | None = None  # saving the draft keeps the comments of its file
         self.loader = DatasetCache(data_dir).get  # (data table, seed) -> dataset, in a thread
         self.datasets: dict[str, Any] = {}  # data_key -> dataset, or why it failed (a str)
         self._in_flight: set[str] = set()  # keys being loaded by a worker
@@ -248,7 +237,7 @@ class BuildScreen(Screen):
         """Check the draft against its data; data not loaded yet starts loading (off this
         thread) and blocks training until it arrives."""
         data, seed = self.document["data"], self.document.get("seed", 0)
-        key = self._wanted = data_key(data, seed)
+        key = self._wanted = DatasetCache.key(data, seed)
         got = self.datasets.get(key)
         if key not in self.datasets:
             self._load(key, data, seed)
@@ -298,11 +287,12 @@ class BuildScreen(Screen):
         for r in result.rows:
             bad = bool(r.problem)
             style = "bold red" if bad else ""
+            shape = "" if r.output_shape is None else str(r.output_shape)
             table.add_row(
                 Text(str(r.index), style=style),
                 Text(r.type, style=style),
-                Text(r.keys, style=style),
-                Text("✗ " + r.problem if bad else r.shape, style=style),
+                Text(format_keys(r.spec), style=style),
+                Text("✗ " + r.problem if bad else shape, style=style),
                 Text(f"{r.params:,}" if not bad else "", style=style),
             )
         if result.rows:
@@ -419,8 +409,7 @@ class BuildScreen(Screen):
             self.notify(f"cannot train yet{where}: {result.problem}", severity="error")
             return None
         try:
-            # a draft started from nothing has no loaded experiment
-            return Experiment.from_dict(self.document, template=getattr(self, "loaded", None))
+            return Experiment.from_dict(self.document, template=self.loaded)
         except ConfigError as error:
             self.notify(f"cannot train yet: {error}", severity="error")
             return None

@@ -1,5 +1,6 @@
 """The compare screen: race optimizers on the current network from identical weights and
-batches; overlaid loss curves with a legend, a live table, each run's gradients on demand."""
+batches; overlaid loss curves with a legend, a live table, each run's gradients on demand.
+The race runs in the app's `CompareSession`; this screen shows its records and progress."""
 
 from __future__ import annotations
 
@@ -10,22 +11,24 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label
 
 from ...comparecmd import parse_optimizers
 from ...errors import ConfigError
+from ...experiment import Experiment
+from ...session.messages import Progress, RunStarted
 from ..charts import short
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.linechart import PALETTE, LineChart
 from ..widgets.panel import Panel
+from .records import RecordView
 from .train import PLOT_SECONDS, RunSeries
 
 DEFAULT_OPTIMIZERS = "sgd,momentum,adam"
 
 
-class CompareScreen(Screen):
+class CompareScreen(RecordView):
     """o edits the optimizers (`sgd:0.1,adam`), s (or enter) races them, space pauses, g
     shows the highlighted run's gradients."""
 
@@ -76,13 +79,16 @@ class CompareScreen(Screen):
         if app.experiment is None:
             self.notify("no experiment to race on", severity="error")
             return
+        base = app.experiment.to_dict()
         try:
             runs = parse_optimizers(text, app.experiment.optimizer)
+            variants = [(label, Experiment.from_dict(base | {"optimizer": table}))
+                        for label, table in runs]  # fmt: skip
         except ConfigError as error:
             self.notify(str(error), severity="error")
             return
-        self.reset([label for label, _ in runs])
-        app.start_compare(runs)
+        self.reset([label for label, _ in variants])
+        app.start_compare(variants)
         self.query_one("#compare-table", DataTable).focus()
 
     def reset(self, labels: list[str]) -> None:
@@ -96,13 +102,21 @@ class CompareScreen(Screen):
             table.add_row(label, "", "", "", "", "", "", key=label)
         self._dirty = True
 
-    def add_records(self, source: str, records: list[dict[str, Any]]) -> None:
-        run = self.runs.setdefault(source, RunSeries())
-        run.add_all(records)
-        if any(record.get("kind") in ("step", "epoch") for record in records):
+    def begin(self, record: RunStarted) -> None:
+        self.runs[record.source] = RunSeries()
+        self._dirty = True
+
+    def add_steps(self, steps: list[dict[str, Any]], source: str) -> None:
+        if steps:
+            self.runs.setdefault(source, RunSeries()).add_steps(steps)
             self._dirty = True
 
-    def redraw(self, now: float, loop, force: bool = False) -> None:
+    def add_epoch(self, source: str, data: dict[str, Any]) -> None:
+        self.runs.setdefault(source, RunSeries()).add_epoch(data)
+        self._dirty = True
+
+    def redraw(self, now: float, progress: Progress, force: bool = False) -> None:
+        """Redraw the curves and the table (at most every PLOT_SECONDS unless `force`)."""
         if not self._dirty or (not force and now - self._last_plot < PLOT_SECONDS):
             return
         self._last_plot = now
@@ -119,9 +133,7 @@ class CompareScreen(Screen):
             if previous is not None and now > previous[0]:
                 rate = (step - previous[1]) / (now - previous[0])
             self.rates[label] = (now, step, rate)
-            state = loop.status.get(label, "") if loop is not None else ""
-            if state == "running" and loop is not None and not loop.running:
-                state = "paused"
+            state = progress.runs.get(label, "").replace("_", " ")
             epoch = run.last_epoch or {}
             values = [
                 state,
@@ -152,9 +164,7 @@ class CompareScreen(Screen):
             )
 
     def action_toggle_pause(self) -> None:
-        loop = self.app.compare_loop
-        if loop is not None:
-            loop.toggle()
+        self.app.toggle(self.app.race)
 
     def action_toggle_grads(self) -> None:
         panel = self.query_one("#compare-grads-panel")

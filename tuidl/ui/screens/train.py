@@ -1,7 +1,8 @@
 """The train screen: curves, gradient bars and heatmap, activation statistics, images, status.
 
-It owns no trainer: the app feeds it records (`add_records`) drained from the bridge buffer or
-tailed from a run directory, and it redraws on `redraw()`, throttled (plots ~2 Hz, images ~1 Hz).
+It owns no trainer: the app hands it the records of its session (a training run, or run
+directories followed for `tuidl view`), and it redraws on `redraw()`, which the app calls every
+1-3 s; curves are redrawn at most every PLOT_SECONDS, images every IMAGE_SECONDS.
 """
 
 from __future__ import annotations
@@ -15,9 +16,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import Reactive, var
-from textual.screen import Screen
 from textual.widget import Widget
 
+from ...session.messages import (
+    ConfusionMeasured,
+    ProbeTaken,
+    Reinit,
+    RunStarted,
+    Save,
+    ScaleLr,
+    ShowView,
+    Step,
+)
 from ..history import Envelope
 from ..widgets.actstats import ActivationStats
 from ..widgets.boundary import DecisionBoundary
@@ -29,6 +39,7 @@ from ..widgets.linechart import PALETTE, LineChart
 from ..widgets.panel import Panel, ScrollPanel
 from ..widgets.samples import ConfusionMatrix, SampleStrip
 from ..widgets.statusline import StatusLine
+from .records import RecordView
 
 SMOOTHING = 0.1  # weight of the newest batch in the smoothed training loss
 PLOT_SECONDS = 0.5
@@ -61,28 +72,23 @@ class RunSeries:
         """Step records seen."""
         return self.loss.count
 
-    def add_all(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add a batch of records (step, epoch, pretrain; others are ignored); returns its step
-        records."""
-        steps = [record for record in records if record.get("kind") == "step"]
-        if steps:
-            self._add_steps(steps)
-        for record in records:
-            kind = record.get("kind")
-            if kind == "epoch":
-                self.epoch_x.append(record["step"])
-                for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
-                    if key in record:
-                        self.epoch.setdefault(key, []).append(_num(record[key]))
-                self.last_epoch = record
-            elif kind == "pretrain":
-                self.pretrain_epochs += 1
-                xs, ys = self.pretrain.setdefault(record["layer"], ([], []))
-                xs.append(self.pretrain_epochs)
-                ys.append(_num(record["recon_error"]))
-        return steps
+    def add_epoch(self, record: dict[str, Any]) -> None:
+        self.epoch_x.append(record["step"])
+        for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+            if key in record:
+                self.epoch.setdefault(key, []).append(_num(record[key]))
+        self.last_epoch = record
 
-    def _add_steps(self, steps: list[dict[str, Any]]) -> None:
+    def add_pretrain(self, record: dict[str, Any]) -> None:
+        self.pretrain_epochs += 1
+        xs, ys = self.pretrain.setdefault(record["layer"], ([], []))
+        xs.append(self.pretrain_epochs)
+        ys.append(_num(record["recon_error"]))
+
+    def add_steps(self, steps: list[dict[str, Any]]) -> None:
+        """Step records, in order (one numpy pass over their gradient norms)."""
+        if not steps:
+            return
         xs = [record["step"] for record in steps]
         losses = [_num(record["loss"]) for record in steps]
         smooth, previous = [], self.smooth.last
@@ -105,7 +111,7 @@ def _num(value: Any) -> float:
     return float(value) if not isinstance(value, str) else float(value)  # "nan" -> nan
 
 
-class TrainScreen(Screen):
+class TrainScreen(RecordView):
     """Watch one run learn (or several, in `tuidl view`)."""
 
     BINDINGS = [
@@ -139,8 +145,8 @@ class TrainScreen(Screen):
         self.primary: str | None = None
         self._plot_dirty = self._image_dirty = False
         self._last_plot = self._last_image = -math.inf
-        self._pending_probe: dict[str, Any] | None = None  # the latest probe (kept once drawn)
-        self._pending_confusion = None
+        self._probe: ProbeTaken | None = None  # the latest probe (kept once drawn)
+        self._pending_confusion: ConfusionMeasured | None = None
         self._titles: dict[str, str] = {}  # panel titles set by `_set_title`
 
     def compose(self) -> ComposeResult:
@@ -177,44 +183,56 @@ class TrainScreen(Screen):
         self.watch_current(self.current)
 
     # ---- data in ----
-    def begin(self, source: str, info: dict[str, Any]) -> None:
-        """A (re)started run: forget its curves; layers name the gradient rows."""
+    def _run(self, source: str) -> RunSeries:
+        """Run `source`'s series (the first run seen is the one whose panels show)."""
+        if self.primary is None:
+            self.primary = source
+        return self.runs.setdefault(source, RunSeries())
+
+    def begin(self, record: RunStarted) -> None:
+        source = record.source
         self.runs[source] = RunSeries()
         if self.primary in (None, source):
             self.primary = source
-            self.query_one(GradHeatmap).reset(info.get("layers", []))
+            self.query_one(GradHeatmap).reset(record.layers)
             self.query_one(ConfusionMatrix).set_confusion(None)  # the old run's is stale
             self._pending_confusion = None
         self._plot_dirty = True
 
-    def add_records(self, source: str, records: list[dict[str, Any]]) -> None:
-        """New records of run `source` (the first run seen is the one whose panels show)."""
-        if self.primary is None:
-            self.primary = source
-        run = self.runs.setdefault(source, RunSeries())
-        primary = source == self.primary
-        steps = run.add_all(records)
-        if primary:
+    def add_steps(self, steps: list[dict[str, Any]], source: str) -> None:
+        if not steps:
+            return
+        self._run(source).add_steps(steps)
+        if source == self.primary:
             self.query_one(GradHeatmap).add_all(steps)
-        for record in records:
-            kind = record.get("kind")
-            if kind in ("step", "epoch", "pretrain"):
-                self._plot_dirty = True
-            elif kind == "probe" and primary:
-                self._pending_probe = record
-                self._image_dirty = True
-            elif kind == "confusion" and primary:
-                self._pending_confusion = record["matrix"]
-                self._image_dirty = True
-        if primary and run.last_epoch is not None and records:
-            last = run.last_epoch
-            if last.get("act"):
-                self.query_one(ActivationStats).update_stats(last["act"], last.get("alerts"))
+        self._plot_dirty = True
+
+    def add_epoch(self, source: str, data: dict[str, Any]) -> None:
+        self._run(source).add_epoch(data)
+        if source == self.primary and data.get("act"):
+            self.query_one(ActivationStats).update_stats(data["act"], data.get("alerts"))
+        self._plot_dirty = True
+
+    def add_pretrain(self, source: str, data: dict[str, Any]) -> None:
+        self._run(source).add_pretrain(data)
+        self._plot_dirty = True
+
+    def show_probe(self, record: ProbeTaken) -> None:
+        self._run(record.source)
+        if record.source == self.primary:
+            self._probe = record
+            self._image_dirty = True
+
+    def show_confusion(self, record: ConfusionMeasured) -> None:
+        self._run(record.source)
+        if record.source == self.primary:
+            self._pending_confusion = record
+            self._image_dirty = True
 
     @property
-    def latest_probe(self) -> dict[str, Any]:
-        """The primary run's latest probe record ({} before the first)."""
-        return self._pending_probe or {}
+    def latest_probe(self) -> ProbeTaken | None:
+        """The primary run's latest probe (None before the first)."""
+        return self._probe
 
     def smoothed_loss(self, source: str) -> float | None:
         """The latest smoothed training loss of run `source` (None before its first step)."""
@@ -283,27 +301,25 @@ class TrainScreen(Screen):
         return "loss (train per batch; val per epoch)"
 
     def _draw_images(self) -> None:
-        probe = self._pending_probe
+        probe = self._probe
         if probe is not None:
             boundary, filters = self.query_one(DecisionBoundary), self.query_one(FilterGrid)
-            boundary.display = "boundary" in probe
-            filters.display = "filters" in probe and not boundary.display
-            if boundary.display:
-                boundary.set_boundary(probe["boundary"], probe["step"])
+            boundary.display = probe.boundary is not None
+            filters.display = probe.filters is not None and not boundary.display
+            maps = probe.feature_maps
+            if probe.boundary is not None:
+                boundary.set_boundary(probe.boundary, probe.step)
                 self._set_title("view-panel", "decision boundary")
-            elif filters.display:
-                maps = probe.get("feature_maps")
-                filters.set_filters(probe["filters"], maps)
-                self._set_title("view-panel", filter_title(probe["filters"], maps))
-            if "samples" in probe:
-                maps = probe.get("feature_maps")
-                self.query_one(SampleStrip).set_samples(
-                    probe["samples"], maps["input"] if maps else None
-                )
+            elif probe.filters is not None:
+                filters.set_filters(probe.filters, maps)
+                self._set_title("view-panel", filter_title(probe.filters, maps))
+            if probe.samples is not None:
+                highlight = maps.input if maps is not None else None
+                self.query_one(SampleStrip).set_samples(probe.samples, highlight)
             self._set_used("view-panel", boundary.display or filters.display)
-            self._set_used("samples-panel", "samples" in probe)
+            self._set_used("samples-panel", probe.samples is not None)
         if self._pending_confusion is not None:
-            self.query_one(ConfusionMatrix).set_confusion(self._pending_confusion)
+            self.query_one(ConfusionMatrix).set_confusion(self._pending_confusion.matrix)
             self._pending_confusion = None
 
     def _set_title(self, panel_id: str, title: str) -> None:
@@ -338,7 +354,7 @@ class TrainScreen(Screen):
         self.query_one(f"#{PANELS[current]}").focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in TRAINING_ACTIONS and self.app.view_dirs is not None)
+        return not (action in TRAINING_ACTIONS and self.app.following)
 
     def watch_metric(self) -> None:
         self._draw_curves()
@@ -359,34 +375,35 @@ class TrainScreen(Screen):
         chart.log_y = not chart.log_y
         self._draw_curves()
 
-    # ---- controls: the app owns the training loop ----
+    # ---- controls: commands to the app's session ----
     def action_toggle_pause(self) -> None:
-        self.app.control("toggle")
+        self.app.toggle(self.app.session)
 
     def action_step_once(self) -> None:
-        self.app.control("step")
+        self.app.send(Step())
 
     def action_reinit(self) -> None:
-        self.app.control("reinit")
+        self.app.send(Reinit())
+        self.notify("re-initialised: fresh weights from the seed, a new run directory")
 
     def action_lr_up(self) -> None:
-        self.app.control("lr", 2.0)
+        self.app.send(ScaleLr(2.0))
 
     def action_lr_down(self) -> None:
-        self.app.control("lr", 0.5)
+        self.app.send(ScaleLr(0.5))
 
     def action_save(self) -> None:
-        self.app.control("save")
+        self.app.send(Save())
 
     def action_next_filters(self) -> None:
-        self._cycle_view(1, 0)
+        self._show_view(ShowView(conv=1))
 
     def action_next_input(self) -> None:
-        self._cycle_view(0, 1)
+        self._show_view(ShowView(input=1))
 
-    def _cycle_view(self, conv: int, input: int) -> None:
-        if self.latest_probe and "filters" not in self.latest_probe:
+    def _show_view(self, command: ShowView) -> None:
+        if self._probe is not None and self._probe.filters is None:
             self.notify("no conv2d layer here: f and i pick its filters and feature maps")
             return
         self._last_image = -math.inf  # draw the new probe as soon as it arrives
-        self.app.control("view", (conv, input))
+        self.app.send(command)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
+from ...session.messages import Boundary
 from .imageview import ImageView
 
 CLASS_RGB = [(78, 154, 241), (245, 166, 35), (126, 211, 33), (232, 69, 107), (189, 122, 245),
@@ -62,10 +63,10 @@ class DecisionBoundary(ImageView):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._last: tuple[dict, int] | None = None
+        self._last: tuple[Boundary, int] | None = None
 
-    def set_boundary(self, snapshot: dict, step: int) -> None:
-        self._last = snapshot, step
+    def set_boundary(self, boundary: Boundary, step: int) -> None:
+        self._last = boundary, step
         self.redraw()
 
     def has_data(self) -> bool:
@@ -77,10 +78,7 @@ class DecisionBoundary(ImageView):
     def redraw(self) -> None:
         if self._last is None or not self.size.width:
             return
-        snapshot, step = self._last
+        b, step = self._last
         side = max(8, min(self.size.width, 2 * (self.size.height - 1), 64))
-        pixels = boundary_pixels(
-            snapshot["cls"], snapshot["conf"], snapshot["points"], snapshot["labels"],
-            snapshot["extent"], side,
-        )  # fmt: skip
+        pixels = boundary_pixels(b.cls, b.conf, b.points, b.labels, b.extent, side)
         self.show([pixels, Text(f"step {step}: regions = prediction", style="dim")])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
+from ...session.messages import FeatureMaps, Filters
 from ..charts import block_average, diverging, gray, quantize, symmetric_levels
 from .halfblock import compose, levels_to_pixels
 from .imageview import ImageView, Pixels
@@ -35,15 +36,15 @@ def input_tile(image: np.ndarray, max_side: int) -> Pixels:
     return levels_to_pixels(quantize(small, small.min(), small.max() + 1e-9), _GRAY)
 
 
-def filter_title(filters: dict, maps: dict | None) -> str:
+def filter_title(filters: Filters, maps: FeatureMaps | None) -> str:
     """The panel title: layer, weight shape, which conv layer of how many, and the input."""
-    shape = "x".join(str(n) for n in filters["W"].shape)
-    where = f", {filters['index'] + 1} of {filters['count']}" if filters["count"] > 1 else ""
-    title = f"filters {filters['name']} ({shape}{where})"
+    shape = "x".join(str(n) for n in filters.W.shape)
+    where = f", {filters.index + 1} of {filters.count}" if filters.count > 1 else ""
+    title = f"filters {filters.name} ({shape}{where})"
     if maps is not None:
-        title += f" · input #{maps['input']}"
-        if maps.get("label") is not None:
-            title += f" label {maps['label']}"
+        title += f" · input #{maps.input}"
+        if maps.label is not None:
+            title += f" label {maps.label}"
     return title
 
 
@@ -52,17 +53,11 @@ class FilterGrid(ImageView):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.filters: dict | None = None
-        self.maps: dict | None = None
+        self.filters: Filters | None = None
+        self.maps: FeatureMaps | None = None
 
-    def set_filters(self, filters: dict, maps: dict | None = None) -> None:
-        """Show a probe's filters and feature maps.
-
-        Args:
-            filters: `name` and `W` ((out, in, KH, KW) weights; input channels are averaged).
-            maps: `maps` ((C, H, W) feature maps of one input), `image` (that input), `input`
-                (its index) and `label`; or None.
-        """
+    def set_filters(self, filters: Filters, maps: FeatureMaps | None = None) -> None:
+        """Show a probe's filters (input channels averaged) and feature maps (or none)."""
         self.filters, self.maps = filters, maps
         self.redraw()
 
@@ -81,19 +76,19 @@ class FilterGrid(ImageView):
         if self.filters is None or not self.size.width:
             return
         width = self.size.width
-        W = self.filters["W"]
+        W = self.filters.W
         kernels = W.mean(axis=1) if W.ndim == 4 else W
         blocks: list = [_grid(tiles(kernels, 7, FILTER_SIDE), width)]
         maps = self.maps
-        if maps is not None and len(maps["maps"]):
+        if maps is not None and len(maps.maps):
             room = self._room() - _rows(blocks[0]) - 1
             for side in MAP_SIDES:  # the largest maps that fit; else the panel scrolls
-                map_tiles = tiles(maps["maps"], side)
+                map_tiles = tiles(maps.maps, side)
                 fit = max(len(map_tiles[0]), len(map_tiles[0][0]))  # the input, as large
-                grid = _grid([input_tile(maps["image"], fit), *map_tiles], width)
+                grid = _grid([input_tile(maps.image, fit), *map_tiles], width)
                 if _rows(grid) <= room:
                     break
-            caption = f"input #{maps['input']} → its {len(maps['maps'])} feature maps"
+            caption = f"input #{maps.input} → its {len(maps.maps)} feature maps"
             blocks += [Text(caption, style="dim"), grid]
         self.show(blocks)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
+from ...session.messages import Samples
 from ..charts import block_average, gray, quantize
 from .halfblock import compose, levels_to_pixels
 from .imageview import ImageView
@@ -20,12 +21,12 @@ class SampleStrip(ImageView):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._last: dict | None = None
+        self._last: Samples | None = None
         self.highlight: int | None = None
 
-    def set_samples(self, samples: dict, highlight: int | None = None) -> None:
-        """`samples`: `x` (N, C, H, W) images, `y` labels, `pred` predictions; `highlight`:
-        the index of the probed input (its label is underlined)."""
+    def set_samples(self, samples: Samples, highlight: int | None = None) -> None:
+        """Show probe images with their labels and predictions; `highlight`: the index of
+        the probed input (its label is underlined)."""
         self._last, self.highlight = samples, highlight
         self.redraw()
 
@@ -36,7 +37,7 @@ class SampleStrip(ImageView):
         samples = self._last
         if samples is None or not self.size.width:
             return
-        x, y, pred = samples["x"], samples["y"], samples["pred"]
+        x, y, pred = samples.x, samples.y, samples.pred
         tiles = []
         for image in x:
             small = block_average(image.mean(axis=0), SAMPLE_SIDE)

@@ -13,7 +13,10 @@ STATE_STYLES = {
     "running": "bold green",
     "paused": "bold yellow",
     "stepping": "bold yellow",
+    "starting": "bold yellow",
     "finished": "bold cyan",
+    "early_stopped": "bold cyan",
+    "interrupted": "bold yellow",
     "diverged": "bold red",
     "following": "bold green",
     "idle": "dim",
@@ -54,7 +57,9 @@ class StatusLine(TextStrips):
     def build_text(self) -> Text:
         s = self.status
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {s.state.upper()} ", style=STATE_STYLES.get(s.state, "bold"))
+        text.append(
+            f" {s.state.replace('_', ' ').upper()} ", style=STATE_STYLES.get(s.state, "bold")
+        )
         if s.pretraining:
             text.append(f" {s.pretraining}")
         else:

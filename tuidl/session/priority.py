@@ -1,6 +1,6 @@
 """`UiPriority`: the training thread steps aside while the UI handles a key.
 
-No Textual here. A small network trains in Python code that holds the GIL between its numpy
+A small network trains in Python code that holds the GIL between its numpy
 and numba calls; a UI thread that wants the GIL then waits up to a switch interval (1 ms) at
 every acquisition, and it makes many while it handles a key and paints the frame, so the key
 takes about twice its CPU time to show. The app calls `begin()` when a key event arrives and
