@@ -5,7 +5,6 @@ rendering, and the training loop stepping aside while a key is handled (no timin
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,11 +13,13 @@ from textual.app import App
 from textual.visual import Visual, visualize
 from uitools import tiny
 
+from tuidl.session.messages import Boundary, ProbeTaken, Progress, RunStarted, StepLogged
+from tuidl.session.priority import UiPriority
+from tuidl.session.run import Launch, SingleRun
+from tuidl.session.sink import RecordQueue
 from tuidl.ui import charts
 from tuidl.ui.app import make_app
-from tuidl.ui.bridge import MetricsBuffer, TrainingLoop
 from tuidl.ui.history import LIMIT
-from tuidl.ui.priority import UiPriority
 from tuidl.ui.screens.train import RunSeries
 from tuidl.ui.widgets.boundary import DecisionBoundary
 from tuidl.ui.widgets.footer import KeyFooter
@@ -138,7 +139,7 @@ def test_a_long_run_keeps_its_curves_bounded_and_ending_at_the_latest_loss():
     run = RunSeries()
     losses = np.random.default_rng(3).uniform(0.1, 1.0, 200_000)
     for start in range(0, len(losses), 5_000):
-        run.add_all(
+        run.add_steps(
             [
                 {"kind": "step", "step": s + 1, "loss": float(losses[s])}
                 for s in range(start, start + 5_000)
@@ -210,13 +211,53 @@ def test_training_loop_waits_for_the_ui_before_every_step():
             self.steps_seen: list[int] = []
 
         def wait(self) -> None:
-            trainer = loop.trainer
+            trainer = run.trainer
             self.steps_seen.append(trainer.step_count if trainer is not None else -1)
 
-    loop = TrainingLoop(tiny(epochs=5), MetricsBuffer(), runs_root=None, start_paused=False)
+    launch = Launch(tiny(epochs=5), runs_root=None, start_paused=False)
+    run = SingleRun(launch, RecordQueue())
     ui = Recorder()
-    loop.run(lambda: len(ui.steps_seen) >= 6, ui)
+    run.run(lambda: len(ui.steps_seen) >= 6, ui)
     assert ui.steps_seen == [0, 1, 2, 3, 4, 5]
+
+
+class FixedSession:
+    """A session that hands the app the records a test puts in; nothing trains."""
+
+    def __init__(self, state: str = "paused") -> None:
+        self.records: list = []
+        self.state = state
+
+    def start(self) -> None: ...
+    def send(self, command) -> None: ...
+    def close(self) -> None: ...
+
+    def put(self, record) -> None:
+        self.records.append(record)
+
+    def drain(self) -> list:
+        records, self.records = self.records, []
+        return records
+
+    def progress(self) -> Progress:
+        return Progress(state=self.state)
+
+
+def fixed_app(size_clock=None):
+    """The app on spiral, showing only what a test feeds its `FixedSession`."""
+    app = make_app(tiny(), runs_root=None, **({"clock": size_clock} if size_clock else {}))
+    app.start_training = lambda *args, **kwargs: None
+    app.session = FixedSession()
+    return app
+
+
+def begin() -> RunStarted:
+    return RunStarted("train", None, ["dense_0"], steps_per_epoch=15, epochs=2, batch_size=32,
+                      lr=0.01)  # fmt: skip
+
+
+def step(k: int, loss: float = 1.0) -> StepLogged:
+    return StepLogged("train", {"kind": "step", "step": k, "loss": loss, "grad_norm": {}})
 
 
 def drawn_steps(app) -> int:
@@ -225,16 +266,14 @@ def drawn_steps(app) -> int:
 
 async def test_panels_redraw_when_forwarded_and_keys_release_the_trainer():
     clock = [100.0]
-    app = make_app(tiny(), runs_root=None, clock=lambda: clock[0])
-    app.start_training = lambda *args, **kwargs: None  # fixed records only
+    app = fixed_app(lambda: clock[0])
     async with app.run_test(size=(80, 24)) as pilot:
-        begin = {"kind": "begin", "layers": ["dense_0"], "steps_per_epoch": 15, "epochs": 2}
-        app.buffer.push("train", begin)
+        app.session.state = "running"
+        app.session.put(begin())
         app.tick(forward=False)  # a (re)started run reaches the panels at once
         assert app.train_screen.runs["train"].steps == 0
-        for step in range(1, 6):
-            record = {"kind": "step", "step": step, "loss": 1.0 / step, "grad_norm": {}}
-            app.buffer.push("train", record)
+        for k in range(1, 6):
+            app.session.put(step(k, 1.0 / k))
         app.tick(forward=False)  # the records reach the screen; its panels wait for their turn
         assert app.train_screen.runs["train"].loss.x.tolist() == [1, 2, 3, 4, 5]
         assert drawn_steps(app) == 0
@@ -247,22 +286,23 @@ async def test_panels_redraw_when_forwarded_and_keys_release_the_trainer():
 
 
 async def test_panels_redraw_at_once_while_no_trainer_runs():
-    app = make_app(tiny(), runs_root=None)
-    app.start_training = lambda *args, **kwargs: None  # fixed records only
+    app = fixed_app()
     async with app.run_test(size=(80, 24)):
-        app.loop = SimpleNamespace(state="running", progress=lambda: None, pending=False)
-        app.buffer.push("train", {"kind": "begin", "layers": ["dense_0"]})
+        session = app.session
+        session.state = "running"
+        session.put(begin())
         app.tick(forward=False)
-        for step, state, drawn in ((1, "running", 0), (2, "finished", 2)):
-            app.loop.state = state
-            app.buffer.push("train", {"kind": "step", "step": step, "loss": 1.0, "grad_norm": {}})
+        for k, state, drawn in ((1, "running", 0), (2, "finished", 2)):
+            session.state = state
+            session.put(step(k))
             app.tick(forward=False)  # running: the panels wait; finished: drawn now
-            assert app.train_screen.runs["train"].loss.x.tolist() == list(range(1, step + 1))
+            assert app.train_screen.runs["train"].loss.x.tolist() == list(range(1, k + 1))
             assert drawn_steps(app) == drawn
-        app.buffer.push("train", {"kind": "step", "step": 3, "loss": 1.0, "grad_norm": {}})
-        app.loop.state = "running"
+        session.put(step(3))
+        session.state = "running"
         app.tick(forward=False)
-        app.loop.state = "paused"  # paused after its records were handed over: drawn now
+        assert drawn_steps(app) == 2
+        session.state = "paused"  # paused after its records were handed over: drawn now
         app.tick(forward=False)
         assert drawn_steps(app) == 3
 
@@ -287,22 +327,21 @@ def test_panels_slow_down_while_the_ui_thread_is_over_budget(monkeypatch):
     assert app._forward_every == app_module.FORWARD_SECONDS
 
 
-def _boundary_probe(step: int, cls: np.ndarray) -> dict:
-    snapshot = {"cls": cls, "conf": np.ones(cls.shape), "points": np.zeros((0, 2)),
-                "labels": np.zeros(0, dtype=np.int64), "extent": (0.0, 1.0, 0.0, 1.0)}  # fmt: skip
-    return {"kind": "probe", "step": step, "boundary": snapshot}
+def _boundary_probe(step: int, cls: np.ndarray) -> ProbeTaken:
+    boundary = Boundary(cls.copy(), np.ones(cls.shape), (0.0, 1.0, 0.0, 1.0),
+                        np.zeros((0, 2)), np.zeros(0, dtype=np.int64))  # fmt: skip
+    return ProbeTaken("train", step, boundary=boundary)
 
 
 async def test_panel_updates_repaint_only_their_widget_and_only_on_change(monkeypatch):
-    app = make_app(tiny(), runs_root=None)
-    app.start_training = lambda *args, **kwargs: None  # fixed records only
+    app = fixed_app()
     async with app.run_test(size=(160, 48)) as pilot:
         screen = app.train_screen
         boundary = screen.query_one(DecisionBoundary)
         cls = np.zeros((48, 48), dtype=np.int64)
 
         async def show(record) -> None:
-            app.buffer.push("train", record)
+            app.session.put(record)
             app.tick()
             screen.redraw(force=True)
             await pilot.pause()

@@ -118,7 +118,7 @@ class TuidlApp(App):
         self.clock = clock
         self.session: Session | None = None  # the train screen's: a run, or followed runs
         self.race: CompareSession | None = None  # the compare screen's
-        self._closing: list[threading.Thread] = []  # replaced sessions saving their runs
+        self._retiring: list[threading.Thread] = []  # replaced sessions saving their runs
         self.train_screen = TrainScreen()
         self.build_screen = BuildScreen(data_dir=data_dir)
         self.compare_screen = CompareScreen()
@@ -170,7 +170,7 @@ class TuidlApp(App):
         for session in (self.session, self.race):
             if session is not None:
                 session.close()
-        for thread in self._closing:
+        for thread in self._retiring:
             thread.join()
 
     # ---- sessions ----
@@ -179,7 +179,7 @@ class TuidlApp(App):
         if session is not None:
             thread = threading.Thread(target=session.close, name="tuidl-close", daemon=True)
             thread.start()
-            self._closing.append(thread)
+            self._retiring.append(thread)
 
     def start_training(self, experiment: Experiment, paused: bool = True) -> None:
         """Train `experiment` in a child process or a thread, per `train_in` (replacing any
