@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..suggest import did_you_mean
+from ..validate import integer, number
 
 
 @dataclass(frozen=True)
@@ -34,21 +35,11 @@ class Param:
         """The value, converted (int to float for `float`), or a ConfigError."""
         where = f"[data] {key} for {dataset}"
         if self.kind in ("int", "float"):
-            is_int = isinstance(value, int) and not isinstance(value, bool)
-            is_float = isinstance(value, float)
-            if self.kind == "int" and not is_int:
-                raise ConfigError(f"{where} must be an integer, got {value!r}")
-            if self.kind == "float" and not (is_int or is_float):
-                raise ConfigError(f"{where} must be a number, got {value!r}")
-            if self.kind == "float":
-                value = float(value)
-            if value != value:
-                raise ConfigError(f"{where} must be a number, got nan")
-            if self.low is not None and value < self.low:
-                raise ConfigError(f"{where} must be at least {self.low:g}, got {value!r}")
-            if self.high is not None and value > self.high:
-                raise ConfigError(f"{where} must be at most {self.high:g}, got {value!r}")
-            return value
+            check = integer if self.kind == "int" else number
+            try:
+                return check(where, value, self.low, self.high)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
         if self.kind == "column":
             if isinstance(value, bool) or not isinstance(value, int | str):
                 raise ConfigError(

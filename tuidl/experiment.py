@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from . import tomldoc
 from .atomic import atomic_write
 from .errors import ConfigError
 from .suggest import did_you_mean
+from .validate import boolean, integer, number
 
 TOP_KEYS = ("name", "seed", "data", "model", "optimizer", "train")
 TRAIN_DEFAULTS: dict[str, Any] = {"epochs": 10, "batch_size": 64, "log_every": 1, "shuffle": True}
@@ -88,9 +90,7 @@ class Experiment:
         name = document.get("name", source.stem if source else "experiment")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"name must be a non-empty string, got {name!r}")
-        seed = document.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        seed = _checked(integer, "seed", document.get("seed", 0), low=0)
         data = dict(document.get("data", {}))
         if "name" not in data:
             raise ConfigError('[data] needs a name, e.g. name = "spiral" (see tuidl data list)')
@@ -196,19 +196,16 @@ class Experiment:
 
 
 def _check_train(table: dict[str, Any]) -> dict[str, Any]:
-    train = dict(TRAIN_DEFAULTS)
-    for key, value in table.items():
-        if key == "early_stopping":
-            continue
-        if key not in TRAIN_DEFAULTS:
-            known = [*TRAIN_DEFAULTS, "early_stopping"]
+    known = [*TRAIN_DEFAULTS, "early_stopping"]
+    for key in table:
+        if key not in known:
             raise ConfigError(f"[train]: unknown key {key!r}{did_you_mean(key, known)}")
+    train = TRAIN_DEFAULTS | {key: value for key, value in table.items() if key != "early_stopping"}
+    for key, value in train.items():
         if key == "shuffle":
-            if not isinstance(value, bool):
-                raise ConfigError(f"[train] shuffle must be true or false, got {value!r}")
-        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"[train] {key} must be a positive integer, got {value!r}")
-        train[key] = value
+            _checked(boolean, f"[train] {key}", value)
+        else:
+            _checked(integer, f"[train] {key}", value, low=1)
     if "early_stopping" in table:
         train["early_stopping"] = _check_early_stopping(table["early_stopping"])
     return train
@@ -225,19 +222,23 @@ def _check_early_stopping(table: Any) -> dict[str, Any]:
                 f"{did_you_mean(key, EARLY_STOPPING_DEFAULTS)}"
             )
         result[key] = value
-    patience, min_delta = result["patience"], result["min_delta"]
-    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-        raise ConfigError(f"[train] early_stopping patience must be an int >= 0, got {patience!r}")
-    if isinstance(min_delta, bool) or not isinstance(min_delta, int | float) or min_delta < 0:
-        raise ConfigError(f"[train] early_stopping min_delta must be >= 0, got {min_delta!r}")
-    if not isinstance(result["restore_best"], bool):
-        raise ConfigError("[train] early_stopping restore_best must be true or false")
+    _checked(integer, "[train] early_stopping patience", result["patience"], low=0)
+    _checked(number, "[train] early_stopping min_delta", result["min_delta"], low=0)
+    _checked(boolean, "[train] early_stopping restore_best", result["restore_best"])
     if result["monitor"] not in MONITORS:
         raise ConfigError(
             f"[train] early_stopping monitor {result['monitor']!r}"
             f"{did_you_mean(result['monitor'], MONITORS)}"
         )
     return result
+
+
+def _checked(check: Callable[..., Any], name: str, value: Any, **bounds: Any) -> Any:
+    """`check(name, value, **bounds)` (from `tuidl.validate`), its ValueError a ConfigError."""
+    try:
+        return check(name, value, **bounds)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _parse_value(raw: str) -> Any:

@@ -21,6 +21,7 @@ import numpy as np
 from .errors import ConfigError
 from .optimizers import Optimizer, number, unknown_key
 from .suggest import did_you_mean
+from .validate import integer
 
 __all__ = [
     "SCHEDULES",
@@ -31,13 +32,6 @@ __all__ = [
     "Step",
     "make_schedule",
 ]
-
-
-def count(owner: str, key: str, value: Any, low: int) -> int:
-    """`value` as an int >= `low`, or a ValueError quoting it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{owner}: {key} must be an integer >= {low}, got {value!r}")
-    return value
 
 
 class Schedule:
@@ -119,7 +113,7 @@ class Step(EpochSchedule):
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
         super().__init__()
-        self.step_size = count(self.type, "step_size", step_size, 1)
+        self.step_size = integer(f"{self.type}: step_size", step_size, low=1)
         self.gamma = number(self.type, "gamma", gamma, 0.0, 1.0, low_open=True, high_open=False)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
@@ -163,7 +157,7 @@ class Cosine(EpochSchedule):
 
     def __init__(self, t_max: int, lr_min: float = 0.0) -> None:
         super().__init__()
-        self.t_max = count(self.type, "t_max", t_max, 1)
+        self.t_max = integer(f"{self.type}: t_max", t_max, low=1)
         self.lr_min = number(self.type, "lr_min", lr_min, 0.0)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
@@ -200,10 +194,10 @@ class ReduceOnPlateau(Schedule):
         cooldown: int = 0,
     ) -> None:
         self.factor = number(self.type, "factor", factor, 0.0, 1.0, low_open=True)
-        self.patience = count(self.type, "patience", patience, 0)
+        self.patience = integer(f"{self.type}: patience", patience, low=0)
         self.min_delta = number(self.type, "min_delta", min_delta, 0.0)
         self.min_lr = number(self.type, "min_lr", min_lr, 0.0)
-        self.cooldown = count(self.type, "cooldown", cooldown, 0)
+        self.cooldown = integer(f"{self.type}: cooldown", cooldown, low=0)
         self.lr: float | None = None  # the current rate; on_epoch_end reads the optimizer's
         self.best = math.inf
         self.wait = 0  # epochs in a row without improvement

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..validate import integer, number_in
 from .base import Layer, Shape
-from .validate import number_in, positive_int
 
 
 class ReLU(Layer):
@@ -171,7 +171,7 @@ class Maxout(Layer):
 
     def __init__(self, pieces: int = 2) -> None:
         super().__init__()
-        self.pieces = positive_int("pieces", pieces)
+        self.pieces = integer("pieces", pieces, low=1)
 
     def get_config(self) -> dict[str, Any]:
         return {"pieces": self.pieces}

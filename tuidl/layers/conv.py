@@ -9,8 +9,8 @@ import numpy as np
 
 from ..init import check_init, initialize
 from ..kernels.conv2d import conv2d_backward, conv2d_forward, conv2d_forward_train
+from ..validate import integer
 from .base import Layer, Shape
-from .validate import positive_int
 
 PADDINGS = ("valid", "same")
 
@@ -35,7 +35,7 @@ def _kernel_size(kernel: Any) -> tuple[int, int]:
             f"kernel must be a positive integer or [height, width] of positive integers, "
             f"got {kernel!r}"
         )
-    k = positive_int("kernel", kernel)
+    k = integer("kernel", kernel, low=1)
     return k, k
 
 
@@ -66,10 +66,10 @@ class Conv2D(Layer):
         init: str | None = None,
     ) -> None:
         super().__init__()
-        self.filters = positive_int("filters", filters)
+        self.filters = integer("filters", filters, low=1)
         self.kernel_size = _kernel_size(kernel)
         self.kernel = kernel if isinstance(kernel, int) else list(self.kernel_size)
-        self.stride = positive_int("stride", stride)
+        self.stride = integer("stride", stride, low=1)
         self.padding = _padding(padding)
         self.init = None if init is None else check_init(init)
         self._x: np.ndarray | None = None

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..init import check_init, initialize
+from ..validate import integer
 from .base import Layer, Shape
-from .validate import positive_int
 
 
 class Dense(Layer):
@@ -21,7 +21,7 @@ class Dense(Layer):
 
     def __init__(self, units: int, init: str | None = None) -> None:
         super().__init__()
-        self.units = positive_int("units", units)
+        self.units = integer("units", units, low=1)
         self.init = None if init is None else check_init(init)
         self._x: np.ndarray | None = None
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ..validate import number_in
 from .base import Layer, Shape
-from .validate import number_in
 
 
 class Dropout(Layer):

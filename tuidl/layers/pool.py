@@ -12,8 +12,8 @@ from ..kernels.pool2d import (
     maxpool2d_backward,
     maxpool2d_forward,
 )
+from ..validate import integer
 from .base import Layer, Shape
-from .validate import positive_int
 
 
 class _Pool2D(Layer):
@@ -25,8 +25,8 @@ class _Pool2D(Layer):
 
     def __init__(self, size: int = 2, stride: int | None = None) -> None:
         super().__init__()
-        self.size = positive_int("size", size)
-        self.stride = self.size if stride is None else positive_int("stride", stride)
+        self.size = integer("size", size, low=1)
+        self.stride = self.size if stride is None else integer("stride", stride, low=1)
         self._stride_given = stride is not None
         self._x_shape: tuple[int, ...] | None = None
         self._argmax: np.ndarray | None = None  # max pooling only

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..init import check_init, initialize
+from ..validate import integer, number_in
 from .activations import sigmoid
 from .base import Layer, Shape
-from .validate import count, number_in, positive_int
 
 VISIBLE_BIAS_CLIP = 1e-3  # keeps log(p / (1 - p)) finite for inputs that are always 0 or 1
 
@@ -42,9 +42,9 @@ class RBM(Layer):
         init: str | None = None,
     ) -> None:
         super().__init__()
-        self.units = positive_int("units", units)
-        self.pretrain_epochs = count("pretrain_epochs", pretrain_epochs)
-        self.cd_k = positive_int("cd_k", cd_k)
+        self.units = integer("units", units, low=1)
+        self.pretrain_epochs = integer("pretrain_epochs", pretrain_epochs, low=0)
+        self.cd_k = integer("cd_k", cd_k, low=1)
         self.pretrain_lr = number_in("pretrain_lr", pretrain_lr, 0.0, 10.0, closed_low=False)
         self.momentum = number_in("momentum", momentum, 0.0, 1.0, closed_high=False)
         self.weight_decay = number_in("weight_decay", weight_decay, 0.0, 1.0)

@@ -14,8 +14,8 @@ import numpy as np
 from ..init import check_init, initialize
 from ..kernels.lstm import lstm_backward, lstm_forward
 from ..kernels.rnn import rnn_backward, rnn_forward
+from ..validate import boolean, integer
 from .base import Layer, Shape
-from .validate import boolean, positive_int
 
 
 class _Recurrent(Layer):
@@ -35,7 +35,7 @@ class _Recurrent(Layer):
             ValueError: a key's value is not allowed, quoting it.
         """
         super().__init__()
-        self.units = positive_int("units", units)
+        self.units = integer("units", units, low=1)
         self.return_sequences = boolean("return_sequences", return_sequences)
         self.init = None if init is None else check_init(init)
         self._x: np.ndarray | None = None
