@@ -13,8 +13,8 @@ from tuidl.experiment import Experiment
 from tuidl.gradcheck import check_layers, check_model
 from tuidl.layers import Softmax
 from tuidl.model import Sequential
+from tuidl.probe import Probe
 from tuidl.trainer import Trainer
-from tuidl.ui.bridge import Probe
 
 GRADCHECK_TOL = 1e-6
 FLOAT32_TOL = 1e-6  # softmax in float32 against float64: a few ulps of values <= 1
@@ -120,9 +120,10 @@ def test_fused_training_logs_the_same_losses_and_accuracies():
 
 def test_decision_boundary_probe_applies_softmax_once():
     plain, fused = Trainer(spiral(SPIRAL_HIDDEN)), Trainer(spiral([*SPIRAL_HIDDEN, SOFTMAX]))
-    a, b = Probe(plain.dataset).snapshot(plain), Probe(fused.dataset).snapshot(fused)
-    np.testing.assert_allclose(a["boundary"]["conf"], b["boundary"]["conf"], atol=1e-6)
-    np.testing.assert_array_equal(a["boundary"]["cls"], b["boundary"]["cls"])
+    a = Probe(plain.dataset).take(plain, "plain").boundary
+    b = Probe(fused.dataset).take(fused, "fused").boundary
+    np.testing.assert_allclose(a.conf, b.conf, atol=1e-6)
+    np.testing.assert_array_equal(a.cls, b.cls)
 
 
 @pytest.mark.parametrize(
