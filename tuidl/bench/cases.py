@@ -1,6 +1,7 @@
 """The kernel cases `tuidl bench` times: shapes, inputs, targets, and the three implementations.
 
-Shapes are issue 6's (and `shared/notes/perf-anchors.md`'s); `--quick` swaps in tiny shapes
+Shapes are those of typical small networks (LeNet's convolutions on MNIST, an MLP layer, an
+LSTM on the adding problem); `--quick` swaps in tiny shapes
 with the same channel counts, so the kernels still pick the same algorithms. Each
 implementation builder returns a zero-argument callable doing forward + backward on fixed
 inputs (warm caches, as in a training loop) and returning a dict of named tensors in tuidl's
@@ -39,8 +40,8 @@ class KernelCase:
         kind: which builders run it: `conv`, `maxpool`, `avgpool`, `dense`, `lstm`.
         shape: the sizes, per kind: conv x, W, pad, need_dx; pool x; dense x, units; lstm
             N, T, D, H.
-        target: issue 6's target for tuidl / best of (numpy, PyTorch), None if it sets none.
-        anchor_ms: the best time measured for it in perf-anchors.md, for reference.
+        target: the target for tuidl / best of (numpy, PyTorch), None if there is none.
+        anchor_ms: the best time we measured for it on a 2-core VM, for reference.
     """
 
     name: str

@@ -1,6 +1,6 @@
 """How `tuidl bench` times and checks: alternating blocks, agreement, the machine line.
 
-The method is the one in `shared/notes/perf-anchors.md` ("Known effects on this VM"):
+The method answers what a shared, noisy host does to timings:
 
 - Implementations are timed in the same process, in alternating blocks (A B C, C B A, ...), so
   that a slow minute on the shared host hits all of them; ratios come from the same run.

@@ -1,8 +1,7 @@
 """The plain-numpy references `tuidl bench` times against: careful, fast numpy, float32.
 
 These are not the slow, obvious references of `tests/`: each is the fastest straightforward
-numpy formulation measured in `shared/notes/perf-anchors.md` ("What was measured"), so that
-"tuidl beats numpy" means beating numpy written well.
+numpy formulation we measured, so that "tuidl beats numpy" means beating numpy written well.
 
 - conv2d: im2col with one strided slice copy per kernel offset into a `(C*KH*KW, N*OH*OW)`
   matrix and one GEMM for the whole batch; forward, dW and dcol are one GEMM each; col2im by

@@ -1,7 +1,6 @@
 """PyTorch-CPU counterparts for `tuidl bench`; imported only when torch is importable.
 
-torch is a benchmark-only extra, never a dependency of tuidl. As in
-`shared/notes/perf-anchors.md`: eager `F.conv2d` / `F.max_pool2d` / `F.avg_pool2d` /
+torch is a benchmark-only extra, never a dependency of tuidl. The fair PyTorch way: eager `F.conv2d` / `F.max_pool2d` / `F.avg_pool2d` /
 `F.linear` / `nn.LSTM`, backward via `torch.autograd.grad(out, inputs, g)` (nothing accumulates
 into `.grad`), float32. Each kernel builder returns a zero-argument callable doing forward and
 backward and returning the outputs and gradients as tensors in tuidl's layouts (transposed
