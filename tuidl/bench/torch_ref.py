@@ -1,11 +1,11 @@
 """PyTorch-CPU counterparts for `tuidl bench`; imported only when torch is importable.
 
-torch is a benchmark-only extra, never a dependency of tuidl. The fair PyTorch way: eager `F.conv2d` / `F.max_pool2d` / `F.avg_pool2d` /
-`F.linear` / `nn.LSTM`, backward via `torch.autograd.grad(out, inputs, g)` (nothing accumulates
-into `.grad`), float32. Each kernel builder returns a zero-argument callable doing forward and
-backward and returning the outputs and gradients as tensors in tuidl's layouts (transposed
-views where PyTorch stores weights the other way round), so the harness compares them with the
-numpy reference as they are.
+torch is a benchmark-only extra, never a dependency of tuidl. The fair PyTorch way: eager
+`F.conv2d` / `F.max_pool2d` / `F.avg_pool2d` / `F.linear` / `nn.LSTM`, backward via
+`torch.autograd.grad(out, inputs, g)` (nothing accumulates into `.grad`), float32. Each kernel
+builder returns a zero-argument callable doing forward and backward and returning the outputs
+and gradients as tensors in tuidl's layouts (transposed views where PyTorch stores weights the
+other way round), so the harness compares them with the numpy reference as they are.
 
 The end-to-end loops (`TorchLoop`) train the same networks as the `mnist-lenet` and
 `adding-lstm` presets on the same arrays: LeNet with SGD momentum, LSTM(2 -> 64) + Linear with
