@@ -13,8 +13,6 @@ import numpy as np
 
 from .normalize import Normalizer, fit_normalizer
 
-TASKS = ("classification", "regression", "sequence")
-
 
 @dataclass(frozen=True, kw_only=True)
 class Dataset:

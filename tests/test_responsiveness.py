@@ -25,7 +25,7 @@ from tuidl.ui.widgets.boundary import DecisionBoundary
 from tuidl.ui.widgets.footer import KeyFooter
 from tuidl.ui.widgets.heatmap import GradHeatmap
 from tuidl.ui.widgets.linechart import LineChart
-from tuidl.ui.widgets.textstrips import pieces_strips, text_strips
+from tuidl.ui.widgets.textstrips import pieces_strips, pieces_text, text_strips
 
 BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]])
 
@@ -174,7 +174,7 @@ async def test_strips_are_those_textual_draws_from_the_text():
             for name in names:
                 chart.extend(name, list(range(500)), list(rng.random(500)))
             for width, height in ((110, 30), (40, 10), (12, 4)):  # the legend wraps when narrow
-                text = chart._draw(width, height)
+                text = pieces_text(chart._lines(width, height))
                 textual = Visual.to_strips(chart, visualize(chart, text), width, None,
                                            chart.visual_style)  # fmt: skip
                 assert _plain(pieces_strips(chart, chart._lines(width, height), width)) == _plain(

@@ -151,11 +151,6 @@ class Sequential:
             layer.astype(dtype)
         self._pack()
 
-    @property
-    def outputs_probabilities(self) -> bool:
-        """True when the last layer is a softmax: `forward` returns probabilities, not logits."""
-        return isinstance(self.layers[-1], Softmax)
-
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """The last layer's output for a batch `x (N, *input_shape)`."""
         for layer in self.layers:

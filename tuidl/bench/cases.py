@@ -26,7 +26,6 @@ from tuidl.kernels import pool2d as pool_kernels
 
 from . import numpy_ref
 
-GROUPS = ("conv", "pool", "dense", "lstm")
 Run = Callable[[], dict[str, Any]]
 
 

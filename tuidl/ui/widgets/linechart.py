@@ -149,10 +149,6 @@ class LineChart(TextStrips):
         lines.append([(" " * LABEL_WIDTH + lo + " " * gap + hi, "dim")])
         return lines
 
-    def _draw(self, width: int, height: int) -> Text:
-        lines = self._lines(width, height)
-        return Text(self.empty, style="dim") if lines is None else pieces_text(lines)
-
 
 def _int_label(value: float) -> str:
     return str(int(value)) if math.isfinite(value) and value == int(value) else short(value)
