@@ -198,7 +198,7 @@ class Terminal(io.StringIO):
 @pytest.mark.parametrize("no_color", [False, True])
 def test_show_on_a_terminal_uses_half_blocks_unless_no_color(tmp_path, monkeypatch, no_color):
     from tuidl.cli import build_parser
-    from tuidl.datacmd import run_show
+    from tuidl.commands.data import run_show
 
     monkeypatch.delenv("NO_COLOR", raising=False)
     if no_color:

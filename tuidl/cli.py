@@ -46,10 +46,10 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"tuidl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     from .bench.command import add_bench_command
-    from .comparecmd import add_compare_command
-    from .datacmd import add_data_command
-    from .inspectcmd import add_inspect_commands
-    from .runcmd import add_run_command
+    from .commands.compare import add_compare_command
+    from .commands.data import add_data_command
+    from .commands.inspect import add_inspect_commands
+    from .commands.run import add_run_command
 
     add_run_command(commands)
     add_compare_command(commands)
@@ -70,7 +70,7 @@ def add_color_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_app_parser() -> Parser:
-    from .runcmd import add_experiment_options
+    from .commands.run import add_experiment_options
 
     parser = Parser(prog="tuidl", description="Open the interactive app on an experiment.")
     parser.add_argument(
@@ -134,8 +134,8 @@ def app_command(argv: list[str]) -> int:
     if argv and not argv[0].startswith("-"):
         _check_experiment_word(argv[0])
     args = build_app_parser().parse_args(argv)
+    from .commands.run import experiment_from_args
     from .presets import DEFAULT_PRESET
-    from .runcmd import experiment_from_args
 
     if args.experiment is None:
         args.experiment = DEFAULT_PRESET

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .init import INITIALIZERS
+from .initializers import INITIALIZERS
 from .layers import Softmax, make_layer
 from .layers.base import Layer, Shape
 from .losses import LOSSES, Loss, SoftmaxCrossEntropy

@@ -9,10 +9,10 @@ from ..errors import ConfigError
 from ..suggest import did_you_mean
 from .activations import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import Layer
+from .batchnorm import BatchNorm
 from .conv import Conv2D
 from .dense import Dense, Flatten
 from .dropout import Dropout
-from .norm import BatchNorm
 from .pool import AvgPool2D, MaxPool2D
 from .rbm import RBM
 from .recurrent import LSTM, RNN

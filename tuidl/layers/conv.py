@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..init import check_init, initialize
+from ..initializers import check_init, initialize
 from ..kernels.conv2d import conv2d_backward, conv2d_forward, conv2d_forward_train
 from ..validate import integer
 from .base import Layer, Shape

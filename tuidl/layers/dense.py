@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..init import check_init, initialize
+from ..initializers import check_init, initialize
 from ..validate import integer
 from .base import Layer, Shape
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..init import check_init, initialize
+from ..initializers import check_init, initialize
 from ..kernels.lstm import lstm_backward, lstm_forward
 from ..kernels.rnn import rnn_backward, rnn_forward
 from ..validate import boolean, integer

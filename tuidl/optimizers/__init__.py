@@ -15,7 +15,8 @@ from ..errors import ConfigError
 from ..suggest import did_you_mean
 from .adaptive import Adadelta, AdaGrad, Adam, RMSProp
 from .base import BASE_KEYS, Optimizer, number, unknown_key
-from .momentum import SGD, Momentum, Nesterov
+from .momentum import Momentum, Nesterov
+from .sgd import SGD
 
 __all__ = [
     "OPTIMIZERS",

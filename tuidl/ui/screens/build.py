@@ -27,7 +27,7 @@ from ...datasets import DATASETS
 from ...draft import Analysis, DatasetCache, analyze
 from ...errors import ConfigError
 from ...experiment import Experiment
-from ...init import INITIALIZERS
+from ...initializers import INITIALIZERS
 from ...layers import LAYERS, make_layer
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS

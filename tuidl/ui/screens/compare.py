@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label
 
-from ...comparecmd import parse_optimizers
+from ...commands.compare import parse_optimizers
 from ...errors import ConfigError
 from ...experiment import Experiment
 from ...session.messages import Progress, RunStarted

@@ -9,13 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .console import ConsoleProgress, make_console, metrics_table
-from .errors import ConfigError
-from .experiment import Experiment
-from .presets import resolve_experiment
-from .runs import RunWriter, new_run_dir, open_for_resume, read_metrics
-from .textplot import line_plot
-from .trainer import Diverged, Trainer
+from ..console import ConsoleProgress, make_console, metrics_table
+from ..errors import ConfigError
+from ..experiment import Experiment
+from ..presets import resolve_experiment
+from ..runs import RunWriter, new_run_dir, open_for_resume, read_metrics
+from ..textplot import line_plot
+from ..trainer import Diverged, Trainer
 
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tuidl.init import INITIALIZERS, initialize
+from tuidl.initializers import INITIALIZERS, initialize
 
 FAN_IN, FAN_OUT = 300, 200
 EXPECTED_STD = {

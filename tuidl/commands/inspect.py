@@ -7,12 +7,12 @@ import argparse
 import numpy as np
 from rich.table import Table
 
-from .console import make_console, summary_table
-from .experiment import Experiment
-from .gradcheck import check_model
-from .presets import PRESETS
-from .runcmd import add_experiment_options, experiment_from_args
-from .trainer import load_experiment_data
+from ..console import make_console, summary_table
+from ..experiment import Experiment
+from ..gradcheck import check_model
+from ..presets import PRESETS
+from ..trainer import load_experiment_data
+from .run import add_experiment_options, experiment_from_args
 
 GRADCHECK_TOL = 1e-6
 GRADCHECK_BATCH = 4

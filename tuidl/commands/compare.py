@@ -20,16 +20,16 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
-from .atomic import atomic_write
-from .console import make_console
-from .errors import ConfigError
-from .experiment import Experiment
-from .optimizers import OPTIMIZERS
-from .runcmd import add_experiment_options, experiment_from_args
-from .runs import RunWriter, new_run_dir, read_metrics, variant_folder
-from .suggest import did_you_mean
-from .textplot import line_plot
-from .trainer import Diverged, Trainer
+from ..atomic import atomic_write
+from ..console import make_console
+from ..errors import ConfigError
+from ..experiment import Experiment
+from ..optimizers import OPTIMIZERS
+from ..runs import RunWriter, new_run_dir, read_metrics, variant_folder
+from ..suggest import did_you_mean
+from ..textplot import line_plot
+from ..trainer import Diverged, Trainer
+from .run import add_experiment_options, experiment_from_args
 
 CARRIED_KEYS = ("weight_decay", "l1", "clip_norm", "clip_value", "schedule")
 

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 SHOW_COUNT = 8
 SEQUENCE_COUNT = 3
@@ -76,7 +76,7 @@ def _console(stream: TextIO):
 
 def run_list(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """The catalog table (name, kind, shape, size, source, present?), then where each is."""
-    from .datasets import DATASETS, presence
+    from ..datasets import DATASETS, presence
 
     stream = stream or sys.stdout
     header = ("name", "kind", "shape", "size", "source", "present")
@@ -114,7 +114,7 @@ def run_list(args: argparse.Namespace, stream: TextIO | None = None) -> int:
 
 def fetch_dir(name: str, data_dir: str | None) -> Path:
     """Where `fetch` writes: DIR/NAME for --data-dir, else $TUIDL_DATA/NAME, else the cache."""
-    from .datasets.mnist import cache_dir
+    from ..datasets.mnist import cache_dir
 
     if data_dir:
         return Path(data_dir) / name
@@ -124,8 +124,8 @@ def fetch_dir(name: str, data_dir: str | None) -> Path:
 
 
 def run_fetch(args: argparse.Namespace, stream: TextIO | None = None) -> int:
-    from .datasets.fetch import FETCHABLE, FetchProgress, fetch
-    from .suggest import did_you_mean
+    from ..datasets.fetch import FETCHABLE, FetchProgress, fetch
+    from ..suggest import did_you_mean
 
     stream = stream or sys.stdout
     if args.name not in FETCHABLE:
@@ -180,7 +180,7 @@ def run_fetch(args: argparse.Namespace, stream: TextIO | None = None) -> int:
 
 
 def _is_catalog_name(name: str) -> bool:
-    from .datasets import DATASETS
+    from ..datasets import DATASETS
 
     return name in DATASETS
 
@@ -244,7 +244,7 @@ class Printer:
 
 def run_show(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Load NAME without normalization and draw a few training samples with their labels."""
-    from .datasets import draw, load_dataset, lookup
+    from ..datasets import draw, load_dataset, lookup
 
     info, _ = lookup(args.name)
     if args.count is not None and args.count < 1:

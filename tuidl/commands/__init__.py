@@ -1,0 +1,1 @@
+"""The `tuidl` subcommands: argparse and printing only; the work is the engine's."""
