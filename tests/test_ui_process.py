@@ -58,12 +58,12 @@ async def test_keys_drive_the_child_and_the_screen_follows(tmp_path):
         assert "lr 0.02" in status_text(app)
 
         run_dir = tmp_path / "spiral-mlp-1"
-        assert app._run_dir == str(run_dir)
+        assert app.report.run_dir == str(run_dir)
         await pilot.press("s")
         await wait_for(pilot, lambda: (run_dir / "checkpoint.npz").exists(), what="checkpoint")
 
         await pilot.press("r")
-        await wait_for(pilot, lambda: app._run_dir != str(run_dir), what="a new run")
+        await wait_for(pilot, lambda: app.report.run_dir != str(run_dir), what="a new run")
         assert shown_step(app) == 0 and app.session.progress().lr == pytest.approx(0.02)
         child = app.session.process
         await pilot.press("q")

@@ -17,7 +17,6 @@ import math
 import sys
 import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +51,13 @@ from ..session.messages import (
 from ..session.priority import UiPriority
 from ..session.run import Launch
 from ..session.thread import ThreadSession
-from .charts import short
 from .messages import ExperimentAccepted
 from .screens.build import BuildScreen
 from .screens.compare import CompareScreen
 from .screens.help import ConfirmScreen, HelpScreen
 from .screens.records import RecordView
 from .screens.train import TrainScreen
+from .status import StatusReport
 from .widgets.statusline import Status, StatusLine
 
 TICK_SECONDS = 0.25  # the status line: each repaint costs ~1.5 ms of UI thread at 160x48
@@ -71,11 +70,6 @@ FORWARD_MAX_SECONDS = 3.0
 UI_BUDGET = 0.04  # share of a core; measured: 6% at 1 s (160x48, spiral-mlp), 4% at ~2 s
 COMMAND_RECHECK = 0.005  # a key's command not yet applied by the trainer: look again this soon
 TOAST_DELAY = 0.05
-RATE_WINDOW = 2.0  # seconds of history for samples/s
-# A new learning rate is marked in the status line this long. Not a toast: mounting one and
-# removing it re-lays out the whole screen (measured 40-60 ms of UI thread at 160x48), which
-# held up the keys pressed meanwhile: + and - reached 150-310 ms at worst, 'a' 170 ms.
-LR_MARK_SECONDS = 2.0
 TRAINING_STATES = ("starting", "running", "stepping")
 
 
@@ -122,11 +116,7 @@ class TuidlApp(App):
         self.train_screen = TrainScreen()
         self.build_screen = BuildScreen(data_dir=data_dir)
         self.compare_screen = CompareScreen()
-        self._rates: deque[tuple[float, int]] = deque()
-        self._run_dir: str | None = None  # where the train screen's run writes
-        self._last: dict[str, dict[str, Any]] = {}  # each followed run's latest step or epoch
-        self._lr_marked_until = -math.inf
-        self._pretrain: dict[str, dict[str, Any]] = {}  # the latest pretrain record of each run
+        self.report = StatusReport()
         self._pending: list[tuple[RecordView, list[Record]]] = []  # drained, not yet shown
         self._undrawn = False  # the screens got records since their last redraw
         self._forwarded = -math.inf
@@ -197,7 +187,7 @@ class TuidlApp(App):
             self.session = ProcessSession(launch)
         else:
             self.session = ThreadSession(launch, self.priority)
-        self._rates.clear()
+        self.report.restart()
         self.session.start()
 
     def start_compare(self, variants: list[tuple[str, Experiment]]) -> None:
@@ -320,13 +310,13 @@ class TuidlApp(App):
                     case RunStarted():
                         screen.add_steps(steps.pop(source, []), source)  # the old run's
                         screen.begin(record)
-                        self._pretrain.pop(source, None)
+                        self.report.pretrain.pop(source, None)
                         if screen is self.train_screen:
-                            self._run_dir = record.run_dir
+                            self.report.run_dir = record.run_dir
                         restarted = True
                     case EpochEnded(data=data):
                         screen.add_epoch(source, data)
-                        self._last[source] = data
+                        self.report.last[source] = data
                         if not self._refrozen:
                             # one epoch in, numba has compiled what the run calls: its objects
                             # (~70 000) would make each full collection take ~40 ms
@@ -334,13 +324,13 @@ class TuidlApp(App):
                             gc.freeze()
                     case PretrainEpochEnded(data=data):
                         screen.add_pretrain(source, data)
-                        self._pretrain[source] = data
+                        self.report.pretrain[source] = data
                     case ProbeTaken():
                         screen.show_probe(record)
                     case ConfusionMeasured():
                         screen.show_confusion(record)
                     case LrChanged():
-                        self._lr_marked_until = now + LR_MARK_SECONDS
+                        self.report.mark_lr(now)
                     case Saved(path=path):
                         self._toast(f"checkpoint saved: {path}")
                     case RunEnded(status="diverged", message=message):
@@ -353,7 +343,7 @@ class TuidlApp(App):
                         )
             for source, data in steps.items():
                 screen.add_steps(data, source)
-                self._last[source] = data[-1]
+                self.report.last[source] = data[-1]
         return restarted
 
     def _status_line(self) -> StatusLine | None:
@@ -407,50 +397,15 @@ class TuidlApp(App):
         self._recheck_timer = self.set_timer(COMMAND_RECHECK, recheck)
 
     def status(self, now: float) -> Status:
+        loss = self.train_screen.smoothed_loss
         if self.following:
-            return self._following_status()
+            return self.report.following(
+                self.session.labels, loss(next(iter(self.report.last), ""))
+            )
         progress = self.session.progress() if self.session is not None else None
         if progress is None:
             return Status(state="starting" if self.session is not None else "idle")
-        done, running = progress.done, progress.state == "running"
-        self._rates.append((now, done))
-        while len(self._rates) > 2 and now - self._rates[0][0] > RATE_WINDOW:
-            self._rates.popleft()
-        t0, s0 = self._rates[0]
-        steps_per_s = (done - s0) / (now - t0) if now > t0 and done >= s0 else 0.0
-        if done < s0:
-            self._rates.clear()
-        eta = (progress.total - done) / steps_per_s if steps_per_s > 0 else math.nan
-        return Status(
-            state=progress.state,
-            epoch=progress.epoch,
-            epochs=progress.epochs,
-            step=progress.step,
-            samples_per_s=steps_per_s * progress.batch_size if running else 0,
-            eta_s=eta if running else math.nan,  # one NaN: no false change
-            lr=progress.lr,
-            lr_marked=now < self._lr_marked_until,
-            loss=self.train_screen.smoothed_loss("train"),
-            pretraining=pretraining_text(progress.pretraining, self._pretrain.get("train")),
-            note=f"→ {self._run_dir}" if self._run_dir else "",
-        )
-
-    def _following_status(self) -> Status:
-        """`tuidl view`: the first run's latest step or epoch."""
-        last = next(iter(self._last.values()), {})
-        pretrain = next(iter(self._pretrain.values()), None) if not last else None
-        stage = (
-            (pretrain["layer"], str(pretrain["epoch"]), pretrain["epochs"]) if pretrain else None
-        )
-        return Status(
-            state="following",
-            epoch=float(last.get("epoch", 0.0)),
-            step=int(last.get("step", 0)),
-            lr=last.get("lr"),
-            loss=self.train_screen.smoothed_loss(next(iter(self._last), "")),
-            pretraining=pretraining_text(stage, pretrain),
-            note=", ".join(self.session.labels),
-        )
+        return self.report.training(progress, now, loss("train"))
 
     # ---- navigation ----
     def action_show(self, name: str) -> None:
@@ -474,19 +429,6 @@ class TuidlApp(App):
                 self.exit(0)
 
         self.push_screen(ConfirmScreen("Training is running. Quit? (y/n)"), answered)
-
-
-def pretraining_text(stage: tuple[str, str, int] | None, record: dict[str, Any] | None) -> str:
-    """`pretraining rbm_0 epoch 1.40/5 · recon 0.041` while rbm layers pretrain: `stage` is
-    (layer, epoch text, its epochs) (`Progress.pretraining`), None once they are done;
-    the error comes from `record`, the latest `pretrain` record, if it is that layer's."""
-    if stage is None:
-        return ""
-    name, epoch, epochs = stage
-    recon = ""
-    if record is not None and record["layer"] == name:
-        recon = f" · recon {short(record['recon_error'])}"
-    return f"pretraining {name} epoch {epoch}/{epochs}{recon}"
 
 
 def make_app(
