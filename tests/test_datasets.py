@@ -390,7 +390,10 @@ def test_catalog_and_dataset_shape():
         ),
         (dict(name="circles", classes=3), "unknown [data] key 'classes' for circles"),
         (dict(name="digits", n=3), "digits takes no [data] key 'n'"),
-        (dict(name="spiral", noise=-1), "[data] noise for spiral must be at least 0"),
+        (
+            dict(name="spiral", noise=-1),
+            "[data] noise for spiral must be a number in [0, 10], got -1",
+        ),
         (dict(name="spiral", n="many"), "[data] n for spiral must be an integer, got 'many'"),
         (dict(name="spiral", n=True), "must be an integer, got True"),
         (dict(name="spiral", classes=1), "[data] classes for spiral must be at least 2"),

@@ -193,7 +193,7 @@ def test_backward_leaves_dy_untouched(seed):
         ({"type": "dense", "units": 3, "init": "glorot"}, "unknown init 'glorot'"),
         ({"type": "dens", "units": 3}, "did you mean 'dense'"),
         ({"type": "relu", "alpha": 1}, "relu takes no keys"),
-        ({"type": "dropout", "rate": 1.0}, "rate must be a number in [0.0, 1.0)"),
+        ({"type": "dropout", "rate": 1.0}, "rate must be a number in [0, 1), got 1.0"),
         ({"type": "leaky_relu", "alpha": "big"}, "got 'big'"),
         ({"type": "maxout", "pieces": -2}, "got -2"),
         ({"units": 3}, "needs a table with a type"),

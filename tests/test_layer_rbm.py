@@ -145,8 +145,11 @@ def test_rbm_rejects_images_with_a_hint():
         ({"type": "rbm", "units": 4, "cdk": 2}, "did you mean 'cd_k'"),
         ({"type": "rbm", "units": 4, "pretrain_epochs": -1}, "pretrain_epochs must be"),
         ({"type": "rbm", "units": 4, "pretrain_epochs": 1.5}, "got 1.5"),
-        ({"type": "rbm", "units": 4, "pretrain_lr": 0}, "pretrain_lr must be a number in (0.0"),
-        ({"type": "rbm", "units": 4, "momentum": 1}, "momentum must be a number in [0.0, 1.0)"),
+        (
+            {"type": "rbm", "units": 4, "pretrain_lr": 0},
+            "pretrain_lr must be a number in (0, 10], got 0",
+        ),
+        ({"type": "rbm", "units": 4, "momentum": 1}, "momentum must be a number in [0, 1), got 1"),
         ({"type": "rbm", "units": 4, "weight_decay": "a"}, "weight_decay"),
         ({"type": "rbm", "units": 4, "init": "glorot"}, "unknown init 'glorot'"),
     ],

@@ -395,6 +395,21 @@ def test_bad_values_are_quoted(cls, kwargs):
     assert f"got {value!r}" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "message"),
+    [
+        (SGD, {"lr": -1}, "sgd: lr must be a number > 0, got -1"),
+        (SGD, {"weight_decay": float("inf")}, "sgd: weight_decay must be a number >= 0, got inf"),
+        (Adam, {"beta1": 2}, "adam: beta1 must be a number in [0, 1), got 2"),
+        (RMSProp, {"rho": 1.0}, "rmsprop: rho must be a number in (0, 1), got 1.0"),
+    ],
+)
+def test_messages_name_the_optimizer_the_key_the_range_and_the_value(cls, kwargs, message):
+    with pytest.raises(ValueError) as info:
+        cls(**kwargs)
+    assert str(info.value) == message
+
+
 DEFAULTS = {
     "sgd": {"lr": 0.01},
     "momentum": {"lr": 0.01, "momentum": 0.9},

@@ -215,7 +215,7 @@ def test_make_schedule_errors():
         make_schedule({"type": "step"})
     with pytest.raises(ConfigError, match="'tmax'.*did you mean 't_max'"):
         make_schedule({"type": "cosine", "tmax": 3})
-    with pytest.raises(ConfigError, match=re.escape("got 1.5")):
+    with pytest.raises(ConfigError, match=re.escape("gamma must be a number in (0, 1], got 1.5")):
         make_schedule({"type": "exponential", "gamma": 1.5})
 
 

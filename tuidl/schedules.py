@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .errors import ConfigError
-from .optimizers import Optimizer, number, unknown_key
+from .optimizers import Optimizer, unknown_key
 from .suggest import did_you_mean
-from .validate import integer
+from .validate import integer, number
 
 __all__ = [
     "SCHEDULES",
@@ -114,7 +114,7 @@ class Step(EpochSchedule):
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
         super().__init__()
         self.step_size = integer(f"{self.type}: step_size", step_size, low=1)
-        self.gamma = number(self.type, "gamma", gamma, 0.0, 1.0, low_open=True, high_open=False)
+        self.gamma = number(f"{self.type}: gamma", gamma, 0.0, 1.0, low_open=True)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
         return base_lr * self.gamma ** (epoch // self.step_size)
@@ -134,7 +134,7 @@ class Exponential(EpochSchedule):
 
     def __init__(self, gamma: float) -> None:
         super().__init__()
-        self.gamma = number(self.type, "gamma", gamma, 0.0, 1.0, low_open=True, high_open=False)
+        self.gamma = number(f"{self.type}: gamma", gamma, 0.0, 1.0, low_open=True)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
         return base_lr * self.gamma**epoch
@@ -158,7 +158,7 @@ class Cosine(EpochSchedule):
     def __init__(self, t_max: int, lr_min: float = 0.0) -> None:
         super().__init__()
         self.t_max = integer(f"{self.type}: t_max", t_max, low=1)
-        self.lr_min = number(self.type, "lr_min", lr_min, 0.0)
+        self.lr_min = number(f"{self.type}: lr_min", lr_min, 0.0)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
         progress = min(epoch, self.t_max) / self.t_max
@@ -193,10 +193,12 @@ class ReduceOnPlateau(Schedule):
         min_lr: float = 0.0,
         cooldown: int = 0,
     ) -> None:
-        self.factor = number(self.type, "factor", factor, 0.0, 1.0, low_open=True)
+        self.factor = number(
+            f"{self.type}: factor", factor, 0.0, 1.0, low_open=True, high_open=True
+        )
         self.patience = integer(f"{self.type}: patience", patience, low=0)
-        self.min_delta = number(self.type, "min_delta", min_delta, 0.0)
-        self.min_lr = number(self.type, "min_lr", min_lr, 0.0)
+        self.min_delta = number(f"{self.type}: min_delta", min_delta, 0.0)
+        self.min_lr = number(f"{self.type}: min_lr", min_lr, 0.0)
         self.cooldown = integer(f"{self.type}: cooldown", cooldown, low=0)
         self.lr: float | None = None  # the current rate; on_epoch_end reads the optimizer's
         self.best = math.inf

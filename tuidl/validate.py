@@ -1,12 +1,14 @@
-"""Checks for config values, shared by the layers, the schedules, the experiment and the datasets.
+"""Checks for config values, shared by the layers, optimizers, schedules, experiment and datasets.
 
 Each returns the value or raises a ValueError naming the key, what it must be and the value
-given (`units must be a positive integer, got 0`); callers add where the key lives and turn it
-into a ConfigError. `true` is never taken for a number, though Python's bool is an int.
+given (`units must be a positive integer, got 0`, `adam: beta1 must be a number in [0, 1), got
+2`); callers add where the key lives and turn it into a ConfigError. `true` is never taken for a
+number, though Python's bool is an int.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 # a lower bound alone that has a name: the message asks for it, whatever was wrong
@@ -18,39 +20,44 @@ def integer(name: str, value: Any, low: int | None = None, high: int | None = No
     named = NAMED_INTEGERS.get(low) if high is None else None
     if isinstance(value, bool) or not isinstance(value, int) or (named and value < low):
         raise ValueError(f"{name} must be {named or 'an integer'}, got {value!r}")
-    _check_bounds(name, value, low, high)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be at most {high}, got {value!r}")
     return value
 
 
-def number(name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
-    """`value` (an int or a float, not nan) as a float in [low, high], or a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    _check_bounds(name, value, low, high)
-    return float(value)
-
-
-def number_in(
+def number(
     name: str,
     value: Any,
-    low: float,
-    high: float,
+    low: float | None = None,
+    high: float | None = None,
     *,
-    closed_low: bool = True,
-    closed_high: bool = True,
+    low_open: bool = False,
+    high_open: bool = False,
 ) -> float:
-    """`value` as a float in [low, high] (or with an open end), or a ValueError quoting it.
+    """`value` (an int or a float, finite) as a float between `low` and `high`, or a ValueError.
 
-    Unlike `number`, the message names the whole interval, open ends included.
+    The message names the whole allowed range: `lr must be a number > 0, got -1`,
+    `momentum must be a number in [0, 1), got 1.5`.
+
+    Args:
+        name: the key, with its owner when that helps (`"adam: beta1"`).
+        value: the value given.
+        low: the lower bound, or None for none.
+        high: the upper bound, or None for none.
+        low_open: whether `low` itself is excluded.
+        high_open: whether `high` itself is excluded.
     """
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok:
-        ok = (low <= value if closed_low else low < value) and (
-            value <= high if closed_high else value < high
-        )
+    ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    if ok and low is not None:
+        ok = low < value if low_open else low <= value
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
     if not ok:
-        left, right = "[" if closed_low else "(", "]" if closed_high else ")"
-        raise ValueError(f"{name} must be a number in {left}{low}, {high}{right}, got {value!r}")
+        raise ValueError(
+            f"{name} must be a number{_range(low, high, low_open, high_open)}, got {value!r}"
+        )
     return float(value)
 
 
@@ -61,8 +68,18 @@ def boolean(name: str, value: Any) -> bool:
     return value
 
 
-def _check_bounds(name: str, value: float, low: float | None, high: float | None) -> None:
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be at most {high}, got {value!r}")
+def _range(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    """` > 0`, ` <= 1`, ` in (0, 1]`, or nothing when unbounded."""
+    if low is not None and high is not None:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        return f" in {left}{_bound(low)}, {_bound(high)}{right}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {_bound(low)}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {_bound(high)}"
+    return ""
+
+
+def _bound(x: float) -> str:
+    """A bound as written in a config: `0` not `0.0`, `1e-12`, `0.5`."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))

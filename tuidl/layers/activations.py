@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..validate import integer, number_in
+from ..validate import integer, number
 from .base import Layer, Shape
 
 
@@ -33,7 +33,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
-        self.alpha = number_in("alpha", alpha, 0.0, 1.0)
+        self.alpha = number("alpha", alpha, 0.0, 1.0)
 
     def get_config(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
@@ -89,7 +89,7 @@ class ELU(Layer):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = number_in("alpha", alpha, 0.0, 100.0)
+        self.alpha = number("alpha", alpha, 0.0, 100.0)
 
     def get_config(self) -> dict[str, Any]:
         return {"alpha": self.alpha}

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..validate import number_in
+from ..validate import number
 from .base import Layer, Shape
 
 
@@ -23,8 +23,8 @@ class BatchNorm(Layer):
 
     def __init__(self, momentum: float = 0.9, eps: float = 1e-5) -> None:
         super().__init__()
-        self.momentum = number_in("momentum", momentum, 0.0, 1.0, closed_high=False)
-        self.eps = number_in("eps", eps, 1e-12, 1.0)
+        self.momentum = number("momentum", momentum, 0.0, 1.0, high_open=True)
+        self.eps = number("eps", eps, 1e-12, 1.0)
 
     def get_config(self) -> dict[str, Any]:
         return {"momentum": self.momentum, "eps": self.eps}

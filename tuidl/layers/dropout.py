@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..validate import number_in
+from ..validate import number
 from .base import Layer, Shape
 
 
@@ -21,7 +21,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float = 0.5) -> None:
         super().__init__()
-        self.rate = number_in("rate", rate, 0.0, 1.0, closed_high=False)
+        self.rate = number("rate", rate, 0.0, 1.0, high_open=True)
 
     def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate}

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..initializers import check_init, initialize
-from ..validate import integer, number_in
+from ..validate import integer, number
 from .activations import sigmoid
 from .base import Layer, Shape
 
@@ -45,9 +45,9 @@ class RBM(Layer):
         self.units = integer("units", units, low=1)
         self.pretrain_epochs = integer("pretrain_epochs", pretrain_epochs, low=0)
         self.cd_k = integer("cd_k", cd_k, low=1)
-        self.pretrain_lr = number_in("pretrain_lr", pretrain_lr, 0.0, 10.0, closed_low=False)
-        self.momentum = number_in("momentum", momentum, 0.0, 1.0, closed_high=False)
-        self.weight_decay = number_in("weight_decay", weight_decay, 0.0, 1.0)
+        self.pretrain_lr = number("pretrain_lr", pretrain_lr, 0.0, 10.0, low_open=True)
+        self.momentum = number("momentum", momentum, 0.0, 1.0, high_open=True)
+        self.weight_decay = number("weight_decay", weight_decay, 0.0, 1.0)
         self.init = None if init is None else check_init(init)
         self.velocity: dict[str, np.ndarray] = {}  # of the CD updates, while pretraining
 

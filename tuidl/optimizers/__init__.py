@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..suggest import did_you_mean
 from .adaptive import Adadelta, AdaGrad, Adam, RMSProp
-from .base import BASE_KEYS, Optimizer, number, unknown_key
+from .base import BASE_KEYS, Optimizer, unknown_key
 from .momentum import Momentum, Nesterov
 from .sgd import SGD
 
@@ -29,7 +29,6 @@ __all__ = [
     "Optimizer",
     "RMSProp",
     "make_optimizer",
-    "number",
     "unknown_key",
 ]
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Optimizer, number
+from ..validate import number
+from .base import Optimizer
 
 
 class AdaGrad(Optimizer):
@@ -32,7 +33,7 @@ class AdaGrad(Optimizer):
 
     def __init__(self, lr: float = 0.01, eps: float = 1e-7, **kwargs: Any) -> None:
         super().__init__(lr, **kwargs)
-        self.eps = number(self.name, "eps", eps, 0.0, low_open=True)
+        self.eps = number(f"{self.name}: eps", eps, 0.0, low_open=True)
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         (h,) = self._slots(name, p)
@@ -65,8 +66,8 @@ class RMSProp(Optimizer):
         self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-7, **kwargs: Any
     ) -> None:
         super().__init__(lr, **kwargs)
-        self.rho = number(self.name, "rho", rho, 0.0, 1.0, low_open=True)
-        self.eps = number(self.name, "eps", eps, 0.0, low_open=True)
+        self.rho = number(f"{self.name}: rho", rho, 0.0, 1.0, low_open=True, high_open=True)
+        self.eps = number(f"{self.name}: eps", eps, 0.0, low_open=True)
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         (h,) = self._slots(name, p)
@@ -113,8 +114,8 @@ class Adadelta(Optimizer):
         self, lr: float = 1.0, rho: float = 0.95, eps: float = 1e-6, **kwargs: Any
     ) -> None:
         super().__init__(lr, **kwargs)
-        self.rho = number(self.name, "rho", rho, 0.0, 1.0, low_open=True)
-        self.eps = number(self.name, "eps", eps, 0.0, low_open=True)
+        self.rho = number(f"{self.name}: rho", rho, 0.0, 1.0, low_open=True, high_open=True)
+        self.eps = number(f"{self.name}: eps", eps, 0.0, low_open=True)
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         eg2, edx2 = self._slots(name, p)
@@ -171,9 +172,9 @@ class Adam(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(lr, **kwargs)
-        self.beta1 = number(self.name, "beta1", beta1, 0.0, 1.0)
-        self.beta2 = number(self.name, "beta2", beta2, 0.0, 1.0)
-        self.eps = number(self.name, "eps", eps, 0.0, low_open=True)
+        self.beta1 = number(f"{self.name}: beta1", beta1, 0.0, 1.0, high_open=True)
+        self.beta2 = number(f"{self.name}: beta2", beta2, 0.0, 1.0, high_open=True)
+        self.eps = number(f"{self.name}: eps", eps, 0.0, low_open=True)
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         m, v = self._slots(name, p)

@@ -10,34 +10,10 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..suggest import did_you_mean
+from ..validate import number
 
 Params = dict[str, np.ndarray]
 BASE_KEYS = ("weight_decay", "l1", "clip_norm", "clip_value")
-
-
-def number(
-    owner: str,
-    key: str,
-    value: Any,
-    low: float,
-    high: float = math.inf,
-    *,
-    low_open: bool = False,
-    high_open: bool = True,
-) -> float:
-    """`value` as a float in the interval given, or a ValueError quoting it and the range."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok:
-        ok = (low < value if low_open else low <= value) and (
-            value < high if high_open else value <= high
-        )
-    if not ok:
-        if high == math.inf:
-            allowed = f"{'>' if low_open else '>='} {low:g}"
-        else:
-            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {key} must be a number {allowed}, got {value!r}")
-    return float(value)
 
 
 def unknown_key(where: str, key: str, allowed: list[str]) -> ConfigError:
@@ -75,14 +51,16 @@ class Optimizer:
         clip_norm: float | None = None,
         clip_value: float | None = None,
     ) -> None:
-        self.lr = number(self.name, "lr", lr, 0.0, low_open=True)
-        self.weight_decay = number(self.name, "weight_decay", weight_decay, 0.0)
-        self.l1 = number(self.name, "l1", l1, 0.0)
+        self.lr = number(f"{self.name}: lr", lr, 0.0, low_open=True)
+        self.weight_decay = number(f"{self.name}: weight_decay", weight_decay, 0.0)
+        self.l1 = number(f"{self.name}: l1", l1, 0.0)
         self.clip_norm = clip_norm
         self.clip_value = clip_value
         for key in ("clip_norm", "clip_value"):
             if getattr(self, key) is not None:
-                setattr(self, key, number(self.name, key, getattr(self, key), 0.0, low_open=True))
+                setattr(
+                    self, key, number(f"{self.name}: {key}", getattr(self, key), 0.0, low_open=True)
+                )
         self.t = 0  # steps taken
         self.state: dict[str, tuple[np.ndarray, ...]] = {}
         self._check_on_step = False  # a loaded state not yet compared with the parameters
@@ -95,10 +73,7 @@ class Optimizer:
     @lr.setter
     def lr(self, value: float) -> None:
         # A python float keeps float32 arithmetic float32 (NEP 50); np.float64 would upcast.
-        value = float(value)
-        if not 0.0 <= value < math.inf:
-            raise ValueError(f"{self.name}: lr must be a number >= 0, got {value!r}")
-        self._lr = value
+        self._lr = number(f"{self.name}: lr", float(value), 0.0)
 
     def get_config(self) -> dict[str, Any]:
         """The `[optimizer]` keys, `name` included, enough to rebuild this optimizer."""

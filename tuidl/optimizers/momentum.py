@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Optimizer, number
+from ..validate import number
+from .base import Optimizer
 
 
 class _WithVelocity(Optimizer):
@@ -17,7 +18,7 @@ class _WithVelocity(Optimizer):
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9, **kwargs: Any) -> None:
         super().__init__(lr, **kwargs)
-        self.momentum = number(self.name, "momentum", momentum, 0.0, 1.0)
+        self.momentum = number(f"{self.name}: momentum", momentum, 0.0, 1.0, high_open=True)
 
 
 class Momentum(_WithVelocity):
