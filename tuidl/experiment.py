@@ -164,7 +164,7 @@ class Experiment:
             key, sep, raw = assignment.partition("=")
             if not sep or not key:
                 raise ConfigError(f"--set {assignment!r}: write key=value, e.g. train.epochs=5")
-            _assign(document, key.strip(), _parse_value(raw.strip()), assignment)
+            _assign(document, key.strip(), parse_value(raw), assignment)
         return Experiment.from_dict(document, self.source, template=self)
 
     def make_model(self):
@@ -241,7 +241,13 @@ def _checked(check: Callable[..., Any], name: str, value: Any, **bounds: Any) ->
         raise ConfigError(str(error)) from None
 
 
-def _parse_value(raw: str) -> Any:
+def parse_value(raw: str) -> Any:
+    """A typed value (a `--set` right-hand side, a form field) as TOML; a bare word is a string.
+
+    `3`, `0.5`, `true`, `[8, 8]` and `"same"` are TOML values; text that is none (`same`) comes
+    back as it is, stripped, so strings need no quotes.
+    """
+    raw = raw.strip()
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

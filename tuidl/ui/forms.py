@@ -7,6 +7,7 @@ import inspect
 from typing import Any
 
 from ..errors import ConfigError
+from ..experiment import parse_value
 from ..layers import LAYERS
 
 
@@ -18,17 +19,6 @@ def layer_fields(kind: str) -> list[tuple[str, Any]]:
     """(key, default) of a layer type's TOML keys; `inspect.Parameter.empty` when required."""
     signature = inspect.signature(LAYERS[kind].__init__)
     return [(name, p.default) for name, p in signature.parameters.items() if name != "self"]
-
-
-def parse_value(raw: str) -> Any:
-    """A form field as a TOML value (`3`, `0.5`, `true`, `"same"`); a bare word is a string."""
-    import tomllib
-
-    raw = raw.strip()
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
 
 
 def parse_pairs(text: str) -> dict[str, Any]:
