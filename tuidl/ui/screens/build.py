@@ -26,13 +26,13 @@ from textual.worker import get_current_worker
 from ...datasets import DATASETS
 from ...draft import Analysis, DatasetCache, analyze
 from ...errors import ConfigError
-from ...experiment import Experiment
+from ...experiment import Experiment, parse_value
 from ...initializers import INITIALIZERS
 from ...layers import LAYERS, make_layer
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS
 from ...presets import PRESETS, preset
-from ..forms import format_keys, layer_fields, parse_pairs, parse_value
+from ..forms import format_keys, layer_fields, parse_pairs
 from ..messages import ExperimentAccepted
 from ..widgets.footer import KeyFooter
 
