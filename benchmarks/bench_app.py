@@ -19,7 +19,7 @@ exceeded `--busy` cores is run again, twice at most (column "redone").
 Key latency: in the app, training (after `--seconds` of training, so the curves hold a long
 history), keys whose effect is visible are sent and the screen is polled every millisecond
 until it shows the change: `a` (the chart's title flips between loss and accuracy: UI only)
-and `+`/`-` (the learning rate in the status line, applied by the training thread; only where
+and `+`/`-` (the learning rate in the status line, applied by the training process; only where
 the status line is wide enough to show it). Presses are spaced randomly (0.1-0.4 s). The same
 is measured with training paused: the baseline of the key and screen path itself. tmux is
 driven through one control-mode client (`tmux -C`), so a send or a capture costs ~0.1 ms
@@ -52,6 +52,8 @@ TUIDL = str(Path(sys.executable).parent / "tuidl")
 ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 LR = re.compile(r"\blr (\S+)")
 POLL = 0.001  # seconds between screen captures while waiting for a key's effect
+# the status line's state once a run has ended (`Trainer.finish`), upper case, `_` as a space
+ENDED = r"(FINISHED|EARLY STOPPED|DIVERGED|INTERRUPTED)\s+epoch"
 
 
 def training_rate(run_dir: Path, start_fraction: float = 0.1) -> tuple[float, int, int]:
@@ -213,7 +215,7 @@ class TmuxApp:
         try:
             if "RUNNING" in self.screen():
                 self.send_key("Space")
-                self.wait_for(r"PAUSED|FINISHED", timeout=10)
+                self.wait_for(rf"PAUSED|{ENDED}", timeout=10)
             self.send("q")
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -235,8 +237,10 @@ def app_run(experiment: str, epochs: int, size: tuple[int, int], out: Path) -> t
         cpu = tree_cpu(app.pid)
         others.start()
         app.send_key("Space")
-        app.wait_for(r"FINISHED\s+epoch", timeout=600, interval=0.5)
+        screen = app.wait_for(ENDED, timeout=600, interval=0.5)
         load = others.stop(tree_cpu(app.pid) - cpu)
+        if re.search(r"(DIVERGED|INTERRUPTED)\s+epoch", screen):
+            raise RuntimeError(f"the app's run did not train to its end:\n{screen}")
     finally:
         app.close()
     return only_run_dir(out / "runs"), load

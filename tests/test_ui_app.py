@@ -1,8 +1,10 @@
 """Pilot tests of every screen and key at 80x24 (and of the layout at 160x48).
 
-Training runs in the real worker thread on tiny experiments with a throttle (a short sleep
-between steps), so the test process is never CPU-busy: a busy trainer thread makes every
-`pilot.press` take about 2 s (notes/textual-practices.md, section 4).
+Training runs as users get it, in a child process (`make_app`'s default), on tiny experiments
+with a throttle (a short sleep between steps), so the machine is never CPU-busy: a busy
+trainer makes every `pilot.press` take about 2 s (notes/textual-practices.md, section 4).
+The tests see the run only as the app does: the screen, the session's `progress()`, the
+records that reach the screens and the run directory's files.
 """
 
 from __future__ import annotations
@@ -10,34 +12,57 @@ from __future__ import annotations
 import io
 import json
 import threading
+from pathlib import Path
 
 import pytest
 from rich.console import Console
-from uitools import tiny, tiny_dbn, two_conv, wait_for
+from uitools import (
+    progress,
+    run_state,
+    shown_step,
+    take_steps,
+    tiny,
+    tiny_dbn,
+    two_conv,
+    wait_for,
+    wait_until_ended,
+)
 
+from tuidl.draft import DatasetCache
 from tuidl.errors import ConfigError
 from tuidl.runs import RunWriter, read_metrics
-from tuidl.trainer import Trainer
-from tuidl.ui.app import LR_MARK_SECONDS, make_app
+from tuidl.trainer import Trainer, load_experiment_data
+from tuidl.ui.app import make_app
 from tuidl.ui.charts import short
-from tuidl.ui.screens.build import BuildScreen, LayerForm, data_key
+from tuidl.ui.screens.build import BuildScreen, LayerForm
 from tuidl.ui.screens.help import ConfirmScreen, HelpScreen, binding_rows
 from tuidl.ui.screens.train import PANELS, TRAINING_ACTIONS
+from tuidl.ui.status import LR_MARK_SECONDS
 from tuidl.ui.widgets.filters import FilterGrid
 from tuidl.ui.widgets.linechart import LineChart
 from tuidl.ui.widgets.samples import SampleStrip
 
 SIZE = (80, 24)
 THROTTLE = 0.003
+HOLD = 0.5  # seconds: the step counter must stand still this long while paused, and move
+# in the same time while running (the child reports its progress every 0.05 s)
+CHILD_READY = 30  # seconds for the child process to start and build its run
 
 
-def step_count(app) -> int:
-    trainer = app.loop.trainer if app.loop else None
-    return trainer.step_count if trainer is not None else -1
+def lr(app) -> float | None:
+    current = progress(app)
+    return current.lr if current is not None and not current.pending else None
 
 
 def status_text(app) -> str:
+    """The status line as the next tick shows it (the session's progress moves on between
+    ticks: its child process reports on its own clock)."""
+    app.tick()
     return app.train_screen.query_one("#status").render().plain
+
+
+def toasted(app, text: str) -> bool:
+    return any(text in notification.message for notification in app._notifications)
 
 
 def marked_lr(app) -> str | None:
@@ -51,45 +76,56 @@ async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
     clock = [1000.0]
     app = make_app(tiny(epochs=200), runs_root=tmp_path, throttle=THROTTLE, clock=lambda: clock[0])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: step_count(app) == 0, what="trainer ready")
-        assert app.loop.state == "paused"  # opens one key from training
+        await wait_for(
+            pilot, lambda: run_state(app) not in (None, "starting"), CHILD_READY, "the run ready"
+        )
+        assert run_state(app) == "paused" and shown_step(app) == 0  # opens one key from training
         await pilot.press("n")
-        await wait_for(pilot, lambda: step_count(app) == 1, what="one step")
+        await wait_for(pilot, lambda: shown_step(app) == 1, what="one step")
+        await wait_for(pilot, lambda: run_state(app) == "paused", what="paused after the step")
         await pilot.press("space")
-        await wait_for(pilot, lambda: step_count(app) > 10, what="the step counter advancing")
+        await wait_for(pilot, lambda: shown_step(app) > 10, what="the step counter advancing")
+        running_at = shown_step(app)
+        await pilot.pause(HOLD)
+        assert run_state(app) == "running" and shown_step(app) > running_at  # HOLD is enough
         await pilot.press("space")
-        await wait_for(pilot, lambda: app.loop.state == "paused", what="pause")
-        paused_at = step_count(app)
-        await pilot.pause(0.3)
-        assert step_count(app) == paused_at
-        app.tick()
+        await wait_for(pilot, lambda: run_state(app) == "paused", what="pause")
+        paused_at = shown_step(app)
+        await pilot.pause(HOLD)
+        assert shown_step(app) == paused_at and run_state(app) == "paused"
         assert f"step {paused_at}" in status_text(app)
 
         await pilot.press("plus")
-        await wait_for(pilot, lambda: app.loop.trainer.optimizer.lr == pytest.approx(0.02))
+        await wait_for(pilot, lambda: lr(app) == pytest.approx(0.02), what="lr applied")
         await wait_for(pilot, lambda: marked_lr(app) == "lr 0.02", what="the new lr marked")
         assert not app._notifications  # a toast would re-lay out the screen
         await pilot.press("minus", "minus")
-        await wait_for(pilot, lambda: app.loop.trainer.optimizer.lr == pytest.approx(0.005))
+        await wait_for(pilot, lambda: lr(app) == pytest.approx(0.005), what="lr applied")
         await wait_for(
             pilot, lambda: marked_lr(app) == f"lr {short(0.005)}", what="the new lr marked"
         )
-        clock[0] += LR_MARK_SECONDS
+
+        run_dir = Path(app.report.run_dir)  # from the run's RunStarted
+        assert run_dir == tmp_path / "spiral-mlp-1"
+        await pilot.press("s")
+        await wait_for(pilot, lambda: (run_dir / "checkpoint.npz").exists(), what="checkpoint")
+        # the toast says so once the record reached the app, and with it every record before
+        # (the lr changes': the status line's lr, from progress(), may show a moment earlier)
+        await wait_for(pilot, lambda: toasted(app, "checkpoint saved"), what="the toast")
+        clock[0] += LR_MARK_SECONDS  # the mark of the last change goes LR_MARK_SECONDS after it
         app.tick()
         assert marked_lr(app) is None and f"lr {short(0.005)}" in status_text(app)
 
-        run_dir = app.loop.writer.run_dir
-        await pilot.press("s")
-        await wait_for(pilot, lambda: (run_dir / "checkpoint.npz").exists(), what="checkpoint")
-
         await pilot.press("r")
         await wait_for(
-            pilot, lambda: app.loop.writer is not None and app.loop.writer.run_dir != run_dir
+            pilot, lambda: app.report.run_dir not in (None, str(run_dir)), what="a new run"
         )
-        assert step_count(app) == 0
-        assert app.loop.trainer.optimizer.lr == pytest.approx(0.005)
+        assert shown_step(app) == 0
+        assert lr(app) == pytest.approx(0.005)
+        child = app.session.process
         await pilot.press("q")  # paused: quits without asking
     assert app.return_code == 0
+    assert child.wait(10) == 0  # the app stops its training process as it ends
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["step"] == paused_at and summary["status"] == "interrupted"
 
@@ -97,8 +133,7 @@ async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
 async def test_curves_gradients_and_panels_fill_in(tmp_path):
     app = make_app(tiny(epochs=3), runs_root=tmp_path, throttle=THROTTLE, autostart=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.loop.state == "finished", what="training finished")
-        app.tick()
+        await wait_until_ended(pilot)
         screen = app.train_screen
         screen.redraw(force=True)
         await pilot.pause()
@@ -132,7 +167,7 @@ async def test_help_lists_every_key_and_quit_asks_while_training(tmp_path):
             assert keys.split()[0] in text
         await pilot.press("escape")
         assert app.screen is app.train_screen
-        await wait_for(pilot, lambda: app.loop.state == "running")
+        await wait_for(pilot, lambda: run_state(app) == "running", CHILD_READY, "training")
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
@@ -169,7 +204,7 @@ async def test_build_three_layers_by_keys_then_train(tmp_path):
             {"type": "dense", "units": 2},
         ]
         assert build.analysis.ok
-        assert [r.shape for r in build.analysis.rows] == ["(8,)", "(8,)", "(2,)"]
+        assert [r.output_shape for r in build.analysis.rows] == [(8,), (8,), (2,)]
         assert build.analysis.total_params == 2 * 8 + 8 + 8 * 2 + 2
         # move the tanh up and back; edit a layer's units through the form
         await pilot.press("up", "K")  # the cursor starts on the last layer added
@@ -183,13 +218,14 @@ async def test_build_three_layers_by_keys_then_train(tmp_path):
         assert build.layer_specs[0] == {"type": "dense", "units": 4}
         await pilot.press("t")
         await wait_for(pilot, lambda: app.screen is app.train_screen, what="train screen")
-        await wait_for(pilot, lambda: step_count(app) > 0, what="training the new network")
-        assert [n for n, _ in app.loop.trainer.model.named_layers()] == [
-            "dense_0",
-            "tanh_0",
-            "dense_1",
-        ]
-        app.loop.pause()
+        await wait_for(pilot, lambda: shown_step(app) > 0, CHILD_READY, "training the new network")
+        # the network that trains is the one built: its layers as the screen names them (the
+        # activations panel lists every layer, from the first epoch's end)
+        screen = app.train_screen
+        acts = screen.query_one("#acts")
+        await wait_for(pilot, lambda: bool(acts.act), what="the first epoch's activations")
+        assert list(acts.act) == ["dense_0", "tanh_0", "dense_1"]
+        assert screen.query_one("#heatmap").layer_names == ["dense_0", "dense_1"]
 
 
 async def test_form_validation_message_stays_until_fixed(tmp_path):
@@ -212,7 +248,7 @@ async def test_shape_mismatch_blocks_training_with_a_message(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         app.notify = lambda message, **kw: notes.append(message)  # record, do not draw
         build = app.build_screen
-        before = app.loop
+        before = app.session
         await wait_for(pilot, lambda: not build.loading, what="the dataset")
         await pilot.press("i", *"maxpool2d", "tab", "2", "enter")
         await pilot.pause()
@@ -223,7 +259,7 @@ async def test_shape_mismatch_blocks_training_with_a_message(tmp_path):
         assert "layer 0 (maxpool2d)" in summary
         await pilot.press("t")
         await pilot.pause()
-        assert app.screen is build and app.loop is before  # training did not start
+        assert app.screen is build and app.session is before  # training did not start
         assert any("cannot train yet (layer 0)" in n for n in notes)
         await pilot.press("d")
         assert build.analysis.ok
@@ -234,10 +270,11 @@ async def test_compare_three_optimizers_same_first_loss(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         screen = app.compare_screen
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.compare_loop is not None)
-        await wait_for(pilot, lambda: app.compare_loop.state == "finished", what="race over")
+        await wait_for(pilot, lambda: app.race is not None)
+        await wait_for(pilot, lambda: app.race.progress().state == "finished", what="race over")
         app.tick()
-        screen.redraw(0.0, app.compare_loop, force=True)
+        assert app.race.progress().runs == dict.fromkeys(["sgd", "momentum", "adam"], "finished")
+        screen.redraw(0.0, app.race.progress(), force=True)
         await pilot.pause()
         chart = screen.query_one("#compare-curve", LineChart)
         assert list(chart.series) == ["sgd", "momentum", "adam"]
@@ -326,7 +363,7 @@ async def test_app_writes_the_same_metrics_as_tuidl_run(tmp_path, capsys):
                  "--out", str(tmp_path / "cli")]) == 0  # fmt: skip
     app = make_app(tiny(epochs=2), runs_root=tmp_path / "app", autostart=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.loop.state == "finished", what="training finished")
+        await wait_until_ended(pilot)
         await pilot.press("q")
 
     def lines(root):
@@ -340,12 +377,15 @@ async def test_app_writes_the_same_metrics_as_tuidl_run(tmp_path, capsys):
 
 
 async def test_f_and_i_pick_the_conv_layer_and_the_input_shown(tmp_path):
-    app = make_app(two_conv(), runs_root=None)
+    experiment = two_conv()
+    labels = load_experiment_data(experiment).y_val  # the same data, split with the same seed
+    app = make_app(experiment, runs_root=None)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.train_screen
         view = screen.query_one("#view-panel")
-        await wait_for(pilot, lambda: "conv2d_0" in str(view.border_title), what="first probe")
-        labels = app.loop.dataset.y_val
+        await wait_for(
+            pilot, lambda: "conv2d_0" in str(view.border_title), CHILD_READY, "first probe"
+        )
         assert (
             view.border_title == f"filters conv2d_0 (4x1x3x3, 1 of 2) · input #0 label {labels[0]}"
         )
@@ -353,14 +393,15 @@ async def test_f_and_i_pick_the_conv_layer_and_the_input_shown(tmp_path):
         await wait_for(pilot, lambda: "conv2d_1" in str(view.border_title), 2, "next layer")
         assert view.border_title.startswith("filters conv2d_1 (6x4x3x3, 2 of 2)")
         grid = screen.query_one(FilterGrid)
-        assert grid.filters["W"].shape == (6, 4, 3, 3) and grid.maps["maps"].shape[0] == 6
+        assert grid.filters.W.shape == (6, 4, 3, 3) and grid.maps.maps.shape[0] == 6
         await pilot.press("i", "i")
         await wait_for(pilot, lambda: "input #2" in str(view.border_title), 2, "input #2")
         assert view.border_title.endswith(f"input #2 label {labels[2]}")
-        assert grid.maps["input"] == 2 and screen.query_one(SampleStrip).highlight == 2
+        assert grid.maps.input == 2 and screen.query_one(SampleStrip).highlight == 2
         await pilot.press("f")  # two conv layers: back to the first
         await wait_for(pilot, lambda: "conv2d_0" in str(view.border_title), 2, "wrap around")
-        assert app.loop.trainer.step_count == 0  # looking does not train
+        await wait_for(pilot, lambda: run_state(app) == "paused", what="every command applied")
+        assert shown_step(app) == 0 and screen.latest_probe.step == 0  # looking does not train
 
 
 async def test_f_without_a_conv_layer_says_so(tmp_path):
@@ -374,10 +415,10 @@ async def test_f_without_a_conv_layer_says_so(tmp_path):
 
 
 async def _digits_after_one_epoch(pilot, app) -> None:
-    await wait_for(pilot, lambda: step_count(app) == 0, what="trainer ready")
-    for _ in range(app.loop.trainer.steps_per_epoch):
-        app.loop.step_once()
-    await wait_for(pilot, lambda: app.loop.trainer.epoch == 1, what="one epoch")
+    await wait_for(pilot, lambda: run_state(app) == "paused", CHILD_READY, "the run ready")
+    steps_per_epoch = progress(app).total // progress(app).epochs
+    await take_steps(pilot, steps_per_epoch)
+    assert progress(app).epoch == 1
     await wait_for(pilot, lambda: app.train_screen.query_one("#confusion").matrix is not None)
     app.train_screen.redraw(force=True)
     await pilot.pause()
@@ -447,7 +488,7 @@ async def test_build_loads_datasets_in_a_worker_and_ignores_stale_results(tmp_pa
         assert build.analysis.input_shape == (2,)
         gate.set()
         seed = build.document.get("seed", 0)
-        await wait_for(pilot, lambda: data_key({"name": "digits"}, seed) in build.datasets)
+        await wait_for(pilot, lambda: DatasetCache.key({"name": "digits"}, seed) in build.datasets)
         await pilot.pause()
         assert build.analysis.input_shape == (2,) and "ready" in _summary(build)
 
@@ -471,23 +512,26 @@ async def test_build_shows_a_dataset_error_as_one_message(tmp_path):
 async def test_pretraining_shows_in_the_status_line_and_the_curves(tmp_path):
     app = make_app(tiny_dbn(), runs_root=None, throttle=THROTTLE)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: step_count(app) == 0, what="trainer ready")
-        pretraining = app.loop.trainer.pretraining
+        await wait_for(pilot, lambda: run_state(app) == "paused", CHILD_READY, "the run ready")
         for _ in range(7):  # one pretraining epoch of rbm_0 (6 CD updates), and one more
             await pilot.press("n")
-        await wait_for(pilot, lambda: (pretraining.epoch, pretraining.batch) == (1, 1), 20)
+        await wait_for(pilot, lambda: progress(app).done == 7, 20, "seven CD updates")
+        await wait_for(pilot, lambda: run_state(app) == "paused", what="paused after them")
+        current = progress(app)
+        assert current.done == 7 and current.step == 0  # no training step yet
+        assert current.pretraining == ("rbm_0", "1.17", 3)  # epoch 1, batch 1 of 6
         screen = app.train_screen
         chart = screen.query_one("#curve", LineChart)
         await wait_for(pilot, lambda: chart.count("rbm_0 recon") == 1, what="the recon curve")
         recon = screen.runs["train"].pretrain["rbm_0"][1][0]
-        status = screen.query_one("#status").render().plain
+        status = status_text(app)
         assert f"pretraining rbm_0 epoch 1.17/3 · recon {short(recon)}" in status, status
         assert "pretraining" in str(screen.query_one("#loss-panel").border_title)
 
         await pilot.press("space")  # the rest: rbm_0, rbm_1, then one epoch of training
-        await wait_for(pilot, lambda: app.loop.state == "finished", 30, "training finished")
+        await wait_until_ended(pilot)
         await wait_for(pilot, lambda: chart.count("batch") == 6, what="the loss curve")
         assert [len(xs) for xs, _ in screen.runs["train"].pretrain.values()] == [3, 2]
-        status = screen.query_one("#status").render().plain
+        status = status_text(app)
         assert "pretraining" not in status and "epoch 1.00/1" in status, status
         await pilot.press("q")

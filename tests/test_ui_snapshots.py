@@ -1,15 +1,16 @@
 """Snapshot tests of the main screens at 80x24 and 160x48 (pytest-textual-snapshot).
 
-Every frame is deterministic: training starts paused and takes a fixed number of single steps
-from the experiment's fixed seed, so the trainer thread is idle when the frame is taken; the
-app's clock is fixed, so rates read 0 and ETA `--` (nothing runs), whatever the machine's
+Every frame is deterministic: training (in a child process, as users get it) starts paused and
+takes a fixed number of single steps (`Step()`) from the experiment's fixed seed, and the frame
+is taken once the probe after the last step has reached the screen, so the run is idle then;
+the app's clock is fixed, so rates read 0 and ETA `--` (nothing runs), whatever the machine's
 speed. `--snapshot-update` rewrites the SVGs in `snapshots/`; look at them before committing.
 """
 
 from __future__ import annotations
 
 import pytest
-from uitools import tiny, wait_for
+from uitools import take_steps, tiny, wait_for
 
 from tuidl.runs import RunWriter
 from tuidl.trainer import Trainer
@@ -29,20 +30,12 @@ def _colour_env(monkeypatch):
 
 
 def stepped(steps: int, keys: tuple[str, ...] = ()):
-    """Before the frame: wait for the paused trainer, take `steps` single steps, draw
+    """Before the frame: wait for the paused run, take `steps` single steps, draw
     everything they produced, then press `keys`."""
 
     async def run_before(pilot) -> None:
         app = pilot.app
-        await wait_for(pilot, lambda: app.loop.trainer is not None, what="trainer ready")
-        for _ in range(steps):
-            app.loop.step_once()
-
-        def drained() -> bool:  # every record up to the probe after the last step is in
-            app.tick()
-            return app.train_screen.latest_probe.get("step") == steps
-
-        await wait_for(pilot, drained, 30, f"{steps} steps")
+        await take_steps(pilot, steps)  # every record up to the probe after the last step is in
         app.train_screen.redraw(force=True)
         await pilot.pause()
         await pilot.press(*keys)
@@ -88,10 +81,10 @@ def test_compare_three_optimizers(snap_compare, size):
 
     async def raced(pilot) -> None:
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.compare_loop is not None)
-        await wait_for(pilot, lambda: app.compare_loop.state == "finished", what="race over")
+        await wait_for(pilot, lambda: app.race is not None)
+        await wait_for(pilot, lambda: app.race.progress().state == "finished", what="race over")
         app.tick()
-        app.compare_screen.redraw(0.0, app.compare_loop, force=True)
+        app.compare_screen.redraw(0.0, app.race.progress(), force=True)
         await pilot.press("g")
         await pilot.pause()
 

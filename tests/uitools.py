@@ -1,4 +1,6 @@
-"""Helpers for the app's Pilot tests: tiny experiments and waiting for a condition."""
+"""Helpers for the app's Pilot tests: tiny experiments, waiting for a condition, and what
+the app's session says (`progress()`, the records that reached the train screen), the same
+whether it trains in a child process (the default, what users get) or in a thread."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import time
 
 from tuidl.experiment import Experiment
 from tuidl.presets import preset
+from tuidl.session.messages import Progress, Step
 
 TINY = ["train.epochs=2", "data.n=200"]  # spiral, 5 steps per epoch at batch 32
 
@@ -52,3 +55,53 @@ async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "conditi
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+
+
+def progress(app) -> Progress | None:
+    """Where the train screen's session stands (None before its run is ready)."""
+    return app.session.progress() if app.session is not None else None
+
+
+def shown_step(app) -> int:
+    """The step the session reports (-1 before its run is ready)."""
+    current = progress(app)
+    return current.step if current is not None else -1
+
+
+def run_state(app) -> str | None:
+    """The session's state once it has applied every command sent (None until then)."""
+    current = progress(app)
+    return current.state if current is not None and not current.pending else None
+
+
+def handed_over(app, step: int) -> bool:
+    """Tick the app; True once the probe taken after `step` reached the train screen: every
+    record of the steps up to it has, too (a run's records arrive in order)."""
+    app.tick()
+    probe = app.train_screen.latest_probe
+    return probe is not None and probe.step == step
+
+
+async def take_steps(pilot, steps: int, timeout: float = 30.0) -> None:
+    """On a fresh run that opened paused: take `steps` single steps (`Step()`) and wait until
+    every record up to the probe after the last one is on the train screen. The run is idle
+    then (paused), so what the screen shows no longer changes."""
+    app = pilot.app
+    await wait_for(pilot, lambda: run_state(app) == "paused", timeout, "the paused run ready")
+    assert shown_step(app) == 0, "take_steps wants a fresh run"
+    for _ in range(steps):
+        app.session.send(Step())
+    await wait_for(pilot, lambda: handed_over(app, steps), timeout, f"{steps} steps on screen")
+    assert run_state(app) == "paused"
+
+
+async def wait_until_ended(pilot, status: str = "finished", timeout: float = 30.0) -> None:
+    """Wait until the run ended with `status` and all its records reached the train screen
+    (the probe a run takes as it ends comes after its last step and epoch records)."""
+    app = pilot.app
+
+    def ended() -> bool:
+        current = progress(app)
+        return current is not None and current.state == status and handed_over(app, current.step)
+
+    await wait_for(pilot, ended, timeout, f"the run {status}")
