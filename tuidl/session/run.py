@@ -215,8 +215,8 @@ class SingleRun:
                 trainer = self.trainer
                 ended = trainer.status is not None
                 idle = ended or not (self.running or self._steps_wanted)
-                if idle and not ended:
-                    self.state = "paused"
+                if not ended:  # set before `between` reports it: a Step shows as stepping
+                    self.state = "paused" if idle else "running" if self.running else "stepping"
                 if between is not None:
                     between()
                 if idle:
@@ -225,7 +225,6 @@ class SingleRun:
                     self._wake.clear()
                     continue
                 trainer.resume_clock()
-                self.state = "running" if self.running else "stepping"
                 self._train_one(trainer)
                 if self.launch.throttle:
                     time.sleep(self.launch.throttle)
