@@ -13,11 +13,11 @@ from textual.app import App
 from textual.visual import Visual, visualize
 from uitools import tiny
 
+from tuidl.render import charts
 from tuidl.session.messages import Boundary, ProbeTaken, Progress, RunStarted, StepLogged
 from tuidl.session.priority import UiPriority
 from tuidl.session.run import Launch, SingleRun
 from tuidl.session.sink import RecordQueue
-from tuidl.ui import charts
 from tuidl.ui.app import make_app
 from tuidl.ui.history import LIMIT
 from tuidl.ui.screens.train import RunSeries

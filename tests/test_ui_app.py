@@ -30,10 +30,10 @@ from uitools import (
 
 from tuidl.draft import DatasetCache
 from tuidl.errors import ConfigError
+from tuidl.render.charts import short
 from tuidl.runs import RunWriter, read_metrics
 from tuidl.trainer import Trainer, load_experiment_data
 from tuidl.ui.app import make_app
-from tuidl.ui.charts import short
 from tuidl.ui.screens.build import BuildScreen, LayerForm
 from tuidl.ui.screens.help import ConfirmScreen, HelpScreen, binding_rows
 from tuidl.ui.screens.train import PANELS, TRAINING_ACTIONS

@@ -7,7 +7,7 @@ from uitools import tiny
 from tuidl.datasets import load_dataset
 from tuidl.draft import analyze
 from tuidl.experiment import parse_value
-from tuidl.ui import charts
+from tuidl.render import charts
 from tuidl.ui.forms import parse_pairs
 from tuidl.ui.screens.train import RunSeries
 from tuidl.ui.widgets.gradbars import GradBars

@@ -25,9 +25,9 @@ from ..console import make_console
 from ..errors import ConfigError
 from ..experiment import Experiment
 from ..optimizers import OPTIMIZERS
+from ..render.plot import line_plot
 from ..runs import RunWriter, new_run_dir, read_metrics, variant_folder
 from ..suggest import did_you_mean
-from ..textplot import line_plot
 from ..trainer import Diverged, Trainer
 from .run import add_experiment_options, experiment_from_args
 

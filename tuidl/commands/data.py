@@ -203,7 +203,7 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 class Printer:
-    """Writes lines and `datasets.draw` grids: rich on a colour terminal, plain text otherwise."""
+    """Writes lines and `render.grids` grids: rich on a colour terminal, plain text otherwise."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -244,7 +244,8 @@ class Printer:
 
 def run_show(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Load NAME without normalization and draw a few training samples with their labels."""
-    from ..datasets import draw, load_dataset, lookup
+    from ..datasets import load_dataset, lookup
+    from ..render import grids
 
     info, _ = lookup(args.name)
     if args.count is not None and args.count < 1:
@@ -264,17 +265,17 @@ def run_show(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     names = ds.class_names or [str(c) for c in range(ds.num_outputs)]
     plot_width = min(out.width - 2, 72)
     if ds.normalizer is not None and ds.normalizer.layout == "onehot":  # reber, text
-        for text in draw.symbol_lines(x, y, names, args.count or SEQUENCE_COUNT):
+        for text in grids.symbol_lines(x, y, names, args.count or SEQUENCE_COUNT):
             out.line(text)
     elif len(ds.input_shape) == 3:
         count = min(args.count or SHOW_COUNT, len(x))
         labels = [_label(ds, names, y[i]) for i in range(count)]
-        for grid in draw.image_rows(x[:count], labels, out.width, out.colour):
+        for grid in grids.image_rows(x[:count], labels, out.width, out.colour):
             out.grid(grid)
     elif ds.input_shape == (2,) and ds.task == "classification":
-        out.grid(draw.scatter(x, y, width=plot_width, colour=out.colour))
+        out.grid(grids.scatter(x, y, width=plot_width, colour=out.colour))
         counts = np.bincount(y, minlength=ds.num_outputs)
-        marker = draw.MARKERS
+        marker = grids.MARKERS
         out.line("  ".join(f"{marker[c % len(marker)]} {name} ({counts[c]})"
                            for c, name in enumerate(names)))  # fmt: skip
     elif len(ds.input_shape) == 2:  # sine, adding: channel 0 as a line
@@ -283,7 +284,7 @@ def run_show(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             target = float(y[i, 0]) if info.name == "sine" else None
             what = {"sine": "next value", "adding": "sum of the marked values"}.get(info.name)
             out.line(f"sample {i}: {what or 'target'} = {_label(ds, names, y[i])}")
-            out.grid(draw.line_chart(x[i, :, 0], plot_width, colour=out.colour, marks=marks,
+            out.grid(grids.line_chart(x[i, :, 0], plot_width, colour=out.colour, marks=marks,
                                      extra=target))  # fmt: skip
     else:  # a table: the first features and the label
         for i in range(min(args.count or SHOW_COUNT, len(x))):

@@ -13,8 +13,8 @@ from ..console import ConsoleProgress, make_console, metrics_table
 from ..errors import ConfigError
 from ..experiment import Experiment
 from ..presets import resolve_experiment
+from ..render.plot import line_plot
 from ..runs import RunWriter, new_run_dir, open_for_resume, read_metrics
-from ..textplot import line_plot
 from ..trainer import Diverged, Trainer
 
 EXIT_DIVERGED = 1

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .charts import extreme_picks
+from ..render.charts import extreme_picks
 
 LIMIT = 4096  # entries; a 160-column chart shows at most 2 points per column
 

@@ -11,8 +11,8 @@ import math
 from collections import deque
 from typing import Any
 
+from ..render.charts import short
 from ..session.messages import Progress
-from .charts import short
 from .widgets.statusline import Status
 
 RATE_WINDOW = 2.0  # seconds of history for samples/s

@@ -16,8 +16,8 @@ from textual.widgets import DataTable, Input, Label
 from ...commands.compare import parse_optimizers
 from ...errors import ConfigError
 from ...experiment import Experiment
+from ...render.charts import short
 from ...session.messages import Progress, RunStarted
-from ..charts import short
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.linechart import PALETTE, LineChart

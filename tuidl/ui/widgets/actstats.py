@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..charts import short
+from ...render.charts import short
 from .textstrips import TextStrips
 
 NAME_WIDTH = 10

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
+from ...render.charts import block_average, diverging, gray, quantize, symmetric_levels
 from ...session.messages import FeatureMaps, Filters
-from ..charts import block_average, diverging, gray, quantize, symmetric_levels
 from .halfblock import compose, levels_to_pixels
 from .imageview import ImageView, Pixels
 

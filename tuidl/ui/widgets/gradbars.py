@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
-from ..charts import log_fraction, log_range, ramp, short
+from ...render.charts import log_fraction, log_range, ramp, short
 from .textstrips import TextStrips
 
 NAME_WIDTH = 10

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..charts import LEVELS, bin_means, log_range, quantize, ramp
+from ...render.charts import LEVELS, bin_means, log_range, quantize, ramp
 from ..history import BinnedMeans
 
 NAME_WIDTH = 10

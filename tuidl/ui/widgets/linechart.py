@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.strip import Strip
 
-from ..charts import braille_plot, minmax_downsample, nice_range, short
+from ...render.charts import braille_plot, minmax_downsample, nice_range, short
 from ..history import grown
 from .textstrips import Pieces, TextStrips, pieces_strips, pieces_text, text_strips
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
+from ...render.charts import block_average, gray, quantize
 from ...session.messages import Samples
-from ..charts import block_average, gray, quantize
 from .halfblock import compose, levels_to_pixels
 from .imageview import ImageView
 

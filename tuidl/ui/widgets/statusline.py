@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from ..charts import format_eta, short
+from ...render.charts import format_eta, short
 from .textstrips import TextStrips
 
 STATE_STYLES = {
