@@ -28,6 +28,7 @@ from uitools import (
     wait_until_ended,
 )
 
+from tuidl.checkpoint import load_checkpoint
 from tuidl.draft import DatasetCache
 from tuidl.errors import ConfigError
 from tuidl.render.charts import short
@@ -289,6 +290,38 @@ async def test_compare_three_optimizers_same_first_loss(tmp_path):
         assert set(screen.query_one("#compare-grads").norms) == {"dense_0", "dense_1", "dense_2"}
     runs = sorted(p.name for p in next(tmp_path.glob("compare-*")).iterdir())
     assert runs == ["adam", "momentum", "sgd"]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+async def test_compare_screen_ends_runs_as_tuidl_compare_does(tmp_path):
+    # a diverging optimizer gets its summary; an early-stopped run keeps its best weights
+    experiment = tiny(epochs=60).with_overrides(
+        ["train.early_stopping={patience=0, restore_best=true}"]
+    )
+    app = make_app(experiment, runs_root=tmp_path, start_screen="compare")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")  # the optimizers field, focused
+        app.compare_screen.query_one("#optimizers").value = ""
+        await pilot.press(*"adam,sgd:1e38", "enter")
+        await wait_for(pilot, lambda: app.race is not None, what="the race")
+        await wait_for(pilot, lambda: app.race.progress().state == "finished", 30, "race over")
+        app.tick()
+        screen = app.compare_screen
+        screen.redraw(0.0, app.race.progress(), force=True)
+        table = screen.query_one("#compare-table")
+        assert [str(table.get_row(label)[1]) for label in ("adam", "sgd:1e38")] == [
+            "early stopped",
+            "diverged",
+        ]
+    race = next(tmp_path.glob("compare-*"))
+    summaries = {p.name: json.loads((p / "summary.json").read_text()) for p in race.iterdir()}
+    assert summaries["adam"]["status"] == "early_stopped"
+    assert summaries["sgd-lr1e38"]["status"] == "diverged"
+    assert summaries["sgd-lr1e38"]["diverged_at_step"] >= 1
+    trainer = Trainer(experiment)  # the saved weights are the best epoch's
+    load_checkpoint(race / "adam" / "checkpoint.npz", trainer.model, trainer.optimizer)
+    val_loss = trainer.evaluate(trainer.dataset.x_val, trainer.dataset.y_val, "val")["val_loss"]
+    assert val_loss == pytest.approx(summaries["adam"]["best"]["val_loss"], rel=1e-6)
 
 
 async def test_view_of_a_finished_run_shows_its_curves(tmp_path):
