@@ -91,7 +91,8 @@ def add_view_command(commands) -> None:
 
 def _prepare_terminal(color: str) -> None:
     """Before Textual is imported: its colour system is read from the environment then; one
-    BLAS thread leaves the second core to the UI (notes: oversubscribed OpenBLAS collapses)."""
+    BLAS thread leaves the second core to the UI (oversubscribed OpenBLAS threads spin and
+    collapse)."""
     if color != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = color
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

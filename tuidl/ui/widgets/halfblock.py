@@ -1,7 +1,7 @@
 """Half-block images: two pixels per cell with `▀` (fg = top pixel, bg = bottom pixel).
 
 Styles are cached per (top, bottom) colour pair and runs of equal style merged into one
-segment (notes, section 3); strips are built when data arrives, never in `render_line`.
+segment; strips are built when data arrives, never in `render_line`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`LineChart`: overlaid series drawn in braille, with y labels, an x range and a legend.
 
-About 4x cheaper than plotext (notes, section 2): the series are reduced to at most two points
+About 4x cheaper than plotext (measured per redraw): the series are reduced to at most two points
 per dot column (`minmax_downsample`) and rasterised with numpy; the lines are rebuilt only when
 the data (`refresh()`) or the size changed, and turned into strips by `pieces_strips`. The
 screens send the per-step curves from bounded histories (`history.Envelope`), so a redraw
