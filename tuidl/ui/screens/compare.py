@@ -111,9 +111,10 @@ class CompareScreen(RecordView):
             self.runs.setdefault(source, RunSeries()).add_steps(steps)
             self._dirty = True
 
-    def add_epoch(self, source: str, data: dict[str, Any]) -> None:
-        self.runs.setdefault(source, RunSeries()).add_epoch(data)
-        self._dirty = True
+    def add_epochs(self, epochs: list[dict[str, Any]], source: str) -> None:
+        if epochs:
+            self.runs.setdefault(source, RunSeries()).add_epochs(epochs)
+            self._dirty = True
 
     def redraw(self, now: float, progress: Progress, force: bool = False) -> None:
         """Redraw the curves and the table (at most every PLOT_SECONDS unless `force`)."""

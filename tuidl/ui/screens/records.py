@@ -22,8 +22,8 @@ class RecordView(Screen):
     def add_steps(self, steps: list[dict[str, Any]], source: str) -> None:
         """Step lines of run `source`, in order."""
 
-    def add_epoch(self, source: str, data: dict[str, Any]) -> None:
-        """An epoch line of run `source`."""
+    def add_epochs(self, epochs: list[dict[str, Any]], source: str) -> None:
+        """Epoch lines of run `source`, in order."""
 
     def add_pretrain(self, source: str, data: dict[str, Any]) -> None:
         """A pretraining-epoch line of run `source`."""

@@ -42,6 +42,7 @@ from ..widgets.statusline import StatusLine
 from .records import RecordView
 
 SMOOTHING = 0.1  # weight of the newest batch in the smoothed training loss
+EPOCH_METRICS = ("train_loss", "val_loss", "train_acc", "val_acc")
 PLOT_SECONDS = 0.5
 IMAGE_SECONDS = 1.0
 PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel", "samples-panel"]
@@ -57,8 +58,8 @@ class RunSeries:
     def __init__(self) -> None:
         self.loss = Envelope()  # the batch loss of each step
         self.smooth = Envelope()  # its exponential moving average
-        self.epoch_x: list[float] = []
-        self.epoch: dict[str, list[float]] = {}
+        # train/val loss and accuracy at each epoch's last step, bounded like the loss
+        self.epochs: dict[str, Envelope] = {}
         self.last_step: dict[str, Any] | None = None
         self.last_epoch: dict[str, Any] | None = None
         # smallest and largest positive gradient norm of any layer so far: the bars' scale,
@@ -72,12 +73,14 @@ class RunSeries:
         """Step records seen."""
         return self.loss.count
 
-    def add_epoch(self, record: dict[str, Any]) -> None:
-        self.epoch_x.append(record["step"])
-        for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
-            if key in record:
-                self.epoch.setdefault(key, []).append(_num(record[key]))
-        self.last_epoch = record
+    def add_epochs(self, records: list[dict[str, Any]]) -> None:
+        """Epoch records, in order."""
+        for key in EPOCH_METRICS:
+            mine = [record for record in records if key in record]
+            if mine:
+                xs = [record["step"] for record in mine]
+                self.epochs.setdefault(key, Envelope()).extend(xs, [_num(r[key]) for r in mine])
+        self.last_epoch = records[-1]
 
     def add_pretrain(self, record: dict[str, Any]) -> None:
         self.pretrain_epochs += 1
@@ -207,10 +210,13 @@ class TrainScreen(RecordView):
             self.query_one(GradHeatmap).add_all(steps)
         self._plot_dirty = True
 
-    def add_epoch(self, source: str, data: dict[str, Any]) -> None:
-        self._run(source).add_epoch(data)
-        if source == self.primary and data.get("act"):
-            self.query_one(ActivationStats).update_stats(data["act"], data.get("alerts"))
+    def add_epochs(self, epochs: list[dict[str, Any]], source: str) -> None:
+        if not epochs:
+            return
+        self._run(source).add_epochs(epochs)
+        last = epochs[-1]
+        if source == self.primary and last.get("act"):
+            self.query_one(ActivationStats).update_stats(last["act"], last.get("alerts"))
         self._plot_dirty = True
 
     def add_pretrain(self, source: str, data: dict[str, Any]) -> None:
@@ -280,14 +286,14 @@ class TrainScreen(RecordView):
                     chart.extend("train (smoothed)", *run.smooth.curve(), PALETTE[0])
                 elif run.steps:
                     chart.extend(f"{source}", *run.smooth.curve(), color)
-                if "val_loss" in run.epoch and not many:
-                    chart.extend("val loss", run.epoch_x, run.epoch["val_loss"], PALETTE[1])
+                if "val_loss" in run.epochs and not many:
+                    chart.extend("val loss", *run.epochs["val_loss"].curve(), PALETTE[1])
             else:
                 for j, key in enumerate(("train_acc", "val_acc")):
-                    if key in run.epoch and (not many or key == "val_acc"):
+                    if key in run.epochs and (not many or key == "val_acc"):
                         label = prefix + key.replace("_", " ")
                         color = color if many else PALETTE[j]
-                        chart.extend(label, run.epoch_x, run.epoch[key], color)
+                        chart.extend(label, *run.epochs[key].curve(), color)
         if self.metric == "loss":
             return "loss (train per batch; val per epoch)"
         return "accuracy per epoch"
