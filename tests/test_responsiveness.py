@@ -20,6 +20,7 @@ from tuidl.session.run import Launch, SingleRun
 from tuidl.session.sink import RecordQueue
 from tuidl.ui.app import make_app
 from tuidl.ui.history import LIMIT
+from tuidl.ui.pacing import FORWARD_MAX_SECONDS, FORWARD_SECONDS, PanelPacer
 from tuidl.ui.screens.train import RunSeries
 from tuidl.ui.widgets.boundary import DecisionBoundary
 from tuidl.ui.widgets.footer import KeyFooter
@@ -307,24 +308,22 @@ async def test_panels_redraw_at_once_while_no_trainer_runs():
         assert drawn_steps(app) == 3
 
 
-def test_panels_slow_down_while_the_ui_thread_is_over_budget(monkeypatch):
-    from tuidl.ui import app as app_module
-
-    app = make_app(tiny(), runs_root=None)
+def test_panels_slow_down_while_the_ui_thread_is_over_budget():
     cpu = [0.0]
-    monkeypatch.setattr(app_module.time, "thread_time", lambda: cpu[0])
-    app._pace_panels(0.0)
+    pacer = PanelPacer(cpu=lambda: cpu[0])
+    assert pacer.due(0.0, busy=False) and not pacer.due(0.5, busy=False)
+    assert not pacer.due(5.0, busy=True)  # never while a key is handled
     paces = []
     for second in range(1, 11):  # the UI thread busy 10% of the time: slower, up to the cap
         cpu[0] += 0.1
-        app._pace_panels(float(second))
-        paces.append(app._forward_every)
-    assert paces[0] == pytest.approx(1.25 * app_module.FORWARD_SECONDS)
-    assert paces == sorted(paces) and paces[-1] == app_module.FORWARD_MAX_SECONDS
+        pacer.pace(float(second))
+        paces.append(pacer.every)
+    assert paces[0] == pytest.approx(1.25 * FORWARD_SECONDS)
+    assert paces == sorted(paces) and paces[-1] == FORWARD_MAX_SECONDS
     for second in range(11, 31):  # nearly idle: back to once a second
         cpu[0] += 0.001
-        app._pace_panels(float(second))
-    assert app._forward_every == app_module.FORWARD_SECONDS
+        pacer.pace(float(second))
+    assert pacer.every == FORWARD_SECONDS
 
 
 def _boundary_probe(step: int, cls: np.ndarray) -> ProbeTaken:

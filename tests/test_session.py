@@ -273,7 +273,7 @@ def test_a_killed_child_is_reported(started):
     os.kill(watch.session.process.pid, signal.SIGKILL)
     watch.until(lambda: watch.of(Failed), "the report")
     assert [r.message for r in watch.of(Failed)] == [
-        f"the training process exited (exit code {-signal.SIGKILL})"
+        f"the training process died (exit code {-signal.SIGKILL})"
     ]
 
 

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 
 from .base import failure_message, wanted_running
@@ -32,6 +32,7 @@ JOIN_SECONDS = 5.0  # a stopped child gets this long to save its final checkpoin
 # -P: the child must import the installed tuidl, never a `tuidl/` folder in the user's
 # working directory (a checkout beside a non-editable install, say)
 CHILD = "import sys; from tuidl.session.child import child_main; child_main(int(sys.argv[1]))"
+STOPPED = "the training process is stopped (SIGSTOP); kill -CONT it to go on"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class ProcessSession:
         self._conn = Connection(ours.detach())
         self._lock = threading.Lock()  # sends come from the view's thread and from `close`
         self._closing = False
+        self._ended: tuple[str, str] | None = None  # (died or failed, why), if it ended unasked
         self._relay = threading.Thread(target=self._relay_reports, name="tuidl-relay", daemon=True)
 
     def start(self) -> None:
@@ -94,7 +96,23 @@ class ProcessSession:
         return self.records.drain()
 
     def progress(self) -> Progress | None:
-        return with_pending(self._progress, self._running, self._applied < self._sent)
+        """The child's last report; `died` once it is gone, `stopped` while it is suspended
+        (SIGSTOP: it cannot report, so this asks the system)."""
+        progress = with_pending(self._progress, self._running, self._applied < self._sent)
+        if self._ended is not None:
+            state, message = self._ended
+            return replace(progress or Progress(state), state=state, running=False,
+                           pending=False, message=message)  # fmt: skip
+        if progress is not None and self._suspended():
+            return replace(progress, state="stopped", message=STOPPED)
+        return progress
+
+    def _suspended(self) -> bool:
+        try:
+            with open(f"/proc/{self.process.pid}/stat", "rb") as file:
+                return file.read().rsplit(b")", 1)[1].split()[0] in (b"T", b"t")
+        except (OSError, IndexError, AttributeError):
+            return False
 
     def close(self) -> None:
         """Tell the child to stop, give it JOIN_SECONDS to save, then kill it."""
@@ -121,12 +139,13 @@ class ProcessSession:
             try:
                 message = self._conn.recv()
             except (EOFError, OSError):
-                if not self._closing:
+                if not (self._closing or self._ended):
                     code = self.process.wait()
-                    text = f"the training process exited (exit code {code})"
-                    self.records.put(Failed(SOURCE, text))
+                    self._ended = ("died", f"the training process died (exit code {code})")
+                    self.records.put(Failed(SOURCE, self._ended[1]))
                 return
             if isinstance(message, ChildFailed):
+                self._ended = ("failed", message.message)
                 self.records.put(Failed(SOURCE, message.message))
                 continue
             self._progress = message.progress  # first: the status is never older than records

@@ -2,17 +2,20 @@
 
 For `tuidl view`: a poll thread reads the whole lines appended to each run's `metrics.jsonl`
 (a line still being written waits for its newline) and turns them into the same records a
-training session sends. Read-only: commands are ignored.
+training session sends. Damaged lines are skipped and counted (`Progress.skipped`); a file
+rewritten by a resume (replaced, or shorter than what was read) is read again from its start,
+the run's curves starting afresh. Read-only: commands are ignored.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import threading
 from pathlib import Path
 
 from ..runs import METRICS
-from .messages import Command, Progress, Record, record_from_line
+from .lines import DamagedLine, parse_line
+from .messages import Command, Progress, Record, RunStarted
 from .sink import RecordQueue
 
 POLL_SECONDS = 0.5
@@ -26,6 +29,15 @@ def unique_labels(run_dirs: list[Path]) -> list[str]:
     return [f"{d.resolve().parent.name}/{d.resolve().name}" for d in run_dirs]
 
 
+class _Tail:
+    """Where the reading of one metrics file stands."""
+
+    def __init__(self) -> None:
+        self.inode: int | None = None
+        self.offset = 0
+        self.partial = b""
+
+
 class FollowSession:
     """A read-only `Session` over run directories; each run's records carry its label."""
 
@@ -34,10 +46,10 @@ class FollowSession:
         self.labels = unique_labels(self.run_dirs)
         self.interval = interval
         self.records = RecordQueue()
+        self.skipped = 0
+        self._tails = {d: _Tail() for d in self.run_dirs}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._body, name="tuidl-follow", daemon=True)
-        self._offsets = {d: 0 for d in self.run_dirs}
-        self._partial = {d: "" for d in self.run_dirs}
 
     def start(self) -> None:
         self.poll()  # what is there already shows in the first frame
@@ -50,7 +62,7 @@ class FollowSession:
         return self.records.drain()
 
     def progress(self) -> Progress:
-        return Progress(state="following")
+        return Progress(state="following", skipped=self.skipped)
 
     def close(self) -> None:
         self._stop.set()
@@ -61,23 +73,38 @@ class FollowSession:
         """Read the whole lines appended since the last poll; returns how many records."""
         count = 0
         for run_dir, label in zip(self.run_dirs, self.labels, strict=True):
-            try:
-                with open(run_dir / METRICS, encoding="utf-8") as file:
-                    file.seek(self._offsets[run_dir])
-                    chunk = file.read()
-                    self._offsets[run_dir] = file.tell()
-            except FileNotFoundError:
+            count += self._read(run_dir / METRICS, label, self._tails[run_dir])
+        return count
+
+    def _read(self, path: Path, label: str, tail: _Tail) -> int:
+        try:
+            with open(path, "rb") as file:
+                status = os.fstat(file.fileno())
+                if tail.inode is not None and (
+                    status.st_ino != tail.inode or status.st_size < tail.offset
+                ):  # rewritten by a resume: read it again, from the start
+                    tail.offset, tail.partial = 0, b""
+                    self.records.put(RunStarted(label, run_dir=str(path.parent)))
+                tail.inode = status.st_ino
+                file.seek(tail.offset)
+                chunk = file.read()
+                tail.offset = file.tell()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+            return 0
+        lines = (tail.partial + chunk).split(b"\n")
+        tail.partial = lines.pop()
+        count = 0
+        for raw in lines:
+            if not raw.strip():
                 continue
-            lines = (self._partial[run_dir] + chunk).split("\n")
-            self._partial[run_dir] = lines.pop()
-            for line in filter(str.strip, lines):
-                try:
-                    record = record_from_line(label, json.loads(line))
-                except (json.JSONDecodeError, AttributeError):
-                    continue
-                if record is not None:
-                    self.records.put(record)
-                    count += 1
+            try:
+                record = parse_line(label, raw)
+            except DamagedLine:
+                self.skipped += 1
+                continue
+            if record is not None:
+                self.records.put(record)
+                count += 1
         return count
 
     def _body(self) -> None:

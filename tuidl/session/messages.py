@@ -76,14 +76,15 @@ class Record:
 
 @dataclass(frozen=True)
 class RunStarted(Record):
-    """A run (re)started: its curves start afresh; `layers` name the gradient rows."""
+    """A run (re)started: its curves start afresh; `layers` name the gradient rows (none:
+    the first step's gradient norms name them)."""
 
-    run_dir: str | None
-    layers: list[str]
-    steps_per_epoch: int
-    epochs: int
-    batch_size: int
-    lr: float
+    run_dir: str | None = None
+    layers: list[str] = field(default_factory=list)
+    steps_per_epoch: int = 0
+    epochs: int = 0
+    batch_size: int = 0
+    lr: float | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ class Progress:
     `state`: starting, paused, running, stepping, a run's end status, or following.
     `running` is the view's last word (Pause/Resume) until the session has applied it;
     `pending` is true while commands wait to be applied. `runs` holds each race run's state.
+    A session whose child process died says `died` (`message` says how).
     """
 
     state: str
@@ -216,17 +218,6 @@ class Progress:
     lr: float | None = None
     batch_size: int = 0
     pretraining: tuple[str, str, int] | None = None  # (layer, epoch text, its epochs)
+    message: str = ""
     runs: dict[str, str] = field(default_factory=dict)
-
-
-LINE_RECORDS: dict[str, type[StepLogged | EpochEnded | PretrainEpochEnded]] = {
-    "step": StepLogged,
-    "epoch": EpochEnded,
-    "pretrain": PretrainEpochEnded,
-}
-
-
-def record_from_line(source: str, line: dict[str, Any]) -> Record | None:
-    """The record of one `metrics.jsonl` line (None for kinds a view does not show)."""
-    kind = LINE_RECORDS.get(line.get("kind"))
-    return None if kind is None else kind(source, line)
+    skipped: int = 0  # damaged lines of followed runs, not shown

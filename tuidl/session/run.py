@@ -19,13 +19,15 @@ from pathlib import Path
 from ..checkpoint import save_checkpoint
 from ..experiment import Experiment
 from ..probe import Probe
-from ..runs import RunWriter, new_run_dir
-from ..trainer import Callback, Diverged, Trainer, load_experiment_data
+from ..runs import METRICS, RunWriter, new_run_dir, open_for_resume
+from ..trainer import Diverged, Trainer, load_experiment_data
+from .lines import read_records
 from .messages import (
     Command,
     LrChanged,
     Pause,
     Progress,
+    Record,
     Reinit,
     Resume,
     RunStarted,
@@ -51,6 +53,8 @@ class Launch:
         data_dir: folder with downloaded datasets (mnist...).
         throttle: seconds to sleep between steps (tests: leave the CPU idle).
         start_paused: wait for Resume or Step before the first step.
+        resume: a run directory to continue from its checkpoint instead (then `experiment`
+            is the one it holds).
     """
 
     experiment: Experiment
@@ -58,6 +62,7 @@ class Launch:
     data_dir: str | None = None
     throttle: float = 0.0
     start_paused: bool = True
+    resume: str | None = None
 
 
 def training_progress(trainer: Trainer) -> tuple[int, int]:
@@ -133,20 +138,30 @@ class SingleRun:
 
     # ---- the training thread ----
     def _start(self) -> None:
-        """A new trainer (and run directory) from the experiment; a re-init keeps the user's
-        pick of filters and probe input."""
-        if self.dataset is None:
-            self.dataset = load_experiment_data(self.experiment, self.launch.data_dir)
+        """A new trainer (and run directory) from the experiment, or, the first time with
+        `launch.resume`, the run in that directory continued where its checkpoint stopped
+        (its lines so far replayed, so the curves go on). A re-init keeps the user's pick of
+        filters and probe input."""
+        previous = self.sink.probe if self.sink is not None else None
+        replay: list[Record] = []
+        if self.launch.resume is not None and self.trainer is None:
+            trainer, self.writer = open_for_resume(self.launch.resume, self.launch.data_dir)
+            self.experiment, self.dataset = trainer.experiment, trainer.dataset
+            replay = read_records(self.writer.run_dir / METRICS, SOURCE)
+        else:
+            if self.dataset is None:
+                self.dataset = load_experiment_data(self.experiment, self.launch.data_dir)
+            self.writer = None
+            if self.launch.runs_root is not None:
+                run_dir = new_run_dir(self.launch.runs_root, self.experiment.name)
+                self.writer = RunWriter(run_dir)
+            callbacks = [self.writer] if self.writer is not None else []
+            trainer = Trainer(self.experiment, dataset=self.dataset, callbacks=callbacks)
         probe = Probe(self.dataset)
-        if self.sink is not None:
-            probe.conv, probe.input = self.sink.probe.conv, self.sink.probe.input
+        if previous is not None:
+            probe.conv, probe.input = previous.conv, previous.input
         self.sink = SessionSink(self.records, SOURCE, probe)
-        callbacks: list[Callback] = [self.sink]
-        self.writer = None
-        if self.launch.runs_root is not None:
-            self.writer = RunWriter(new_run_dir(self.launch.runs_root, self.experiment.name))
-            callbacks.insert(0, self.writer)
-        trainer = Trainer(self.experiment, dataset=self.dataset, callbacks=callbacks)
+        trainer.callbacks.append(self.sink)
         trainer.begin()
         self.records.put(
             RunStarted(
@@ -159,6 +174,8 @@ class SingleRun:
                 lr=trainer.optimizer.lr,
             )
         )
+        for record in replay:
+            self.records.put(record)
         self.sink.maybe_probe(trainer, force=True)
         self.trainer = trainer
 

@@ -13,7 +13,6 @@ Keys send commands (`Pause`, `ScaleLr(2.0)`...) to the sessions.
 from __future__ import annotations
 
 import gc
-import math
 import sys
 import threading
 import time
@@ -27,6 +26,7 @@ from textual.css.query import NoMatches
 
 from ..experiment import Experiment
 from ..presets import DEFAULT_PRESET, preset
+from ..runs import CHECKPOINT
 from ..session.base import Session
 from ..session.child import ProcessSession
 from ..session.compare import CompareSession
@@ -42,6 +42,7 @@ from ..session.messages import (
     ProbeTaken,
     Progress,
     Record,
+    Reinit,
     Resume,
     RunEnded,
     RunStarted,
@@ -52,6 +53,7 @@ from ..session.priority import UiPriority
 from ..session.run import Launch
 from ..session.thread import ThreadSession
 from .messages import ExperimentAccepted
+from .pacing import TICK_SECONDS, PanelPacer
 from .screens.build import BuildScreen
 from .screens.compare import CompareScreen
 from .screens.help import ConfirmScreen, HelpScreen
@@ -60,17 +62,15 @@ from .screens.train import TrainScreen
 from .status import StatusReport
 from .widgets.statusline import Status, StatusLine
 
-TICK_SECONDS = 0.25  # the status line: each repaint costs ~1.5 ms of UI thread at 160x48
-# The panels are redrawn once a second, or less often while the UI thread uses more
-# than UI_BUDGET of a core: a frame that repaints them costs it 20-45 ms at 160x48 (Textual's
-# compositor, mostly), time a trainer thread sharing the GIL (compare) loses, and a trainer
-# process too where it has no core of its own (benchmarks/bench_app.py).
-FORWARD_SECONDS = 1.0
-FORWARD_MAX_SECONDS = 3.0
-UI_BUDGET = 0.04  # share of a core; measured: 6% at 1 s (160x48, spiral-mlp), 4% at ~2 s
 COMMAND_RECHECK = 0.005  # a key's command not yet applied by the trainer: look again this soon
 TOAST_DELAY = 0.05
 TRAINING_STATES = ("starting", "running", "stepping")
+# no training process to take a command, and what the user can do about it
+GONE = {
+    "died": "; R resumes from its last checkpoint, r starts a fresh run",
+    "failed": "; r tries again",
+    "stopped": "",
+}
 
 
 class TuidlApp(App):
@@ -119,9 +119,7 @@ class TuidlApp(App):
         self.report = StatusReport()
         self._pending: list[tuple[RecordView, list[Record]]] = []  # drained, not yet shown
         self._undrawn = False  # the screens got records since their last redraw
-        self._forwarded = -math.inf
-        self._forward_every = FORWARD_SECONDS
-        self._cpu_mark: tuple[float, float] | None = None  # (monotonic, UI CPU) at a forward
+        self.pacer = PanelPacer()
         self._rechecks = 0
         self._recheck_timer = None
         self._status_widget: StatusLine | None = None
@@ -171,9 +169,11 @@ class TuidlApp(App):
             thread.start()
             self._retiring.append(thread)
 
-    def start_training(self, experiment: Experiment, paused: bool = True) -> None:
+    def start_training(
+        self, experiment: Experiment, paused: bool = True, resume: str | None = None
+    ) -> None:
         """Train `experiment` in a child process or a thread, per `train_in` (replacing any
-        run in progress)."""
+        run in progress); with `resume`, continue the run in that directory instead."""
         self.experiment = experiment
         launch = Launch(
             experiment,
@@ -181,6 +181,7 @@ class TuidlApp(App):
             data_dir=self.data_dir,
             throttle=self.throttle,
             start_paused=paused,
+            resume=resume,
         )
         self._retire(self.session)
         if self.train_in == "process":
@@ -207,9 +208,19 @@ class TuidlApp(App):
         self.race.start()
 
     def send(self, command: Command) -> None:
-        """A key's command for the train screen's run; the status line shows its effect."""
+        """A key's command for the train screen's run; the status line shows its effect.
+        With no training process to take it (died, failed, stopped), say why instead; `r`
+        then starts a fresh run."""
         if self.session is None or self.following:
             self.notify("nothing is training here (tuidl view only watches)", severity="warning")
+            return
+        progress = self.session.progress()
+        if progress is not None and progress.state in GONE:
+            if isinstance(command, Reinit) and progress.state != "stopped":
+                self.start_training(self.experiment)
+            else:
+                hint = GONE[progress.state]
+                self.notify(f"{progress.message}{hint}", severity="warning", timeout=6)
             return
         self.session.send(command)
         self.tick()
@@ -217,9 +228,22 @@ class TuidlApp(App):
     def toggle(self, session: Session | None) -> None:
         """Pause `session` if it trains, else resume it."""
         progress = session.progress() if session is not None else None
-        if progress is not None:
+        if progress is not None and session is self.session:
+            self.send(Pause() if progress.running else Resume())
+        elif progress is not None:
             session.send(Pause() if progress.running else Resume())
             self.tick()
+
+    def resume_run(self) -> None:
+        """A run whose training process died goes on from its last checkpoint."""
+        progress = self.session.progress() if self.session is not None else None
+        run_dir = self.report.run_dir
+        if self.following or progress is None or progress.state != "died":
+            self.notify("R resumes a run whose training process died", severity="warning")
+        elif run_dir is None or not (Path(run_dir) / CHECKPOINT).exists():
+            self.notify(f"no checkpoint in {run_dir} yet: r starts a fresh run", severity="warning")
+        else:
+            self.start_training(self.experiment, resume=run_dir)
 
     async def on_event(self, event: events.Event) -> None:
         """Keys first: the training threads hold still from a key's arrival until the frame
@@ -245,25 +269,7 @@ class TuidlApp(App):
 
     # ---- the timer ----
     def _timer_tick(self) -> None:
-        now = time.monotonic()
-        due = now - self._forwarded >= self._forward_every - TICK_SECONDS / 2  # timers run late
-        forward = due and not self.priority.busy
-        if forward:
-            self._forwarded = now
-            self._pace_panels(now)
-        self.tick(forward)
-
-    def _pace_panels(self, now: float) -> None:
-        """Slow the panels down (x1.25, to FORWARD_MAX_SECONDS) while the UI thread used more
-        than UI_BUDGET of a core since the last forward; speed them up again below 3/4 of it."""
-        cpu = time.thread_time()  # this (UI) thread's CPU seconds
-        if self._cpu_mark is not None:
-            share = (cpu - self._cpu_mark[1]) / max(now - self._cpu_mark[0], 1e-3)
-            if share > UI_BUDGET:
-                self._forward_every = min(FORWARD_MAX_SECONDS, self._forward_every * 1.25)
-            elif share < 0.75 * UI_BUDGET:
-                self._forward_every = max(FORWARD_SECONDS, self._forward_every / 1.25)
-        self._cpu_mark = (now, cpu)
+        self.tick(self.pacer.due(time.monotonic(), self.priority.busy))
 
     def tick(self, forward: bool = True) -> None:
         """Drain the sessions, hand the records to their screens and refresh the status line;
@@ -405,8 +411,9 @@ class TuidlApp(App):
     def status(self, now: float) -> Status:
         loss = self.train_screen.smoothed_loss
         if self.following:
+            first = next(iter(self.report.last), "")
             return self.report.following(
-                self.session.labels, loss(next(iter(self.report.last), ""))
+                self.session.labels, loss(first), self.session.progress().skipped
             )
         progress = self.session.progress() if self.session is not None else None
         if progress is None:

@@ -61,11 +61,12 @@ class StatusReport:
             lr_marked=now < self.lr_marked_until,
             loss=loss,
             pretraining=pretraining_text(progress.pretraining, self.pretrain.get("train")),
-            note=f"→ {self.run_dir}" if self.run_dir else "",
+            note=progress.message or (f"→ {self.run_dir}" if self.run_dir else ""),
         )
 
-    def following(self, labels: list[str], loss: float | None) -> Status:
-        """`tuidl view`: the first run's latest step or epoch (`loss`: its smoothed loss)."""
+    def following(self, labels: list[str], loss: float | None, skipped: int) -> Status:
+        """`tuidl view`: the first run's latest step or epoch (`loss`: its smoothed loss) and
+        how many damaged lines were `skipped`."""
         last = next(iter(self.last.values()), {})
         pretrain = next(iter(self.pretrain.values()), None) if not last else None
         stage = None
@@ -78,7 +79,7 @@ class StatusReport:
             lr=last.get("lr"),
             loss=loss,
             pretraining=pretraining_text(stage, pretrain),
-            note=", ".join(labels),
+            note=", ".join(labels) + (f" · {skipped} damaged lines skipped" if skipped else ""),
         )
 
 

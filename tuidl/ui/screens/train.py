@@ -48,8 +48,8 @@ IMAGE_SECONDS = 1.0
 PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel", "samples-panel"]
 LEFT_PANELS = {"loss-panel", "heat-panel", "samples-panel"}  # the rest are in the right column
 # keys that drive the app's own trainer: hidden (footer, help) and off in `tuidl view`
-TRAINING_ACTIONS = {"toggle_pause", "step_once", "reinit", "lr_up", "lr_down", "save",
-                    "next_filters", "next_input"}  # fmt: skip
+TRAINING_ACTIONS = {"toggle_pause", "step_once", "reinit", "resume_run", "lr_up", "lr_down",
+                    "save", "next_filters", "next_input"}  # fmt: skip
 
 
 class RunSeries:
@@ -121,6 +121,7 @@ class TrainScreen(RecordView):
         Binding("space", "toggle_pause", "pause/run"),
         Binding("n", "step_once", "one step"),
         Binding("r", "reinit", "re-init"),
+        Binding("R", "resume_run", "resume a died run", show=False),
         Binding("plus,equals_sign", "lr_up", "lr x2"),
         Binding("minus", "lr_down", "lr /2"),
         Binding("s", "save", "save ckpt"),
@@ -391,6 +392,9 @@ class TrainScreen(RecordView):
     def action_reinit(self) -> None:
         self.app.send(Reinit())
         self.notify("re-initialised: fresh weights from the seed, a new run directory")
+
+    def action_resume_run(self) -> None:
+        self.app.resume_run()
 
     def action_lr_up(self) -> None:
         self.app.send(ScaleLr(2.0))

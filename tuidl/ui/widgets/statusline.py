@@ -18,6 +18,9 @@ STATE_STYLES = {
     "early_stopped": "bold cyan",
     "interrupted": "bold yellow",
     "diverged": "bold red",
+    "died": "bold red",
+    "failed": "bold red",
+    "stopped": "bold red",
     "following": "bold green",
     "idle": "dim",
 }
