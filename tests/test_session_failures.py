@@ -1,0 +1,163 @@
+"""What a view sees when things go wrong: damaged or rewritten metrics files followed by
+`tuidl view`, and a training child that dies or is stopped (in the app too)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+from uitools import progress, run_state, tiny, wait_for
+
+from tuidl.runs import RunWriter
+from tuidl.session.child import ProcessSession
+from tuidl.session.follow import FollowSession
+from tuidl.session.lines import DamagedLine, parse_line
+from tuidl.session.messages import EpochEnded, Failed, RunStarted, StepLogged
+from tuidl.session.run import Launch
+from tuidl.trainer import Trainer
+from tuidl.ui.app import make_app
+
+GOOD_STEP = {"kind": "step", "step": 1, "loss": 0.5, "grad_norm": {"dense_0": "nan"}}
+DAMAGED = [
+    b"[1, 2, 3]",
+    b'{"kind": "step"}',
+    b'{"kind": "step", "step": 2, "loss": "abc"}',
+    b'{"kind": "step", "step": "3", "loss": 1.0}',
+    b'{"kind": "step", "step": 4, "loss": 1.0, "grad_norm": [1]}',
+    b'{"kind": "step", "step": 5, "loss": 1.0, "grad_norm": {"dense_0": "big"}}',
+    b'{"kind": "epoch", "epoch": 1, "step": 1, "act": {"dense_0": {"mean": "x"}}}',
+    b'{"kind": "pretrain", "epoch": 1, "epochs": 2, "recon_error": 0.1}',
+    b"\xff\xfe not utf-8",
+    b"not json",
+    b'{"kind": "step", "step": true, "loss": 1.0}',
+]
+
+
+def test_lines_a_view_cannot_draw_are_damaged_and_nan_strings_are_numbers():
+    record = parse_line("run", json.dumps(GOOD_STEP).encode())
+    assert isinstance(record, StepLogged) and record.data["grad_norm"]["dense_0"] != 0
+    assert str(record.data["grad_norm"]["dense_0"]) == "nan"
+    assert parse_line("run", b'{"kind": "mystery"}') is None  # a kind no view shows
+    for raw in DAMAGED:
+        with pytest.raises(DamagedLine):
+            parse_line("run", raw)
+
+
+def test_follow_skips_and_counts_damaged_lines(tmp_path):
+    run = tmp_path / "run-1"
+    run.mkdir()
+    good = json.dumps(GOOD_STEP).encode()
+    epoch = json.dumps({"kind": "epoch", "epoch": 1, "step": 1, "val_loss": "inf"}).encode()
+    (run / "metrics.jsonl").write_bytes(b"\n".join([good, *DAMAGED, epoch]) + b"\n")
+    session = FollowSession([run])
+    assert session.poll() == 2
+    records = session.drain()
+    assert [type(r) for r in records] == [StepLogged, EpochEnded]
+    assert records[1].data["val_loss"] == float("inf")
+    assert session.progress().skipped == len(DAMAGED)
+
+
+def test_follow_reads_a_run_rewritten_by_a_resume_again(tmp_path):
+    run = tmp_path / "run-1"
+    run.mkdir()
+    lines = [json.dumps(GOOD_STEP | {"step": k}) for k in range(1, 6)]
+    (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    session = FollowSession([run])
+    assert session.poll() == 5
+    session.drain()
+    # a resume keeps the lines up to its checkpoint, writing the file anew (a new inode)
+    (run / "metrics.jsonl.tmp").write_text("\n".join(lines[:3]) + "\n")
+    os.replace(run / "metrics.jsonl.tmp", run / "metrics.jsonl")
+    assert session.poll() == 3
+    records = session.drain()
+    assert isinstance(records[0], RunStarted) and records[0].source == "run-1"
+    assert [r.data["step"] for r in records[1:]] == [1, 2, 3]
+    with open(run / "metrics.jsonl", "a") as file:  # then it grows as before
+        file.write(lines[3] + "\n")
+    assert session.poll() == 1 and session.drain()[0].data["step"] == 4
+
+
+def until(session, condition, what: str, timeout: float = 30.0) -> list:
+    """Drain `session` until `condition()` holds; returns what was drained."""
+    seen, deadline = [], time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        seen += session.drain()
+        time.sleep(0.01)
+    return seen + session.drain()
+
+
+def step_of(session) -> int:
+    current = session.progress()
+    return -1 if current is None else current.step
+
+
+def checkpoint_step(run_dir) -> int:
+    with np.load(run_dir / "checkpoint.npz") as npz:
+        return int(npz["extra/step_count"])
+
+
+def test_a_died_child_and_a_stopped_one_say_so():
+    session = ProcessSession(Launch(tiny(epochs=1000), None, start_paused=False))
+    session.start()
+    try:
+        until(session, lambda: step_of(session) > 5, "steps")
+        os.kill(session.process.pid, signal.SIGSTOP)
+        until(session, lambda: session.progress().state == "stopped", "stopped")
+        assert "SIGSTOP" in session.progress().message
+        os.kill(session.process.pid, signal.SIGCONT)
+        until(session, lambda: session.progress().state == "running", "running again")
+        os.kill(session.process.pid, signal.SIGKILL)
+        seen = until(session, lambda: session.progress().state == "died", "died")
+        assert not session.progress().running
+        assert session.progress().message == f"the training process died (exit code {-9})"
+        assert [r.message for r in seen if isinstance(r, Failed)] == [session.progress().message]
+    finally:
+        session.close()
+
+
+async def test_the_app_shows_a_died_child_and_resumes_the_run_from_its_checkpoint(tmp_path):
+    app = make_app(tiny(epochs=400), runs_root=tmp_path, autostart=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        run_dir = tmp_path / "spiral-mlp-1"
+        await pilot.press("space", "s", "space")  # pause, save a checkpoint, go on
+        await wait_for(pilot, lambda: (run_dir / "checkpoint.npz").exists(), 30, "checkpoint")
+        await wait_for(pilot, lambda: progress(app).step > 50, 30, "more steps")
+        os.kill(app.session.process.pid, signal.SIGKILL)
+        await wait_for(pilot, lambda: progress(app).state == "died", 10, "died")
+        app.tick()
+        status = app.train_screen.query_one("#status").render().plain
+        assert "DIED" in status and "exit code -9" in status
+
+        def hints() -> int:
+            return sum("R resumes" in note.message for note in app._notifications)
+
+        assert hints() == 0
+        await pilot.press("n")  # a key that needs the child says why it does nothing
+        assert hints() == 1 and progress(app).state == "died"
+        saved = checkpoint_step(run_dir)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: run_state(app) == "paused", 30, "the resumed run")
+        assert progress(app).step == saved and app.report.run_dir == str(run_dir)
+        assert app.train_screen.runs["train"].steps > 0  # its curves replayed
+        await pilot.press("n")
+        await wait_for(pilot, lambda: progress(app).step == saved + 1, 10, "a step")
+        os.kill(app.session.process.pid, signal.SIGKILL)
+        await wait_for(pilot, lambda: progress(app).state == "died", 10, "died again")
+        await pilot.press("q")  # nothing trains: no question asked
+    assert app.return_code == 0
+
+
+def test_a_finished_run_followed_by_view_is_read_whole(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    Trainer(tiny(epochs=2), callbacks=[RunWriter(run_dir)]).fit()
+    session = FollowSession([run_dir])
+    session.poll()
+    kinds = [type(r) for r in session.drain()]
+    assert kinds.count(StepLogged) == 10 and kinds.count(EpochEnded) == 2
+    assert session.progress().skipped == 0
