@@ -4,7 +4,7 @@ whether it trains in a child process (the default, what users get) or in a threa
 
 from __future__ import annotations
 
-import time
+from waiting import Deadline
 
 from tuidl.experiment import Experiment
 from tuidl.presets import preset
@@ -48,12 +48,12 @@ def tiny_dbn():
     return Experiment.from_dict(document)
 
 
-async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "condition") -> None:
-    """Let the app run until `condition()` holds (fails the test after `timeout` seconds)."""
-    deadline = time.monotonic() + timeout
+async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "the condition") -> None:
+    """Let the app run until `condition()` holds (fails the test after `timeout` seconds): the
+    Pilot twin of `waiting.wait_until`, awaiting `pilot.pause` between checks."""
+    deadline = Deadline(timeout, what)
     while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+        deadline.check()
         await pilot.pause(0.05)
 
 
@@ -72,6 +72,13 @@ def run_state(app) -> str | None:
     """The session's state once it has applied every command sent (None until then)."""
     current = progress(app)
     return current.state if current is not None and not current.pending else None
+
+
+def status_text(app) -> str:
+    """The train screen's status line as the next tick shows it (the session's progress moves
+    on between ticks: its child process reports on its own clock)."""
+    app.tick()
+    return app.train_screen.query_one("#status").render().plain
 
 
 def handed_over(app, step: int) -> bool:

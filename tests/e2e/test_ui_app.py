@@ -20,6 +20,7 @@ from uitools import (
     progress,
     run_state,
     shown_step,
+    status_text,
     take_steps,
     tiny,
     tiny_dbn,
@@ -53,13 +54,6 @@ CHILD_READY = 30  # seconds for the child process to start and build its run
 def lr(app) -> float | None:
     current = progress(app)
     return current.lr if current is not None and not current.pending else None
-
-
-def status_text(app) -> str:
-    """The status line as the next tick shows it (the session's progress moves on between
-    ticks: its child process reports on its own clock)."""
-    app.tick()
-    return app.train_screen.query_one("#status").render().plain
 
 
 def toasted(app, text: str) -> bool:

@@ -9,27 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from uitools import tiny, wait_for
+from uitools import run_state, shown_step, status_text, tiny, wait_for
 
 from tuidl.ui.app import make_app
 
 SIZE = (80, 24)
 THROTTLE = 0.003
-
-
-def shown_step(app) -> int:
-    progress = app.session.progress()
-    return progress.step if progress is not None else -1
-
-
-def state(app) -> str | None:
-    progress = app.session.progress()
-    return None if progress is None else progress.state
-
-
-def status_text(app) -> str:
-    app.tick()
-    return app.train_screen.query_one("#status").render().plain
 
 
 async def test_keys_drive_the_child_and_the_screen_follows(tmp_path):
@@ -77,7 +62,7 @@ async def test_keys_drive_the_child_and_the_screen_follows(tmp_path):
 async def test_a_run_that_finishes_reaches_the_panels(tmp_path):
     app = make_app(tiny(epochs=2), runs_root=None, autostart=True, train_in="process")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: state(app) == "finished", 30, "the end")
+        await wait_for(pilot, lambda: run_state(app) == "finished", 30, "the end")
         screen = app.train_screen
         await wait_for(pilot, lambda: screen.runs["train"].steps == 10, what="records")
         assert "FINISHED" in status_text(app) and "epoch 2.00/2" in status_text(app)

@@ -6,9 +6,9 @@ kinks of relu-like functions and from ties inside maxout groups.
 
 import numpy as np
 import pytest
+from layertools import assert_gradcheck, built
 
 from tuidl.errors import ConfigError
-from tuidl.gradcheck import check_layers
 from tuidl.layers import (
     ELU,
     BatchNorm,
@@ -24,26 +24,11 @@ from tuidl.layers import (
     make_layer,
 )
 
-GRADCHECK_TOL = 1e-6  # float64 central differences: truncation ~h^2, rounding ~eps/h
-
 
 def off_kinks(rng: np.random.Generator, shape: tuple[int, ...], margin: float = 0.1) -> np.ndarray:
     """Normal samples pushed at least `margin` away from 0."""
     x = rng.standard_normal(shape)
     return np.sign(x) * (margin + np.abs(x))
-
-
-def built(layer, input_shape, seed):
-    rng = np.random.default_rng(seed)
-    layer.build(input_shape, rng, "he")
-    layer.astype(np.float64)
-    return layer
-
-
-def assert_gradcheck(layers, x, seed):
-    errors = check_layers(layers, x, rng=np.random.default_rng(seed))
-    worst = max(errors, key=errors.get)
-    assert errors[worst] < GRADCHECK_TOL, f"seed={seed}: {worst} rel err {errors[worst]:.2e}"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +54,7 @@ def assert_gradcheck(layers, x, seed):
 )
 @pytest.mark.parametrize("batch", [1, 4])
 def test_layer_gradients_match_central_differences(make, input_shape, batch, seed):
-    layer = built(make(), input_shape, seed)
+    layer = built(make(), input_shape, seed, "he", np.float64)
     x = off_kinks(np.random.default_rng(seed + 1), (batch, *input_shape))
     y = layer.forward(x, train=True)
     assert y.shape == (batch, *layer.output_shape)
@@ -79,7 +64,7 @@ def test_layer_gradients_match_central_differences(make, input_shape, batch, see
 
 @pytest.mark.parametrize("input_shape", [(6,), (4, 3, 3), (5, 6)])
 def test_maxout_gradients_and_shapes(input_shape, seed):
-    layer = built(Maxout(pieces=2), input_shape, seed)
+    layer = built(Maxout(pieces=2), input_shape, seed, "he", np.float64)
     rng = np.random.default_rng(seed)
     # a permutation keeps every group's maximum unique, so the gradient is defined
     x = rng.permutation(4 * int(np.prod(input_shape))).reshape(4, *input_shape) / 7.0
@@ -147,7 +132,7 @@ def test_batchnorm_running_statistics_used_at_eval(seed):
 
 
 def test_batchnorm_eval_backward_is_affine(seed):
-    layer = built(BatchNorm(), (4,), seed)
+    layer = built(BatchNorm(), (4,), seed, "he", np.float64)
     x = np.random.default_rng(seed).standard_normal((3, 4))
     layer.forward(x, train=False)
     dy = np.ones((3, 4))

@@ -2,20 +2,14 @@
 
 Gradient checks run in float64 through `tuidl.gradcheck.check_layers` (central differences,
 h = 1e-5): a convolution is linear in x and in W, so the only error is rounding, far below 1e-6.
+Layers built without an init get the default, "he" (test_params_and_init).
 """
 
 import numpy as np
 import pytest
+from layertools import assert_gradcheck, built
 
-from tuidl.gradcheck import check_layers
 from tuidl.layers.conv import Conv2D, same_padding
-
-GRADCHECK_TOL = 1e-6  # float64 central differences: truncation ~h^2, rounding ~eps/h
-
-
-def built(layer, input_shape, seed, init="he"):
-    layer.build(input_shape, np.random.default_rng(seed), init)
-    return layer
 
 
 @pytest.mark.parametrize(
@@ -145,10 +139,8 @@ def test_gradients_match_central_differences(keys, input_shape, batch, seed):
     layer.astype(np.float64)
     x = rng.standard_normal((batch, *input_shape))
     assert layer.forward(x, train=True).dtype == np.float64
-    errors = check_layers([layer], x, rng=np.random.default_rng(seed))
+    errors = assert_gradcheck([layer], x, seed)
     assert set(errors) == {"input", "conv2d.W", "conv2d.b"}
-    worst = max(errors, key=errors.get)
-    assert errors[worst] < GRADCHECK_TOL, f"seed={seed}: {worst} rel err {errors[worst]:.2e}"
     assert layer.grads["W"].dtype == np.float64
 
 

@@ -6,24 +6,11 @@ test_kernel_rnn.py; here backprop through the layers is checked against central 
 
 import numpy as np
 import pytest
+from layertools import assert_gradcheck, built
 
-from tuidl.gradcheck import check_layers
 from tuidl.layers.recurrent import LSTM, RNN
 
-GRADCHECK_TOL = 1e-6  # float64 central differences: truncation ~h^2, rounding ~eps/h
 GATES = {LSTM: 4, RNN: 1}
-
-
-def built(layer, input_shape, seed, init=None):
-    layer.build(input_shape, np.random.default_rng(seed), init)
-    return layer
-
-
-def assert_gradcheck(layers, x, seed):
-    errors = check_layers(layers, x, rng=np.random.default_rng(seed))
-    worst = max(errors, key=errors.get)
-    assert errors[worst] < GRADCHECK_TOL, f"seed={seed}: {worst} rel err {errors[worst]:.2e}"
-    return errors
 
 
 @pytest.mark.parametrize("cls", [LSTM, RNN])

@@ -6,17 +6,15 @@ same model without the layer; anywhere else it is a plain layer that gradchecks.
 
 import numpy as np
 import pytest
+from layertools import assert_gradcheck, assert_model_gradcheck, built, built_model
 from records import Recorder
 
 from tuidl.errors import ConfigError
 from tuidl.experiment import Experiment
-from tuidl.gradcheck import check_layers, check_model
 from tuidl.layers import Softmax
-from tuidl.model import Sequential
 from tuidl.probe import Probe
 from tuidl.trainer import Trainer
 
-GRADCHECK_TOL = 1e-6
 FLOAT32_TOL = 1e-6  # softmax in float32 against float64: a few ulps of values <= 1
 
 HIDDEN = [{"type": "dense", "units": 6}, {"type": "tanh"}, {"type": "dense", "units": 3}]
@@ -30,22 +28,17 @@ def reference_softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def built(shape, seed=0):
-    layer = Softmax()
-    layer.build(shape, np.random.default_rng(seed))
-    return layer
-
-
 @pytest.mark.parametrize("shape", [(1, 2), (4, 3), (5, 7, 4), (3, 10)])
 def test_forward_matches_numpy(shape, seed):
     x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32) * 3
-    y = built(shape[1:]).forward(x, train=True)
+    y = built(Softmax(), shape[1:]).forward(x, train=True)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, reference_softmax(x), atol=FLOAT32_TOL, err_msg=f"seed={seed}")
 
 
 def test_forward_is_stable_for_huge_and_zero_inputs():
-    y = built((3,)).forward(np.array([[1000.0, 1001.0, -1000.0], [0, 0, 0]], np.float32), False)
+    x = np.array([[1000.0, 1001.0, -1000.0], [0, 0, 0]], np.float32)
+    y = built(Softmax(), (3,)).forward(x, False)
     np.testing.assert_allclose(y, [[1 / (1 + np.e), np.e / (1 + np.e), 0], [1 / 3] * 3], atol=1e-7)
 
 
@@ -53,7 +46,7 @@ def test_forward_is_stable_for_huge_and_zero_inputs():
 def test_backward_is_the_jacobian_times_dy(shape, seed):
     rng = np.random.default_rng(seed)
     x, dy = rng.standard_normal(shape), rng.standard_normal(shape)
-    layer = built(shape[1:])
+    layer = built(Softmax(), shape[1:])
     s = layer.forward(x, train=True)
     dx = layer.backward(dy)
     rows_s, rows_dy = s.reshape(-1, shape[-1]), dy.reshape(-1, shape[-1])
@@ -64,19 +57,16 @@ def test_backward_is_the_jacobian_times_dy(shape, seed):
 @pytest.mark.parametrize("shape", [(1, 2), (4, 5), (3, 2, 3)])
 def test_gradients_match_central_differences(shape, seed):
     x = np.random.default_rng(seed).standard_normal(shape)
-    errors = check_layers([built(shape[1:])], x, rng=np.random.default_rng(seed))
-    assert errors["input"] < GRADCHECK_TOL, f"seed={seed}: {errors}"
+    assert set(assert_gradcheck([built(Softmax(), shape[1:])], x, seed)) == {"input"}
 
 
 def test_one_unit_is_refused_with_the_fix():
     with pytest.raises(ValueError, match="at least 2 units"):
-        built((1,))
+        built(Softmax(), (1,))
 
 
 def model(layers, loss="softmax_cross_entropy", input_shape=(4,), seed=0):
-    m = Sequential.from_config({"loss": loss, "init": "xavier", "layers": layers})
-    m.build(input_shape, np.random.default_rng(seed))
-    return m
+    return built_model({"loss": loss, "init": "xavier", "layers": layers}, input_shape, seed)
 
 
 def test_fused_model_trains_on_the_logits_models_numbers_and_predicts_probabilities(seed):
@@ -138,9 +128,7 @@ def test_unfused_softmax_is_a_plain_layer_that_gradchecks(layers, loss, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((3, 4))
     t = rng.random((3, 3)) if loss == "mse" else rng.integers(0, 3, 3)
-    errors = check_model(m, x, t)
-    worst = max(errors, key=errors.get)
-    assert errors[worst] < GRADCHECK_TOL, f"seed={seed}: {worst} {errors[worst]:.2e}"
+    assert_model_gradcheck(m, x, t, seed)
     assert sum(isinstance(layer, Softmax) for layer in m.logit_layers) == 1
 
 

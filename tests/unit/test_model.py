@@ -2,13 +2,11 @@
 
 import numpy as np
 import pytest
+from layertools import assert_model_gradcheck, built_model
 
 from tuidl.checkpoint import load_checkpoint, save_checkpoint
 from tuidl.errors import ConfigError
-from tuidl.gradcheck import check_model
 from tuidl.model import Sequential
-
-GRADCHECK_TOL = 1e-6
 
 MLP = {
     "loss": "softmax_cross_entropy",
@@ -25,14 +23,8 @@ MLP = {
 }
 
 
-def build(config, input_shape, seed=0):
-    model = Sequential.from_config(config)
-    model.build(input_shape, np.random.default_rng(seed))
-    return model
-
-
 def test_build_names_layers_and_counts_parameters():
-    model = build(MLP, (5,))
+    model = built_model(MLP, (5,))
     assert [name for name, _ in model.named_layers()] == [
         "dense_0",
         "batchnorm_0",
@@ -58,12 +50,10 @@ def test_build_names_layers_and_counts_parameters():
 
 
 def test_whole_model_gradcheck_with_batchnorm_and_dropout(seed):
-    model = build(MLP, (5,), seed)
+    model = built_model(MLP, (5,), seed)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((6, 5))
-    errors = check_model(model, x, rng.integers(0, 3, 6))
-    worst = max(errors, key=errors.get)
-    assert errors[worst] < GRADCHECK_TOL, f"seed={seed}: {worst} {errors[worst]:.2e}"
+    errors = assert_model_gradcheck(model, x, rng.integers(0, 3, 6), seed)
     assert set(errors) == {"input", *model.params}
 
 
@@ -107,7 +97,7 @@ def test_bad_model_tables(config, message):
 def test_same_seed_gives_identical_weights_and_losses():
     runs = []
     for _ in range(2):
-        model = build(MLP, (5,), seed=42)
+        model = built_model(MLP, (5,), seed=42)
         x = np.random.default_rng(1).standard_normal((16, 5)).astype(np.float32)
         loss = model.loss_and_grads(x, np.arange(16) % 3)
         runs.append((loss, b"".join(v.tobytes() for v in model.grads.values())))
@@ -115,7 +105,7 @@ def test_same_seed_gives_identical_weights_and_losses():
 
 
 def test_checkpoint_round_trip_restores_weights_state_and_dropout_stream(tmp_path, seed):
-    model = build(MLP, (5,), seed)
+    model = built_model(MLP, (5,), seed)
     x = np.random.default_rng(seed).standard_normal((4, 5)).astype(np.float32)
     model.loss_and_grads(x, np.array([0, 1, 2, 0]))  # moves running stats and the dropout stream
     path = tmp_path / "checkpoint.npz"
@@ -123,7 +113,7 @@ def test_checkpoint_round_trip_restores_weights_state_and_dropout_stream(tmp_pat
     saved_state = {key: value.copy() for key, value in model.state().items()}
     expected_next = model.forward(x, train=True)
 
-    fresh = build(MLP, (5,), seed + 1)
+    fresh = built_model(MLP, (5,), seed + 1)
     extra = load_checkpoint(path, fresh)
     assert extra["step"] == 7
     for key, value in model.params.items():
@@ -136,16 +126,16 @@ def test_checkpoint_round_trip_restores_weights_state_and_dropout_stream(tmp_pat
 
 def test_checkpoint_from_another_model_is_refused(tmp_path):
     path = tmp_path / "c.npz"
-    save_checkpoint(path, build(MLP, (5,)))
+    save_checkpoint(path, built_model(MLP, (5,)))
     with pytest.raises(ConfigError, match="shape"):
-        load_checkpoint(path, build(MLP, (4,)))
+        load_checkpoint(path, built_model(MLP, (4,)))
     other = {"layers": [{"type": "dense", "units": 3}]}
     with pytest.raises(ConfigError, match="does not match the model"):
-        load_checkpoint(path, build(other, (5,)))
+        load_checkpoint(path, built_model(other, (5,)))
 
 
 def test_damaged_or_foreign_checkpoints_give_config_errors(tmp_path):
-    model = build(MLP, (5,))
+    model = built_model(MLP, (5,))
     with pytest.raises(ConfigError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.npz", model)
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
@@ -167,4 +157,4 @@ def test_checkpoint_never_unpickles(tmp_path):
         path, format=np.array("tuidl-checkpoint-1"), payload=np.array([object()], dtype=object)
     )
     with pytest.raises(ConfigError, match="damaged"):
-        load_checkpoint(path, build(MLP, (5,)))
+        load_checkpoint(path, built_model(MLP, (5,)))

@@ -12,11 +12,11 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 TUIDL = str(Path(sys.executable).parent / "tuidl")
 pytestmark = pytest.mark.skipif(
@@ -40,14 +40,10 @@ class Tmux:
         return self("capture-pane", "-p", "-t", "app")
 
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while True:
-            match = re.search(pattern, self.screen())
-            if match:
-                return match
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{pattern!r} never appeared:\n{self.screen()}")
-            time.sleep(0.2)
+        """The first match of `pattern` on the screen, once it appears."""
+        return wait_until(
+            lambda: re.search(pattern, self.screen()), timeout, repr(pattern), 0.2, self.screen
+        )
 
 
 @pytest.fixture
@@ -74,23 +70,22 @@ def test_tuidl_trains_spiral_in_a_real_terminal(tmux, tmp_path):
     tmux.wait_for(r"FINISHED\s+epoch 100\.00/100\s+step 1500", timeout=60)
     # a finished run's records reach the panels (and the smoothed loss) at the next 0.25 s
     # tick, not at the paced 1-3 s one; 3 s leaves room for a loaded machine
-    deadline = time.monotonic() + 3
-    while True:
+
+    def lower_loss_shown() -> str | None:
         screen = tmux.screen()
         last = float(re.search(r"step 1500\s+loss (\d+\.\d+)", screen).group(1))
-        if last < first or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert last < first, screen
+        return screen if last < first else None
+
+    screen = wait_until(lower_loss_shown, 3, f"a loss below {first}", 0.2, tmux.screen)
     # the gradient panel: one row per parameterised layer, each with a bar and a value
     bars = re.findall(r"(dense_\d)\s+█+[▌]?\s+\d", screen)
     assert bars == ["dense_0", "dense_1", "dense_2"], screen
     tmux("send-keys", "-t", "app", "q")
-    deadline = time.monotonic() + 20
-    while not status_file.exists() or not status_file.read_text().strip():
-        assert time.monotonic() < deadline, "tuidl did not exit after q:\n" + tmux.screen()
-        time.sleep(0.2)
-    assert status_file.read_text().strip() == "0"
+
+    def exit_status() -> str:
+        return status_file.read_text().strip() if status_file.exists() else ""
+
+    assert wait_until(exit_status, 20, "tuidl to exit after q", 0.2, tmux.screen) == "0"
     # the terminal is restored: the alternate screen is gone, the shell line is plain text
     assert "FINISHED" not in tmux.screen()
     assert (tmp_path / "runs" / "spiral-mlp-1" / "metrics.jsonl").exists()
