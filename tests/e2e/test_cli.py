@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 from clitools import CONTROL, TUIDL, run_tuidl, tuidl_env
+from waiting import wait_until
 
 SPIRAL = """
 name = "tiny"
@@ -42,6 +42,11 @@ def experiment_file(tmp_path: Path, n: int = 200, epochs: int = 3, name: str = "
 def metrics(run_dir: Path) -> list[dict]:
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     return [{k: v for k, v in json.loads(line).items() if k != "time"} for line in lines]
+
+
+def written(path: Path):
+    """A condition: `path` exists and is not empty."""
+    return lambda: path.exists() and path.stat().st_size > 0
 
 
 def weights(run_dir: Path) -> dict[str, bytes]:
@@ -77,13 +82,6 @@ def test_epochs_seed_and_set_override_the_file(tmp_path):
     assert "seed = 9" in config and "lr = 0.2" in config and "epochs = 1" in config
 
 
-def wait_for(predicate, timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.02)
-
-
 def test_sigint_then_resume_matches_an_uninterrupted_run_bit_for_bit(tmp_path):
     path = experiment_file(tmp_path, n=2000, epochs=12)
     whole = run_tuidl("run", str(path), "--out", "whole", tmp_path=tmp_path)
@@ -94,9 +92,7 @@ def test_sigint_then_resume_matches_an_uninterrupted_run_bit_for_bit(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     run_dir = tmp_path / "cut" / "tiny-1"
-    wait_for(
-        lambda: (run_dir / "metrics.jsonl").exists() and (run_dir / "metrics.jsonl").stat().st_size
-    )
+    wait_until(written(run_dir / "metrics.jsonl"), 60, "the first metrics line")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
@@ -143,9 +139,8 @@ def test_sigint_while_pretraining_then_resume_matches_bit_for_bit(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     run_dir = tmp_path / "cut" / "dbn-1"
-    wait_for(  # the first pretraining epoch is written: 34 more are to come
-        lambda: (run_dir / "metrics.jsonl").exists() and (run_dir / "metrics.jsonl").stat().st_size
-    )
+    # the first pretraining epoch is written: 34 more are to come
+    wait_until(written(run_dir / "metrics.jsonl"), 60, "the first pretraining record")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
@@ -180,6 +175,29 @@ def test_summary_counts_the_rbm_weights_and_both_biases(tmp_path):
     rows = {row[1]: row[-2] for row in rows}
     assert rows == {"rbm_0": "8,384", "rbm_1": "8,384"}  # 64*128 + 128 + 64, 128*64 + 64 + 128
     assert "17,418" in result.stdout
+
+
+def test_summary_counts_parameters_of_a_small_cnn(tmp_path):
+    path = tmp_path / "cnn.toml"
+    path.write_text(
+        '[data]\nname = "digits"\n[model]\nloss = "softmax_cross_entropy"\nlayers = [\n'
+        '  { type = "conv2d", filters = 4, kernel = 3, padding = "same" },\n'
+        '  { type = "relu" },\n  { type = "maxpool2d", size = 2 },\n'
+        '  { type = "conv2d", filters = 6, kernel = 3 },\n  { type = "flatten" },\n'
+        '  { type = "dense", units = 10 },\n]\n'
+    )
+    result = run_tuidl("summary", str(path), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = {
+        line.split()[1]: line for line in result.stdout.splitlines() if "_" in line and "│" in line
+    }
+    # conv 1->4, 3x3: 4*1*9 + 4 = 40; output (4, 8, 8); pool -> (4, 4, 4)
+    assert "(4, 8, 8)" in lines["conv2d_0"] and " 40 " in lines["conv2d_0"]
+    # conv 4->6, 3x3 valid: 6*4*9 + 6 = 222; output (6, 2, 2) -> flatten 24
+    assert "(6, 2, 2)" in lines["conv2d_1"] and " 222 " in lines["conv2d_1"]
+    # dense 24->10: 250
+    assert "(10,)" in lines["dense_0"] and " 250 " in lines["dense_0"]
+    assert "512" in result.stdout.splitlines()[-2]  # total 40 + 222 + 250
 
 
 def test_diverging_run_exits_1_naming_the_step(tmp_path):

@@ -2,7 +2,6 @@
 
 import gzip
 import hashlib
-import io
 import os
 import subprocess
 from pathlib import Path
@@ -188,27 +187,3 @@ def test_fetch_bad_checksum_leaves_nothing(tmp_path):
     bad = hashlib.md5(b"not the real file").hexdigest()
     assert_one_line_error(result, f"has md5 {bad}", str(data / "fashion-mnist"))
     assert list(data.iterdir()) == []
-
-
-class Terminal(io.StringIO):
-    def isatty(self):
-        return True
-
-
-@pytest.mark.parametrize("no_color", [False, True])
-def test_show_on_a_terminal_uses_half_blocks_unless_no_color(tmp_path, monkeypatch, no_color):
-    from tuidl.cli import build_parser
-    from tuidl.commands.data import run_show
-
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    if no_color:
-        monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("COLORTERM", "truecolor")
-    args = build_parser().parse_args(["data", "show", "digits", "-n", "2"])
-    stream = Terminal()
-    assert run_show(args, stream) == 0
-    out = stream.getvalue()
-    if no_color:
-        assert "▀" not in out and "\x1b[" not in out and "@" in out
-    else:
-        assert "▀" in out and "\x1b[38;2;" in out and "48;2;" in out  # fg top, bg bottom

@@ -1,5 +1,6 @@
-"""Sessions without Textual: a run driven by commands, in a thread and in a child process, a
-race that ends every run the way `tuidl compare` does, and run directories followed live."""
+"""Sessions without Textual: a run driven by commands, in a thread and in a child process, and
+run directories followed live. That a race ends every run the way `tuidl compare` does is
+checked against the real command in e2e/test_race_matches_compare.py."""
 
 from __future__ import annotations
 
@@ -12,16 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clitools import run_tuidl
 from uitools import tiny, two_conv
+from waiting import wait_until
 
-from tuidl.checkpoint import load_checkpoint
-from tuidl.experiment import Experiment
 from tuidl.model import Sequential
 from tuidl.presets import preset
 from tuidl.probe import Probe, class_probabilities
 from tuidl.session.child import ProcessSession
-from tuidl.session.compare import CompareSession
 from tuidl.session.follow import FollowSession
 from tuidl.session.messages import (
     ConfusionMeasured,
@@ -57,14 +55,11 @@ class Watcher:
         self.records: list = []
 
     def until(self, condition, what: str, timeout: float = TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def drained_then_checked():
             self.records += self.session.drain()
-            if condition():
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.01)
+            return condition()
+
+        wait_until(drained_then_checked, timeout, what, interval=0.01)
 
     def of(self, kind) -> list:
         return [record for record in self.records if isinstance(record, kind)]
@@ -304,51 +299,3 @@ def test_follow_session_reads_whole_lines_only(tmp_path):
     records = session.drain()
     assert [type(r) for r in records] == [StepLogged, StepLogged, EpochEnded]
     assert records[0].data == json.loads(line) and {r.source for r in records} == {"run-1"}
-
-
-# ---- the race ends every run the way `tuidl compare` does ----
-
-
-def race_experiment(tmp_path: Path) -> Path:
-    """Tiny spiral that early-stops (patience 0, best weights restored), as a file."""
-    experiment = tiny(epochs=60).with_overrides(
-        ["train.early_stopping={patience=0, restore_best=true}"]
-    )
-    path = tmp_path / "race.toml"
-    experiment.save(path)
-    return path
-
-
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_race_summaries_match_tuidl_compare(started, tmp_path):
-    path = race_experiment(tmp_path)
-    experiment = Experiment.load(path)
-    variants = [
-        ("adam", experiment),
-        ("sgd:1e38", experiment.with_overrides(["optimizer.name=sgd", "optimizer.lr=1e38"])),
-    ]
-    watch = started(CompareSession(experiment.name, variants, runs_root=tmp_path / "app"))
-    watch.until(lambda: watch.progress().state == "finished", "the race over")
-    assert watch.progress().runs == {"adam": "early_stopped", "sgd:1e38": "diverged"}
-    result = run_tuidl("compare", str(path), "--optimizers", "adam,sgd:1e38", "--out", "cli",
-                       tmp_path=tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    (app_root,) = (tmp_path / "app").iterdir()
-    (cli_root,) = (tmp_path / "cli").iterdir()
-    for folder in ("adam", "sgd-lr1e38"):
-        app_summary = json.loads((app_root / folder / "summary.json").read_text())
-        cli_summary = json.loads((cli_root / folder / "summary.json").read_text())
-        for key in ("status", "epoch", "step", "best", "final", "diverged_at_step"):
-            assert app_summary.get(key) == cli_summary.get(key), (folder, key)
-    summary = json.loads((app_root / "adam" / "summary.json").read_text())
-    assert summary["status"] == "early_stopped"
-    assert json.loads((app_root / "sgd-lr1e38" / "summary.json").read_text())["status"] == (
-        "diverged"
-    )
-    # the checkpoint holds the best epoch's weights: its validation loss is the best one
-    trainer = Trainer(experiment)
-    load_checkpoint(app_root / "adam" / "checkpoint.npz", trainer.model, trainer.optimizer)
-    x_val, y_val = trainer.dataset.x_val, trainer.dataset.y_val
-    val_loss = trainer.evaluate(x_val, y_val, "val")["val_loss"]
-    assert val_loss == pytest.approx(summary["best"]["val_loss"], rel=1e-6)
-    assert summary["best"]["val_loss"] < summary["final"]["val_loss"]  # restoring mattered
