@@ -509,12 +509,15 @@ async def test_build_loads_datasets_in_a_worker_and_ignores_stale_results(tmp_pa
         await wait_for(pilot, lambda: "loading digits…" in _summary(build), what="loading note")
         assert threads and threading.main_thread() not in threads
         await pilot.press("t")  # still loading: training must wait
+        await wait_for(pilot, lambda: toasted(app, "cannot train yet"), what="t refused")
         assert app.screen is build and not build.analysis.ok
         dataset.value = "xor"  # picked before digits arrived: digits is now stale
         await wait_for(pilot, lambda: build.analysis.ok, what="xor loaded")
         assert build.analysis.input_shape == (2,)
         gate.set()
         seed = build.document.get("seed", 0)
+        # the stale result is handed over (and would have been shown, as xor was, in the same
+        # call on the UI thread) once it is in the cache
         await wait_for(pilot, lambda: DatasetCache.key({"name": "digits"}, seed) in build.datasets)
         await pilot.pause()
         assert build.analysis.input_shape == (2,) and "ready" in _summary(build)

@@ -188,18 +188,38 @@ async def test_strips_are_those_textual_draws_from_the_text():
         assert _plain(text_strips(chart, status, 80)) == _plain(textual)
 
 
+HOLD = 0.2  # seconds a held trainer must stay held, and a free one needs to get through
+
+
+def waiter(priority: UiPriority) -> tuple[threading.Thread, threading.Event]:
+    """A training thread calling `priority.wait()`: started, and about to call it; the event
+    is set once the call returned."""
+    about_to_wait, released = threading.Event(), threading.Event()
+
+    def train() -> None:
+        about_to_wait.set()
+        priority.wait()
+        released.set()
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    assert about_to_wait.wait(10), "the waiting thread never ran"
+    return thread, released
+
+
 def test_ui_priority_holds_the_trainer_until_end_or_max_wait():
     priority = UiPriority(max_wait=30)
     priority.wait()  # idle: returns at once
+    thread, released = waiter(priority)
+    assert released.wait(HOLD)  # HOLD is long enough for a free trainer to pass...
+    thread.join()
     priority.begin()
     assert priority.busy
-    released = threading.Event()
-    waiter = threading.Thread(target=lambda: (priority.wait(), released.set()))
-    waiter.start()
-    assert not released.wait(0.05)  # still holding
+    thread, released = waiter(priority)
+    assert not released.wait(HOLD)  # ...and a held one stays held
     priority.end()
     assert released.wait(10)
-    waiter.join()
+    thread.join()
     short = UiPriority(max_wait=0.001)
     short.begin()
     short.wait()  # a missed end() delays the trainer once...
@@ -281,9 +301,16 @@ async def test_panels_redraw_when_forwarded_and_keys_release_the_trainer():
         clock[0] += 1.0  # the curves are redrawn at most every PLOT_SECONDS
         app.tick()
         assert drawn_steps(app) == 5
+        raised, raise_flag = [], app.priority.begin
+
+        def counted_begin() -> None:
+            raised.append(True)
+            raise_flag()
+
+        app.priority.begin = counted_begin
         await pilot.press("a")
         await pilot.pause()
-        assert not app.priority.busy
+        assert raised and not app.priority.busy  # the key held the trainer, then let it go
 
 
 async def test_panels_redraw_at_once_while_no_trainer_runs():

@@ -45,6 +45,8 @@ from tuidl.session.thread import ThreadSession
 from tuidl.trainer import Trainer
 
 TIMEOUT = 30.0
+HOLD = 0.4  # seconds: as long as 100+ throttled steps; what a pause must hold still for, and
+# what shows training while running
 
 
 class Watcher:
@@ -168,21 +170,24 @@ def test_divergence_ends_the_run_with_its_summary(kind, started, tmp_path):
 
 
 def test_paused_time_is_not_training_time(started):
-    watch = started(ThreadSession(Launch(tiny(epochs=50), None, throttle=0.002)))
+    watch = started(ThreadSession(Launch(tiny(epochs=400), None, throttle=0.002)))
     watch.until(lambda: watch.step() == 0, "ready")
     watch.session.send(Resume())
     watch.until(lambda: watch.step() > 5, "training")
+    trainer = watch.session.run.trainer
+    before, steps = trainer.elapsed, trainer.step_count
+    time.sleep(HOLD)
+    assert trainer.elapsed > before and trainer.step_count > steps  # HOLD shows training...
     watch.session.send(Pause())
     watch.until(lambda: watch.progress().state == "paused", "paused")
-    trainer = watch.session.run.trainer
     watch.until(lambda: trainer._started is None, "the clock stopped")
     before, steps = trainer.elapsed, trainer.step_count
-    time.sleep(0.4)  # a pause as long as 100+ throttled steps
-    assert trainer.elapsed == before and trainer.step_count == steps
+    time.sleep(HOLD)
+    assert trainer.elapsed == before and trainer.step_count == steps  # ...and none paused
     watch.session.send(Resume())
     watch.until(lambda: trainer.step_count > steps + 5, "training again")
     times = [r.data["time"] for r in watch.of(StepLogged)]
-    assert times[steps] - times[steps - 1] < 0.3, "the 0.4 s pause was counted"
+    assert times[steps] - times[steps - 1] < 0.3, f"the {HOLD} s pause was counted"
 
 
 def test_probe_shows_the_chosen_conv_layer_and_input_and_keeps_them_on_reinit(started):
