@@ -97,6 +97,12 @@ def test_help_screen(snap_compare, size):
     assert snap_compare(app, terminal_size=size, run_before=stepped(0, ("question_mark",)))
 
 
+def epochs_shown(screen, source: str) -> int:
+    """Epoch records of `source` that reached the screen."""
+    run = screen.runs.get(source)
+    return 0 if run is None or "train_loss" not in run.epochs else run.epochs["train_loss"].count
+
+
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
 def test_view_of_a_finished_run(snap_compare, size, tmp_path):
     run_dir = tmp_path / "run"
@@ -108,7 +114,7 @@ def test_view_of_a_finished_run(snap_compare, size, tmp_path):
 
     async def followed(pilot) -> None:
         screen = app.train_screen
-        await wait_for(pilot, lambda: "run" in screen.runs and len(screen.runs["run"].epoch_x) == 3)
+        await wait_for(pilot, lambda: epochs_shown(screen, "run") == 3, what="the 3 epochs")
         screen.redraw(force=True)
         await pilot.pause()
 
