@@ -1,16 +1,16 @@
 """What a view sees when things go wrong: damaged or rewritten metrics files followed by
-`tuidl view`, and a training child that dies or is stopped (in the app too)."""
+`tuidl view`, and a training child that dies or is stopped. The app showing a died child and
+resuming its run is in e2e/test_app_resumes_a_died_run.py."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import time
 
-import numpy as np
 import pytest
-from uitools import progress, run_state, tiny, wait_for
+from uitools import tiny
+from waiting import wait_until
 
 from tuidl.runs import RunWriter
 from tuidl.session.child import ProcessSession
@@ -19,7 +19,6 @@ from tuidl.session.lines import DamagedLine, parse_line
 from tuidl.session.messages import EpochEnded, Failed, RunStarted, StepLogged
 from tuidl.session.run import Launch
 from tuidl.trainer import Trainer
-from tuidl.ui.app import make_app
 
 GOOD_STEP = {"kind": "step", "step": 1, "loss": 0.5, "grad_norm": {"dense_0": "nan"}}
 DAMAGED = [
@@ -83,22 +82,19 @@ def test_follow_reads_a_run_rewritten_by_a_resume_again(tmp_path):
 
 def until(session, condition, what: str, timeout: float = 30.0) -> list:
     """Drain `session` until `condition()` holds; returns what was drained."""
-    seen, deadline = [], time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        seen += session.drain()
-        time.sleep(0.01)
+    seen = []
+
+    def drained_then_checked():
+        seen.extend(session.drain())
+        return condition()
+
+    wait_until(drained_then_checked, timeout, what, interval=0.01)
     return seen + session.drain()
 
 
 def step_of(session) -> int:
     current = session.progress()
     return -1 if current is None else current.step
-
-
-def checkpoint_step(run_dir) -> int:
-    with np.load(run_dir / "checkpoint.npz") as npz:
-        return int(npz["extra/step_count"])
 
 
 def test_a_died_child_and_a_stopped_one_say_so():
@@ -118,38 +114,6 @@ def test_a_died_child_and_a_stopped_one_say_so():
         assert [r.message for r in seen if isinstance(r, Failed)] == [session.progress().message]
     finally:
         session.close()
-
-
-async def test_the_app_shows_a_died_child_and_resumes_the_run_from_its_checkpoint(tmp_path):
-    app = make_app(tiny(epochs=400), runs_root=tmp_path, autostart=True)
-    async with app.run_test(size=(100, 30)) as pilot:
-        run_dir = tmp_path / "spiral-mlp-1"
-        await pilot.press("space", "s", "space")  # pause, save a checkpoint, go on
-        await wait_for(pilot, lambda: (run_dir / "checkpoint.npz").exists(), 30, "checkpoint")
-        await wait_for(pilot, lambda: progress(app).step > 50, 30, "more steps")
-        os.kill(app.session.process.pid, signal.SIGKILL)
-        await wait_for(pilot, lambda: progress(app).state == "died", 10, "died")
-        app.tick()
-        status = app.train_screen.query_one("#status").render().plain
-        assert "DIED" in status and "exit code -9" in status
-
-        def hints() -> int:
-            return sum("R resumes" in note.message for note in app._notifications)
-
-        assert hints() == 0
-        await pilot.press("n")  # a key that needs the child says why it does nothing
-        assert hints() == 1 and progress(app).state == "died"
-        saved = checkpoint_step(run_dir)
-        await pilot.press("R")
-        await wait_for(pilot, lambda: run_state(app) == "paused", 30, "the resumed run")
-        assert progress(app).step == saved and app.report.run_dir == str(run_dir)
-        assert app.train_screen.runs["train"].steps > 0  # its curves replayed
-        await pilot.press("n")
-        await wait_for(pilot, lambda: progress(app).step == saved + 1, 10, "a step")
-        os.kill(app.session.process.pid, signal.SIGKILL)
-        await wait_for(pilot, lambda: progress(app).state == "died", 10, "died again")
-        await pilot.press("q")  # nothing trains: no question asked
-    assert app.return_code == 0
 
 
 def test_a_finished_run_followed_by_view_is_read_whole(tmp_path):
