@@ -365,6 +365,24 @@ async def test_view_follows_a_run_being_written(tmp_path):
         await wait_for(pilot, lambda: app.train_screen.runs["live"].loss.x.tolist() == [1, 2, 3], 5)
 
 
+async def test_view_skips_damaged_lines_and_says_how_many(tmp_path):
+    run_dir = tmp_path / "damaged"
+    run_dir.mkdir()
+    good = {"kind": "step", "epoch": 0.1, "loss": "nan", "grad_norm": {"dense_0": "nan"}}
+    lines = [json.dumps(good | {"step": 1}).encode(), b"[1, 2, 3]", b'{"kind": "step"}',
+             b'{"kind": "step", "step": 2, "loss": "abc"}', b"\xff\xfe",
+             json.dumps(good | {"step": 3, "loss": 0.5}).encode()]  # fmt: skip
+    (run_dir / "metrics.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    app = make_app(view_dirs=[run_dir])
+    async with app.run_test(size=(160, 48)) as pilot:
+        runs = app.train_screen.runs
+        await wait_for(pilot, lambda: "damaged" in runs and runs["damaged"].steps == 2)
+        assert "4 damaged lines skipped" in status_text(app)
+        app.train_screen.redraw(force=True)
+        await pilot.pause()
+        assert app.is_running  # nothing crashed the poll thread or the screen
+
+
 async def test_resize_between_layouts(tmp_path):
     app = make_app(tiny(), runs_root=None)
     async with app.run_test(size=SIZE) as pilot:
