@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import ConfigError
+from .errors import ConfigError, printable
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -151,16 +151,13 @@ def app_command(argv: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
-        run = app_command
-    else:
-        args = build_parser().parse_args(argv)
-        run = args.run
-        argv = args
     try:
-        return run(argv) or 0
+        if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+            return app_command(argv) or 0
+        args = build_parser().parse_args(argv)
+        return args.run(args) or 0
     except ConfigError as error:
-        print(f"tuidl: error: {error}", file=sys.stderr)
+        print(f"tuidl: error: {printable(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

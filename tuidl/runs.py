@@ -13,16 +13,19 @@ one took a quarter of spiral-mlp's training time. A killed process loses at most
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
+import re
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import ConfigError
+from .errors import ConfigError, printable
 from .experiment import Experiment
 from .trainer import Callback, Trainer
 
@@ -34,18 +37,51 @@ CHECKPOINT_EVERY_S = 10.0
 SUMMARY_EVERY_S = 1.0
 
 
+UNSAFE = re.compile(r"[^\w.+-]+")  # \w: letters and digits of any script, and "_"
+NAME_BYTES = 100  # room left for "compare-", "-<n>" and "-seed<k>" in a 255-byte folder name
+
+
+def run_name(name: str) -> str:
+    """`name` (an experiment's or a race label, from a file or the command line) as a folder
+    name that stays where it is put: letters, digits and `_.+-`, every other run of
+    characters (path separators, control characters, spaces) one `-`, no `..`, no leading
+    or trailing `.` or `-` (no hidden folder, nothing read as an option).
+
+    Raises:
+        ConfigError: nothing is left, as of "../.." or a name of control characters only.
+    """
+    folder = UNSAFE.sub("-", unicodedata.normalize("NFC", name))
+    folder = re.sub(r"\.{2,}", ".", re.sub(r"[.-]*-[.-]*", "-", folder)).strip(".-")
+    folder = folder.encode()[:NAME_BYTES].decode("utf-8", "ignore").strip(".-")
+    if not folder:
+        raise ConfigError(
+            f"the name {name!r} has no letter or digit to name a run folder with; "
+            'use e.g. name = "my-run"'
+        )
+    return folder
+
+
+def printable_name(experiment: Experiment) -> Experiment:
+    """`experiment`, renamed with its name's control characters escaped (`\\x1b`) when it has
+    any: the name is printed and stored in the summary, and came from a file."""
+    if experiment.name.isprintable():
+        return experiment
+    return dataclasses.replace(experiment, name=printable(experiment.name))
+
+
 def variant_folder(label: str) -> str:
     """The folder name of a race's run labelled `label` (`sgd:0.1` -> `sgd-lr0.1`)."""
-    return label.replace(":", "-lr")
+    return run_name(label.replace(":", "-lr"))
 
 
 def new_run_dir(root: str | os.PathLike, name: str) -> Path:
-    """A fresh folder `root/<name>-<n>` (n counts up from 1), created now."""
+    """A fresh folder `root/<run_name(name)>-<n>` (n counts up from 1), created now."""
+    folder = run_name(name)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     n = 1
     while True:
-        path = root / f"{name}-{n}"
+        path = root / f"{folder}-{n}"
         try:
             path.mkdir()
             return path
@@ -180,7 +216,7 @@ def open_for_resume(
         raise ConfigError(f"{run_dir} is not a run directory (no {CONFIG}); pass the run's folder")
     if not (run_dir / CHECKPOINT).exists():
         raise ConfigError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run")
-    experiment = Experiment.load(run_dir / CONFIG)
+    experiment = printable_name(Experiment.load(run_dir / CONFIG))
     writer = RunWriter(run_dir)
     trainer = Trainer(experiment, callbacks=[writer], data_dir=data_dir)
     extra = load_checkpoint(run_dir / CHECKPOINT, trainer.model, trainer.optimizer)

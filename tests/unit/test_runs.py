@@ -1,8 +1,10 @@
 """RunWriter's checkpoint and summary cadence: tiny epochs must not fsync a file each."""
 
+import pytest
 from test_trainer import experiment
 
 from tuidl import runs
+from tuidl.errors import ConfigError
 from tuidl.runs import RunWriter
 from tuidl.trainer import Trainer
 
@@ -44,3 +46,48 @@ def test_with_no_interval_every_epoch_end_writes_both(tmp_path, monkeypatch):
     monkeypatch.setattr(runs, "SUMMARY_EVERY_S", 0.0)
     _, counts = fit_counting_writes(tmp_path, monkeypatch)
     assert counts == {"checkpoint": 30 + 1, "summary": 1 + 30 + 1}
+
+
+@pytest.mark.parametrize(
+    "name, folder",
+    [
+        ("mnist-lenet", "mnist-lenet"),
+        ("../../../x", "x"),
+        ("/etc/passwd", "etc-passwd"),
+        ("sub/dir", "sub-dir"),
+        ("a\\b", "a-b"),
+        ("\x1b[31mred\x1b[0m", "31mred-0m"),
+        ("..hidden", "hidden"),
+        ("a..b", "a.b"),
+        ("-rf", "rf"),
+        ("my run +2", "my-run-+2"),
+        ("résumé", "résumé"),
+        ("e\u0301t\u00e9", "été"),  # one folder name however the accent is typed
+        ("right\u202eto-left", "right-to-left"),
+    ],
+)
+def test_run_names_are_folder_names_that_stay_put(name, folder):
+    assert runs.run_name(name) == folder
+
+
+def test_run_names_fit_a_folder_name_in_bytes():
+    assert len(runs.run_name("é" * 300).encode()) <= runs.NAME_BYTES
+    assert runs.run_name("a" * 300 + "/") == "a" * runs.NAME_BYTES
+
+
+@pytest.mark.parametrize("name", ["..", "/", "../..", "\x1b", " . ", "-.-"])
+def test_a_name_with_nothing_left_is_refused(name):
+    with pytest.raises(ConfigError, match="no letter or digit"):
+        runs.run_name(name)
+
+
+def test_new_run_dirs_count_up_inside_the_root(tmp_path):
+    first = runs.new_run_dir(tmp_path / "out", "../x")
+    second = runs.new_run_dir(tmp_path / "out", "../x")
+    assert (first.name, second.name) == ("x-1", "x-2")
+    assert first.parent == second.parent == tmp_path / "out"
+
+
+def test_variant_folders_are_safe():
+    assert runs.variant_folder("sgd:0.1") == "sgd-lr0.1"
+    assert runs.variant_folder("sgd:\n1e-3") == "sgd-lr-1e-3"

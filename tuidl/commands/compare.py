@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..experiment import Experiment
 from ..optimizers import OPTIMIZERS
 from ..render.plot import line_plot
-from ..runs import RunWriter, new_run_dir, read_metrics, variant_folder
+from ..runs import RunWriter, new_run_dir, printable_name, read_metrics, variant_folder
 from ..suggest import did_you_mean
 from ..trainer import Diverged, Trainer
 from .run import add_experiment_options, experiment_from_args
@@ -78,7 +78,8 @@ def parse_optimizers(text: str, base: dict[str, Any]) -> list[tuple[str, dict[st
                 raise ConfigError(
                     f"--optimizers: {spec!r} needs a number after ':', e.g. sgd:0.1"
                 ) from None
-        runs.append((spec, table))
+        # the label names a folder: "sgd: 0.1" and "sgd:0.1" are one run, not two
+        runs.append((f"{name}:{lr.strip()}" if lr else name, table))
     if not runs:
         raise ConfigError("--optimizers needs at least one name, e.g. --optimizers sgd,adam")
     labels = [label for label, _ in runs]
@@ -102,7 +103,7 @@ def _train_one(config: dict[str, Any], run_dir: str, data_dir: str | None) -> di
 def compare_command(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.jobs < 1:
         raise ConfigError("--seeds and --jobs must be at least 1")
-    experiment = experiment_from_args(args)
+    experiment = printable_name(experiment_from_args(args))
     runs = parse_optimizers(args.optimizers, experiment.optimizer)
     # validate every variant before starting any process
     configs = []

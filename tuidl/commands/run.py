@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..experiment import Experiment
 from ..presets import resolve_experiment
 from ..render.plot import line_plot
-from ..runs import RunWriter, new_run_dir, open_for_resume, read_metrics
+from ..runs import RunWriter, new_run_dir, open_for_resume, printable_name, read_metrics
 from ..trainer import Diverged, Trainer
 
 EXIT_DIVERGED = 1
@@ -84,7 +84,7 @@ def run_command(args: argparse.Namespace) -> int:
             raise ConfigError("name an experiment: tuidl run PRESET|FILE.toml (see tuidl presets)")
         if args.epochs is not None and args.epochs < 1:
             raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
-        experiment = experiment_from_args(args)
+        experiment = printable_name(experiment_from_args(args))
         trainer = Trainer(experiment, data_dir=args.data_dir)
         writer = RunWriter(new_run_dir(args.out, experiment.name))
         epochs = None

@@ -1,0 +1,109 @@
+"""Bad input around run directories: names, `--out`, locks, resume and interrupts.
+
+The product rule: one line naming the problem and the fix, exit 2, no traceback; nothing
+already written is lost; nothing is written outside the folder the user named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from clitools import assert_one_line_error, run_tuidl
+
+TINY = """
+name = "tiny"
+seed = 1
+[data]
+name = "spiral"
+n = {n}
+[model]
+loss = "softmax_cross_entropy"
+layers = [{{ type = "dense", units = 8 }}, {{ type = "relu" }}, {{ type = "dense", units = 2 }}]
+[optimizer]
+name = "sgd"
+lr = 0.1
+[train]
+epochs = {epochs}
+batch_size = 16
+"""
+
+
+def tiny(tmp_path: Path, n: int = 100, epochs: int = 2) -> str:
+    """An experiment file of a network that trains an epoch in milliseconds; its name."""
+    (tmp_path / "tiny.toml").write_text(TINY.format(n=n, epochs=epochs))
+    return "tiny.toml"
+
+
+def tree(root: Path) -> set[str]:
+    """Every path under `root`, relative to it, but the private numba cache."""
+    return {str(p.relative_to(root)) for p in root.rglob("*") if "cache" not in p.parts}
+
+
+def assert_no_escape(result) -> None:
+    assert "\x1b" not in result.stdout + result.stderr, repr(result.stdout + result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+
+
+# (the experiment's name as a TOML string, the folder its run gets under --out)
+NAMES = [
+    ('"../../../x"', "x-1"),
+    ('"sub/dir"', "sub-dir-1"),
+    ('"\\u001b[31mred"', "x1b-31mred-1"),
+    ('"..hidden"', "hidden-1"),
+    ('"-rf"', "rf-1"),
+    ('"two words\\n"', "two-words-n-1"),
+]
+
+
+@pytest.mark.parametrize("name, folder", NAMES, ids=[n for n, _ in NAMES])
+def test_a_run_stays_inside_out_whatever_its_name(tmp_path, name, folder):
+    result = run_tuidl(
+        "run", tiny(tmp_path), "--epochs", "1", "--set", f"name={name}", "--out", "out",
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert_no_escape(result)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [folder]
+    assert {p.split("/")[0] for p in tree(tmp_path)} == {"out", "tiny.toml"}
+
+
+def test_an_absolute_name_stays_inside_out(tmp_path):
+    elsewhere = tmp_path / "elsewhere" / "evil"
+    result = run_tuidl(
+        "run", tiny(tmp_path), "--epochs", "1", "--set", f'name="{elsewhere}"', "--out", "out",
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "elsewhere").exists()
+    [run_dir] = (tmp_path / "out").iterdir()
+    assert run_dir.name.endswith("-elsewhere-evil-1") and not run_dir.name.startswith("-")
+
+
+@pytest.mark.parametrize("name", ['"../.."', '" . "', '"///"'])
+def test_a_name_with_nothing_to_name_a_folder_is_refused(tmp_path, name):
+    result = run_tuidl(
+        "run", tiny(tmp_path), "--set", f"name={name}", "--out", "out", tmp_path=tmp_path
+    )
+    assert_one_line_error(result, "no letter or digit to name a run folder", "name = ")
+    assert_no_escape(result)
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_folders_stay_inside_out(tmp_path):
+    result = run_tuidl(
+        "compare", tiny(tmp_path), "--optimizers", "sgd: 0.1,adam", "--epochs", "1",
+        "--jobs", "1", "--set", 'name="../../\\u001b[2Jx"', "--out", "out", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert_no_escape(result)
+    [root] = (tmp_path / "out").iterdir()
+    assert root.name == "compare-x1b-2Jx-1"
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["adam", "sgd-lr0.1"]
+    assert {p.split("/")[0] for p in tree(tmp_path)} == {"out", "tiny.toml"}
+
+
+def test_an_error_line_shows_control_characters_escaped(tmp_path):
+    result = run_tuidl("run", "no\x1b[2Jsuch\nfile.toml", tmp_path=tmp_path)
+    assert_one_line_error(result, "\\x1b[2J", "\\n")
+    assert_no_escape(result)
