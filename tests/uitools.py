@@ -63,9 +63,9 @@ def progress(app) -> Progress | None:
 
 
 def shown_step(app) -> int:
-    """The step the session reports (-1 before its run is ready)."""
+    """The step the session reports (-1 before its run is ready: built, kernels compiled)."""
     current = progress(app)
-    return current.step if current is not None else -1
+    return current.step if current is not None and current.state != "compiling" else -1
 
 
 def run_state(app) -> str | None:

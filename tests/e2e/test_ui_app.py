@@ -72,7 +72,10 @@ async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
     app = make_app(tiny(epochs=200), runs_root=tmp_path, throttle=THROTTLE, clock=lambda: clock[0])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(
-            pilot, lambda: run_state(app) not in (None, "starting"), CHILD_READY, "the run ready"
+            pilot,
+            lambda: run_state(app) not in (None, "starting", "compiling"),
+            CHILD_READY,
+            "the run ready",
         )
         assert run_state(app) == "paused" and shown_step(app) == 0  # opens one key from training
         await pilot.press("n")

@@ -64,6 +64,6 @@ async def test_a_run_that_finishes_reaches_the_panels(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: run_state(app) == "finished", 30, "the end")
         screen = app.train_screen
-        await wait_for(pilot, lambda: screen.runs["train"].steps == 10, what="records")
+        await wait_for(pilot, lambda: "train" in screen.runs and screen.runs["train"].steps == 10)
         assert "FINISHED" in status_text(app) and "epoch 2.00/2" in status_text(app)
         await wait_for(pilot, lambda: screen.query_one("#boundary").display, what="the probe")

@@ -218,6 +218,7 @@ class Progress:
     lr: float | None = None
     batch_size: int = 0
     pretraining: tuple[str, str, int] | None = None  # (layer, epoch text, its epochs)
+    compiling: tuple[int, int] | None = None  # (passes done, in all) while kernels compile
     message: str = ""
     runs: dict[str, str] = field(default_factory=dict)
     skipped: int = 0  # damaged lines of followed runs, not shown

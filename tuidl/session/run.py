@@ -21,6 +21,7 @@ from ..experiment import Experiment
 from ..probe import Probe
 from ..runs import METRICS, RunWriter, new_run_dir, open_for_resume
 from ..trainer import Diverged, Trainer, load_experiment_data
+from ..warmup import compile_kernels
 from .lines import read_records
 from .messages import (
     Command,
@@ -102,6 +103,8 @@ class SingleRun:
         self.running = not launch.start_paused  # train continuously (else wait for commands)
         self._steps_wanted = 0
         self.state = "starting"
+        self.compiling: tuple[int, int] | None = None  # (passes done, in all) while compiling
+        self._report: Callable[[], None] | None = None  # the view's `between`
         self.trainer: Trainer | None = None
         self.writer: RunWriter | None = None
         self.sink: SessionSink | None = None
@@ -121,7 +124,9 @@ class SingleRun:
         are the loop's own: a session adds what it sent but the loop has not yet seen."""
         trainer = self.trainer
         if trainer is None:
-            return None
+            if self.compiling is None:
+                return None
+            return Progress(state="compiling", running=self.running, compiling=self.compiling)
         done, total = training_progress(trainer)
         return Progress(
             state=self.state,
@@ -162,6 +167,9 @@ class SingleRun:
             probe.conv, probe.input = previous.conv, previous.input
         self.sink = SessionSink(self.records, SOURCE, probe)
         trainer.callbacks.append(self.sink)
+        self.state = "compiling"
+        compile_kernels(trainer, self._compiled)
+        self.compiling = None
         trainer.begin()
         self.records.put(
             RunStarted(
@@ -209,6 +217,11 @@ class SingleRun:
                 self.state = "running" if self.running else "paused"
         self.applied += 1
 
+    def _compiled(self, done: int, total: int) -> None:
+        self.compiling = (done, total)
+        if self._report is not None:
+            self._report()
+
     def run(
         self,
         stopped: Callable[[], bool],
@@ -217,7 +230,9 @@ class SingleRun:
     ) -> None:
         """Train until `stopped()` (an ended run waits for commands such as Reinit); between
         steps, hold still while `priority` (a `UiPriority`) is busy, apply the commands, and
-        call `between` (at least every IDLE_SECONDS while idle, or at once when woken)."""
+        call `between` (at least every IDLE_SECONDS while idle, or at once when woken, and
+        while the kernels compile)."""
+        self._report = between
         self._start()
         try:
             while not stopped():

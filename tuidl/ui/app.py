@@ -64,7 +64,7 @@ from .widgets.statusline import Status, StatusLine
 
 COMMAND_RECHECK = 0.005  # a key's command not yet applied by the trainer: look again this soon
 TOAST_DELAY = 0.05
-TRAINING_STATES = ("starting", "running", "stepping")
+TRAINING_STATES = ("starting", "compiling", "running", "stepping")
 # no training process to take a command, and what the user can do about it
 GONE = {
     "died": "; R resumes from its last checkpoint, r starts a fresh run",

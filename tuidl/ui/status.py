@@ -60,7 +60,8 @@ class StatusReport:
             lr=progress.lr,
             lr_marked=now < self.lr_marked_until,
             loss=loss,
-            pretraining=pretraining_text(progress.pretraining, self.pretrain.get("train")),
+            stage=compiling_text(progress.compiling)
+            or pretraining_text(progress.pretraining, self.pretrain.get("train")),
             note=progress.message or (f"→ {self.run_dir}" if self.run_dir else ""),
         )
 
@@ -78,9 +79,16 @@ class StatusReport:
             step=int(last.get("step", 0)),
             lr=last.get("lr"),
             loss=loss,
-            pretraining=pretraining_text(stage, pretrain),
+            stage=pretraining_text(stage, pretrain),
             note=", ".join(labels) + (f" · {skipped} damaged lines skipped" if skipped else ""),
         )
+
+
+def compiling_text(compiling: tuple[int, int] | None) -> str:
+    """`compiling kernels (first start only) 3/15` while the run's kernels compile."""
+    if compiling is None:
+        return ""
+    return f"compiling kernels (first start only) {compiling[0]}/{compiling[1]}"
 
 
 def pretraining_text(stage: tuple[str, str, int] | None, record: dict[str, Any] | None) -> str:

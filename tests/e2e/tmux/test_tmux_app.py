@@ -114,3 +114,18 @@ def test_keys_act_while_training_in_a_real_terminal(tmux, tmp_path):
     tmux("send-keys", "-t", "app", "space")
     tmux.wait_for(r"PAUSED\s+epoch")
     tmux("send-keys", "-t", "app", "q")
+
+
+def test_a_first_start_says_it_compiles_then_trains(tmux, tmp_path):
+    """With an empty numba cache the kernels take seconds to compile: the status line says so
+    from the start, and training steps once they are ready."""
+    command = f"cd {tmp_path} && {TUIDL} digits-cnn"
+    args = ["new-session", "-d", "-s", "app", "-x", "160", "-y", "48", "-e", "TERM=xterm-256color"]
+    args += ["-e", f"NUMBA_CACHE_DIR={tmp_path / 'numba'}", "-e", "OPENBLAS_NUM_THREADS=1"]
+    args += ["-e", f"XDG_CACHE_HOME={tmp_path / 'cache'}", "-e", "COLUMNS=160", "-e", "LINES=48"]
+    tmux(*args, command)
+    tmux.wait_for(r"COMPILING\s+compiling kernels \(first start only\) \d+/\d+", timeout=5)
+    tmux("send-keys", "-t", "app", "space")  # taken now, applied once the kernels are ready
+    tmux.wait_for(r"RUNNING\s+epoch \d+\.\d+/\d+\s+step [1-9]", timeout=120)
+    assert any((tmp_path / "numba").rglob("*.nbi"))  # it was a cold start: the cache is new
+    tmux("send-keys", "-t", "app", "q")

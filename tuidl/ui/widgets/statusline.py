@@ -14,6 +14,7 @@ STATE_STYLES = {
     "paused": "bold yellow",
     "stepping": "bold yellow",
     "starting": "bold yellow",
+    "compiling": "bold yellow",
     "finished": "bold cyan",
     "early_stopped": "bold cyan",
     "interrupted": "bold yellow",
@@ -39,7 +40,8 @@ class Status:
     lr: float | None = None
     lr_marked: bool = False  # just changed by a key: shown highlighted
     loss: float | None = None
-    pretraining: str = ""  # the rbm layers' progress, shown instead of epoch, step and loss
+    stage: str = ""  # what comes before training (compiling, pretraining), shown instead of
+    # epoch, step and loss
     note: str = ""
 
 
@@ -63,8 +65,8 @@ class StatusLine(TextStrips):
         text.append(
             f" {s.state.replace('_', ' ').upper()} ", style=STATE_STYLES.get(s.state, "bold")
         )
-        if s.pretraining:
-            text.append(f" {s.pretraining}")
+        if s.stage:
+            text.append(f" {s.stage}")
         else:
             of = f"/{s.epochs}" if s.epochs else ""  # a followed run (tuidl view) has no total
             text.append(f" epoch {s.epoch:.2f}{of}  step {s.step}")
