@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,9 +15,14 @@ from .layers import Softmax, make_layer
 from .layers.base import Layer, Shape
 from .losses import LOSSES, Loss, SoftmaxCrossEntropy
 from .suggest import did_you_mean
+from .validate import memory_to_spare, size_text, within_memory
 
 MODEL_KEYS = ("loss", "init", "layers")
 FLAT_KEY = "model"  # the one key of `trainable()`: all parameters as one flat array
+FLOAT_BYTES = 4  # training runs in float32
+# a parameter lives on in training as float32 weights, gradients, two optimizer slots (adam),
+# early stopping's best weights and the copy a checkpoint writes
+TRAIN_BYTES_PER_PARAM = 6 * FLOAT_BYTES
 
 
 class Sequential:
@@ -87,8 +93,10 @@ class Sequential:
             ConfigError: "layer 3 (dense) ... input shape (8, 14, 14) ...".
         """
         shape = self.input_shape = tuple(input_shape)
+        params = 0
         for index, layer in enumerate(self.layers):
-            shape = build_layer(layer, index, shape, rng, self.init)
+            shape = build_layer(layer, index, shape, rng, self.init, params)
+            params += sum(value.size for value in layer.params.values())
         self.layers[0].needs_input_grad = False
         self.output_shape = shape
         self._pack()
@@ -145,6 +153,12 @@ class Sequential:
     def count_params(self) -> int:
         return sum(value.size for value in self.params.values())
 
+    def activation_floats(self) -> int:
+        """About how many numbers a training step of a built model keeps per sample: the
+        input and what each layer keeps (`Layer.activation_floats`)."""
+        floats = math.prod(self.input_shape)
+        return floats + sum(layer.activation_floats(layer.input_shape) for layer in self.layers)
+
     def astype(self, dtype: np.dtype) -> None:
         """Convert every parameter and state array, e.g. to float64 for a gradient check."""
         for layer in self.layers:
@@ -198,24 +212,42 @@ class Sequential:
 
 
 def build_layer(
-    layer: Layer, index: int, shape: Shape, rng: np.random.Generator, init: str
+    layer: Layer,
+    index: int,
+    shape: Shape,
+    rng: np.random.Generator,
+    init: str,
+    params_before: int = 0,
 ) -> Shape:
     """Build the `index`-th layer on input `shape`; returns its output shape.
 
+    The shapes and the parameter count are checked before anything is allocated: with the
+    `params_before` of the layers before it, the parameters must fit in memory for training.
+
     Raises:
-        ConfigError: the shape does not fit, naming the layer and the shapes.
+        ConfigError: the shape does not fit, naming the layer and the shapes; or the model
+            would be too big to train, naming the layer, its parameter count and the fix.
     """
+    where = f"layer {index} ({layer.type})"
     try:
-        out = tuple(layer.build(shape, rng, init))
+        out = tuple(layer.compute_output_shape(shape))
+        count = layer.param_count(shape)
     except ValueError as error:
-        raise ConfigError(
-            f"layer {index} ({layer.type}) with input shape {shape}: {error}"
-        ) from None
+        raise ConfigError(f"{where} with input shape {shape}: {error}") from None
     if any(size < 1 for size in out):
         raise ConfigError(
-            f"layer {index} ({layer.type}) turns input shape {shape} into {out}, which is "
-            "empty; use a smaller kernel or stride, or padding"
+            f"{where} turns input shape {shape} into {out}, which is empty; use a smaller "
+            "kernel or stride, or padding"
         )
+    total = params_before + count
+    before = f", {total:,} with the layers before it" if params_before else ""
+    try:
+        within_memory("training them", total * TRAIN_BYTES_PER_PARAM)
+    except ValueError as error:
+        raise ConfigError(
+            f"{where} has {count:,} parameters{before}: {error}; {layer.shrink_hint}"
+        ) from None
+    layer.build(shape, rng, init)
     return out
 
 
@@ -245,13 +277,14 @@ def report_layers(
     init = init if init in INITIALIZERS else "he"  # an unknown init is the model's problem
     shape = None if input_shape is None else tuple(input_shape)
     reports = []
+    params = 0
     for index, spec in enumerate(specs):
         report = LayerReport(index, str(spec.get("type", "?")), dict(spec))
         reports.append(report)
         try:
             layer = make_layer(spec, index)
             if shape is not None:
-                shape = build_layer(layer, index, shape, rng, init)
+                shape = build_layer(layer, index, shape, rng, init, params)
         except ConfigError as error:
             report.problem = str(error)
             shape = None
@@ -259,7 +292,30 @@ def report_layers(
         if shape is not None:
             report.output_shape = shape
             report.params = int(sum(value.size for value in layer.params.values()))
+            params += report.params
     return reports
+
+
+def batch_problem(model: Sequential, batch_size: int, train_samples: int) -> str:
+    """Why training a built model `batch_size` samples at a time would not fit in memory
+    beside its parameters ('' when it does). A batch is at most the whole training split."""
+    batch = min(batch_size, train_samples)
+    what = f"training {batch:,} samples at a time"
+    if batch < batch_size:
+        what += " (the whole training split)"
+    per_sample = model.activation_floats() * FLOAT_BYTES
+    params = model.count_params() * TRAIN_BYTES_PER_PARAM
+    try:
+        within_memory(what, params + batch * per_sample)
+    except ValueError as error:
+        fits = int((memory_to_spare() - params) // per_sample)
+        if fits < 1:
+            return (
+                f"{error}, with {size_text(per_sample)} of activations per sample; make the "
+                "layers' outputs smaller (fewer filters or units, a stride or pooling)"
+            )
+        return f"{error}; use train.batch_size = {fits:,} or less"
+    return ""
 
 
 def output_problem(shape: Shape, dataset) -> str:

@@ -31,7 +31,7 @@ from .diagnostics import (
 from .errors import ConfigError
 from .experiment import Experiment
 from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
-from .model import output_problem
+from .model import batch_problem, output_problem
 from .pretrain import Pretraining
 
 STATUSES = ("finished", "early_stopped", "diverged", "interrupted")  # how a run can end
@@ -86,7 +86,9 @@ class Trainer:
         init_seed, order_seed = np.random.SeedSequence(experiment.seed).spawn(2)
         self.model = experiment.make_model()
         self.model.build(dataset.input_shape, np.random.default_rng(init_seed))
-        problem = output_problem(self.model.output_shape, dataset)
+        problem = output_problem(self.model.output_shape, dataset) or batch_problem(
+            self.model, experiment.train["batch_size"], len(dataset.x_train)
+        )
         if problem:
             raise ConfigError(problem)
         self.optimizer = experiment.make_optimizer()

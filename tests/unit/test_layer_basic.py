@@ -207,3 +207,36 @@ def test_get_config_round_trips_through_make_layer():
     ]:
         layer = make_layer(spec, 0)
         assert {"type": layer.type, **layer.get_config()} == spec
+
+
+@pytest.mark.parametrize(
+    "spec, input_shape",
+    [
+        ({"type": "dense", "units": 7}, (5,)),
+        ({"type": "dense", "units": 4}, (6, 3)),
+        ({"type": "conv2d", "filters": 4, "kernel": [3, 2]}, (3, 8, 8)),
+        ({"type": "lstm", "units": 5}, (6, 3)),
+        ({"type": "rnn", "units": 5, "return_sequences": True}, (6, 3)),
+        ({"type": "rbm", "units": 6}, (5,)),
+        ({"type": "batchnorm"}, (3, 8, 8)),
+        ({"type": "batchnorm"}, (5,)),
+        ({"type": "prelu"}, (3, 8, 8)),
+        ({"type": "prelu"}, (6, 4)),
+        ({"type": "maxpool2d"}, (3, 8, 8)),
+        ({"type": "maxout"}, (6,)),
+        ({"type": "dropout"}, (5,)),
+        ({"type": "flatten"}, (3, 8, 8)),
+        ({"type": "softmax"}, (5,)),
+    ],
+)
+def test_param_count_is_what_build_makes(spec, input_shape):
+    """The model checks memory with `param_count` before building: it must not drift."""
+    layer = make_layer(spec, 0)
+    expected = layer.param_count(input_shape)
+    built(layer, input_shape)
+    assert expected == sum(value.size for value in layer.params.values())
+    assert layer.activation_floats(input_shape) >= 2 * np.prod(layer.output_shape)
+
+
+def test_param_count_of_a_huge_layer_needs_no_memory():
+    assert Dense(units=10**12).param_count((10**6,)) == (10**6 + 1) * 10**12

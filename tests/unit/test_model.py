@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from layertools import assert_model_gradcheck, built_model
 
+from tuidl import validate
 from tuidl.checkpoint import load_checkpoint, save_checkpoint
 from tuidl.errors import ConfigError
-from tuidl.model import Sequential
+from tuidl.model import Sequential, batch_problem, report_layers
 
 MLP = {
     "loss": "softmax_cross_entropy",
@@ -158,3 +159,58 @@ def test_checkpoint_never_unpickles(tmp_path):
     )
     with pytest.raises(ConfigError, match="damaged"):
         load_checkpoint(path, built_model(MLP, (5,)))
+
+
+@pytest.fixture
+def one_gib(monkeypatch):
+    """A machine with 1 GiB of memory: 512 MiB to spare for a model or a dataset."""
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 2**30)
+
+
+def test_a_model_too_big_to_train_is_refused_before_allocating(one_gib):
+    # 10 * 10**7 + 10**7 parameters, 24 bytes each in training: 2.5 GiB > 0.5 GiB
+    model = Sequential.from_config({"layers": [{"type": "dense", "units": 10**7}]})
+    with pytest.raises(ConfigError) as error:
+        model.build((10,), np.random.default_rng(0))
+    message = str(error.value)
+    assert message.startswith("layer 0 (dense) has 110,000,000 parameters: training them")
+    assert "the 512.0 MiB this machine can spare (half of its 1.0 GiB)" in message
+    assert message.endswith("use fewer units (or pool before flatten, so fewer features reach it)")
+    assert model.layers[0].params == {}
+
+
+def test_the_parameters_of_all_layers_count_together(one_gib):
+    # each layer fits (10**7 parameters or fewer, 229 MiB to train); the first three do not
+    layers = [{"type": "dense", "units": 10**6}, {"type": "dense", "units": 9}] * 2
+    with pytest.raises(ConfigError, match=r"layer 2 \(dense\) has 10,000,000 parameters, "):
+        Sequential.from_config({"layers": layers}).build((9,), np.random.default_rng(0))
+    (report,) = [r for r in report_layers(layers, (9,)) if r.problem]
+    assert report.index == 2 and "with the layers before it" in report.problem
+
+
+@pytest.mark.parametrize(
+    "layer, fix",
+    [
+        (
+            {"type": "conv2d", "filters": 10**8, "kernel": 3},
+            "use fewer filters or a smaller kernel",
+        ),
+        ({"type": "lstm", "units": 10**5}, "use fewer units"),
+    ],
+)
+def test_huge_conv_and_lstm_layers_name_their_fix(one_gib, layer, fix):
+    shape = (1, 8, 8) if layer["type"] == "conv2d" else (8, 8)
+    (report,) = report_layers([layer], shape)
+    assert report.problem.startswith(f"layer 0 ({layer['type']}) has ") and report.problem.endswith(
+        fix
+    )
+
+
+def test_batch_problem_names_a_batch_size_that_fits(one_gib):
+    # 10**6 inputs per sample: ~8 MB of activations each (input, output and its gradient)
+    model = built_model({"layers": [{"type": "dense", "units": 1}]}, (10**6,))
+    problem = batch_problem(model, 1000, train_samples=500)
+    assert problem.startswith("training 500 samples at a time (the whole training split) needs")
+    fits = int(problem.rsplit("batch_size = ", 1)[1].split()[0].replace(",", ""))
+    assert 0 < fits < 500
+    assert batch_problem(model, fits, 500) == "" and batch_problem(model, fits + 1, 500)

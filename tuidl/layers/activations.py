@@ -55,6 +55,9 @@ class PReLU(Layer):
     type = "prelu"
     INITIAL_SLOPE = 0.25
 
+    def param_count(self, input_shape: Shape) -> int:
+        return input_shape[0] if len(input_shape) == 3 else input_shape[-1]
+
     def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
         output_shape = super().build(input_shape, rng, init)
         channels = input_shape[0] if len(input_shape) == 3 else input_shape[-1]

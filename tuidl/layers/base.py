@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,6 +19,8 @@ class Layer:
     """
 
     type: ClassVar[str] = ""
+    # how to give it fewer parameters, for the message when a model has too many to train
+    shrink_hint: ClassVar[str] = "make the layers before it smaller"
 
     def __init__(self) -> None:
         self.name = self.type
@@ -50,6 +53,17 @@ class Layer:
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
+
+    def param_count(self, input_shape: Shape) -> int:
+        """How many parameters `build` makes for `input_shape`, counted without making them,
+        so that a model too big for the memory is refused before it is allocated."""
+        return 0
+
+    def activation_floats(self, input_shape: Shape) -> int:
+        """About how many numbers a training step keeps per sample for this layer, counted
+        from the shapes alone: its output and the gradient that comes back through it, plus
+        whatever caches the layer keeps for its backward pass."""
+        return 2 * math.prod(self.compute_output_shape(input_shape))
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
         raise NotImplementedError

@@ -29,6 +29,9 @@ class BatchNorm(Layer):
     def get_config(self) -> dict[str, Any]:
         return {"momentum": self.momentum, "eps": self.eps}
 
+    def param_count(self, input_shape: Shape) -> int:
+        return 2 * (input_shape[0] if len(input_shape) == 3 else input_shape[-1])
+
     def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
         output_shape = super().build(input_shape, rng, init)
         features = input_shape[0] if len(input_shape) == 3 else input_shape[-1]

@@ -56,6 +56,7 @@ class Conv2D(Layer):
     """
 
     type = "conv2d"
+    shrink_hint = "use fewer filters or a smaller kernel"
 
     def __init__(
         self,
@@ -113,6 +114,17 @@ class Conv2D(Layer):
                 f"be {(self.filters, OH, OW)}"
             )
         return (self.filters, OH, OW)
+
+    def param_count(self, input_shape: Shape) -> int:
+        KH, KW = self.kernel_size
+        return self.filters * (input_shape[0] * KH * KW + 1)
+
+    def activation_floats(self, input_shape: Shape) -> int:
+        """Output and its gradient, and the im2col matrix (C*KH*KW per output pixel) that
+        training keeps for backward."""
+        _, OH, OW = self.compute_output_shape(input_shape)
+        KH, KW = self.kernel_size
+        return super().activation_floats(input_shape) + input_shape[0] * KH * KW * OH * OW
 
     def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
         output_shape = super().build(input_shape, rng, init)

@@ -18,6 +18,7 @@ class Dense(Layer):
     """
 
     type = "dense"
+    shrink_hint = "use fewer units (or pool before flatten, so fewer features reach it)"
 
     def __init__(self, units: int, init: str | None = None) -> None:
         super().__init__()
@@ -38,6 +39,9 @@ class Dense(Layer):
                 "add a flatten layer before it"
             )
         return (*input_shape[:-1], self.units)
+
+    def param_count(self, input_shape: Shape) -> int:
+        return (input_shape[-1] + 1) * self.units
 
     def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
         output_shape = super().build(input_shape, rng, init)

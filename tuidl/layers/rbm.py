@@ -30,6 +30,7 @@ class RBM(Layer):
     """
 
     type = "rbm"
+    shrink_hint = "use fewer units"
 
     def __init__(
         self,
@@ -71,6 +72,9 @@ class RBM(Layer):
                 "before it"
             )
         return (self.units,)
+
+    def param_count(self, input_shape: Shape) -> int:
+        return (input_shape[0] + 1) * self.units + input_shape[0]
 
     def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
         self.rng = rng.spawn(1)[0]  # hidden samples of CD; saved with checkpoints

@@ -27,6 +27,8 @@ class _Recurrent(Layer):
     """
 
     gates = 1
+    states = 1  # (T, N, H) arrays of states the forward pass keeps for backward
+    shrink_hint = "use fewer units"
 
     def __init__(self, units: int, return_sequences: bool = False, init: str | None = None) -> None:
         """Validate the keys.
@@ -53,6 +55,15 @@ class _Recurrent(Layer):
             raise ValueError(_shape_message(self.type, input_shape))
         steps = input_shape[0]
         return (steps, self.units) if self.return_sequences else (self.units,)
+
+    def param_count(self, input_shape: Shape) -> int:
+        return self.gates * self.units * (input_shape[1] + self.units + 1)
+
+    def activation_floats(self, input_shape: Shape) -> int:
+        """Output and its gradient, and the cache of every step for backpropagation through
+        time: the gates and their gradients (2 * gates * H) and the states."""
+        cache = input_shape[0] * self.units * (2 * self.gates + self.states)
+        return super().activation_floats(input_shape) + cache
 
     def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
         output_shape = super().build(input_shape, rng, init)
@@ -140,6 +151,7 @@ class LSTM(_Recurrent):
 
     type = "lstm"
     gates = 4
+    states = 3  # c, tanh(c), h
 
     def _initial_bias(self) -> np.ndarray:
         b = np.zeros(4 * self.units, np.float32)
