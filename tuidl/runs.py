@@ -6,7 +6,9 @@ an atomic checkpoint at an epoch end (of pretraining too) once `CHECKPOINT_EVERY
 since the last one, and always when training stops, and a summary saying how the run stands.
 Tiny networks finish an epoch every few milliseconds: a checkpoint and summary fsynced at each
 one took a quarter of spiral-mlp's training time. A killed process loses at most that interval:
-`--resume` drops the metric lines written after the checkpoint.
+`--resume` drops the metric lines written after the checkpoint. While it writes, the writer
+holds the directory's lock (`tuidl.lock`), so a second writer (`tuidl run --resume`, the app)
+is refused in one line instead of interleaving its lines with the first's.
 
 `tuidl view`, the app and any other tool (pandas, jq) read the same files.
 """
@@ -27,6 +29,7 @@ from .atomic import atomic_write
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, printable
 from .experiment import Experiment
+from .lock import RunLock
 from .trainer import Callback, Trainer
 
 CONFIG = "config.toml"
@@ -105,12 +108,14 @@ class RunWriter(Callback):
 
     def __init__(self, run_dir: str | os.PathLike) -> None:
         self.run_dir = Path(run_dir)
+        self.lock = RunLock(self.run_dir)
         self._file = None
         self.last_epoch: dict[str, Any] | None = None
         self.best: dict[str, Any] = {}
         self._saved_at = self._summarized_at = time.monotonic()
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        self.lock.acquire()
         config = self.run_dir / CONFIG
         if not config.exists():
             trainer.experiment.save(config)
@@ -161,9 +166,11 @@ class RunWriter(Callback):
         self.close()
 
     def close(self) -> None:
+        """Close the metrics file and let go of the directory's lock."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        self.lock.release()
 
     def save_checkpoint(self, trainer: Trainer) -> None:
         save_checkpoint(
@@ -214,19 +221,24 @@ def open_for_resume(
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).exists():
         raise ConfigError(f"{run_dir} is not a run directory (no {CONFIG}); pass the run's folder")
-    if not (run_dir / CHECKPOINT).exists():
-        raise ConfigError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run")
-    experiment = printable_name(Experiment.load(run_dir / CONFIG))
     writer = RunWriter(run_dir)
-    trainer = Trainer(experiment, callbacks=[writer], data_dir=data_dir)
-    extra = load_checkpoint(run_dir / CHECKPOINT, trainer.model, trainer.optimizer)
-    trainer.load_state_dict(extra)
-    _truncate_metrics(
-        run_dir / METRICS, trainer.step_count, trainer.epoch, trainer.pretraining.epochs_done
-    )
-    for record in read_metrics(run_dir):
-        if record["kind"] == "epoch":
-            writer.track(record)
+    writer.lock.acquire()  # before anything is read: another process may be writing it
+    try:
+        if not (run_dir / CHECKPOINT).exists():
+            raise ConfigError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run")
+        experiment = printable_name(Experiment.load(run_dir / CONFIG))
+        trainer = Trainer(experiment, callbacks=[writer], data_dir=data_dir)
+        extra = load_checkpoint(run_dir / CHECKPOINT, trainer.model, trainer.optimizer)
+        trainer.load_state_dict(extra)
+        _truncate_metrics(
+            run_dir / METRICS, trainer.step_count, trainer.epoch, trainer.pretraining.epochs_done
+        )
+        for record in read_metrics(run_dir):
+            if record["kind"] == "epoch":
+                writer.track(record)
+    except BaseException:
+        writer.close()
+        raise
     return trainer, writer
 
 

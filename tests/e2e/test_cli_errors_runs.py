@@ -6,10 +6,13 @@ already written is lost; nothing is written outside the folder the user named.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_line_error, run_tuidl
+from clitools import TUIDL, assert_one_line_error, run_tuidl, tuidl_env
+from waiting import wait_until
 
 TINY = """
 name = "tiny"
@@ -107,3 +110,41 @@ def test_an_error_line_shows_control_characters_escaped(tmp_path):
     result = run_tuidl("run", "no\x1b[2Jsuch\nfile.toml", tmp_path=tmp_path)
     assert_one_line_error(result, "\\x1b[2J", "\\n")
     assert_no_escape(result)
+
+
+def start_tuidl(tmp_path: Path, *args: str) -> subprocess.Popen:
+    """`tuidl ARGS` running in the background, its output on pipes."""
+    return subprocess.Popen(
+        [TUIDL, *args], cwd=tmp_path, env=tuidl_env(tmp_path), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def stop(process: subprocess.Popen) -> str:
+    """Ctrl-C `process` and wait for it to end; its stderr."""
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    return stderr
+
+
+def test_a_second_writer_is_refused_while_the_first_runs(tmp_path):
+    first = start_tuidl(tmp_path, "run", tiny(tmp_path, n=2000, epochs=500), "--out", "out")
+    run_dir = tmp_path / "out" / "tiny-1"
+    metrics = run_dir / "metrics.jsonl"
+    wait_until(lambda: metrics.exists() and metrics.stat().st_size > 0, 60, "the first lines")
+    try:
+        written = metrics.read_bytes()
+        result = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
+        assert_one_line_error(
+            result, f"{run_dir} is being written by process {first.pid}", "wait for it or stop it"
+        )
+        assert metrics.read_bytes().startswith(written)  # not cut back to the checkpoint
+        assert first.poll() is None
+    finally:
+        stop(first)
+    assert not (run_dir / ".lock").exists()
+    second = start_tuidl(tmp_path, "run", "--resume", str(run_dir))
+    size = metrics.stat().st_size
+    wait_until(lambda: metrics.stat().st_size > size, 60, "the resumed run's lines")
+    stop(second)

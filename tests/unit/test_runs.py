@@ -5,6 +5,7 @@ from test_trainer import experiment
 
 from tuidl import runs
 from tuidl.errors import ConfigError
+from tuidl.lock import LOCK, RunLock
 from tuidl.runs import RunWriter
 from tuidl.trainer import Trainer
 
@@ -91,3 +92,21 @@ def test_new_run_dirs_count_up_inside_the_root(tmp_path):
 def test_variant_folders_are_safe():
     assert runs.variant_folder("sgd:0.1") == "sgd-lr0.1"
     assert runs.variant_folder("sgd:\n1e-3") == "sgd-lr-1e-3"
+
+
+def test_resume_is_refused_while_another_writer_holds_the_run(tmp_path):
+    writer = RunWriter(tmp_path)
+    trainer = Trainer(experiment(train={"epochs": 1, "batch_size": 16}), callbacks=[writer])
+    trainer.fit()
+    metrics = (tmp_path / runs.METRICS).read_bytes() + b'{"kind": "step", "step": 1000}\n'
+    (tmp_path / runs.METRICS).write_bytes(metrics)  # a line a resume would cut
+    holder = RunLock(tmp_path)
+    holder.acquire()
+    with pytest.raises(ConfigError, match="is being written by process"):
+        runs.open_for_resume(tmp_path)
+    assert (tmp_path / runs.METRICS).read_bytes() == metrics
+    holder.release()
+    _, resumed = runs.open_for_resume(tmp_path)
+    assert resumed.lock.held
+    resumed.close()
+    assert not (tmp_path / LOCK).exists()
