@@ -318,10 +318,15 @@ def batch_problem(model: Sequential, batch_size: int, train_samples: int) -> str
     return ""
 
 
-def output_problem(shape: Shape, dataset) -> str:
-    """Why a model's output `shape` does not fit the dataset's targets ('' when it does)."""
-    integer = np.issubdtype(dataset.y_train.dtype, np.integer)
-    if dataset.task in ("classification", "sequence") and integer:
+def output_problem(shape: Shape, dataset, loss: str | None = None) -> str:
+    """Why a model's output `shape` (and its `loss`, when given) does not fit the dataset's
+    targets ('' when it does)."""
+    labels = np.issubdtype(dataset.y_train.dtype, np.integer)
+    if loss is not None:
+        problem = _loss_problem(shape, dataset, loss, labels)
+        if problem:
+            return problem
+    if dataset.task in ("classification", "sequence") and labels:
         if shape[-1] != dataset.num_outputs:
             return (
                 f"the last layer gives shape {shape} but {dataset.name} has "
@@ -333,4 +338,31 @@ def output_problem(shape: Shape, dataset) -> str:
             f"the last layer gives shape {shape} but {dataset.name}'s targets have shape "
             f"{dataset.y_train.shape[1:]}; make the last layer match"
         )
+    return ""
+
+
+def _loss_problem(shape: Shape, dataset, loss: str, labels: bool) -> str:
+    """Why `loss` cannot compare the model's outputs with the dataset's targets ('' if it can).
+
+    Class labels (integers) need softmax_cross_entropy: mse and binary_cross_entropy read
+    targets of the output's shape. Regression targets need a loss that reads them as values,
+    binary_cross_entropy only those in [0, 1].
+    """
+    if labels and loss != "softmax_cross_entropy":
+        return (
+            f'loss = "{loss}" needs targets of the output\'s shape {shape}, but {dataset.name} '
+            'has class labels; use loss = "softmax_cross_entropy" for class labels'
+        )
+    if not labels and loss == "softmax_cross_entropy":
+        return (
+            f'loss = "softmax_cross_entropy" needs class labels, but {dataset.name} has '
+            f'regression targets of shape {dataset.y_train.shape[1:]}; use loss = "mse"'
+        )
+    if not labels and loss == "binary_cross_entropy" and len(dataset.y_train):
+        low, high = float(dataset.y_train.min()), float(dataset.y_train.max())
+        if low < 0 or high > 1:
+            return (
+                f'loss = "binary_cross_entropy" needs targets in [0, 1], but {dataset.name}\'s '
+                f'run from {low:g} to {high:g}; use loss = "mse"'
+            )
     return ""

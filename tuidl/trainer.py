@@ -86,8 +86,8 @@ class Trainer:
         init_seed, order_seed = np.random.SeedSequence(experiment.seed).spawn(2)
         self.model = experiment.make_model()
         self.model.build(dataset.input_shape, np.random.default_rng(init_seed))
-        problem = output_problem(self.model.output_shape, dataset) or batch_problem(
-            self.model, experiment.train["batch_size"], len(dataset.x_train)
+        problem = output_problem(self.model.output_shape, dataset, self.model.loss_name) or (
+            batch_problem(self.model, experiment.train["batch_size"], len(dataset.x_train))
         )
         if problem:
             raise ConfigError(problem)
@@ -102,10 +102,16 @@ class Trainer:
         self.pretraining = Pretraining(
             self.model, dataset.x_train, self.batch_size, self.order_rng, train["shuffle"]
         )
-        self.early_stopping = (
-            EarlyStopping(**train["early_stopping"]) if ("early_stopping" in train) else None
-        )
         self.classify = isinstance(self.model.loss, SoftmaxCrossEntropy | BinaryCrossEntropy)
+        self.early_stopping = (
+            EarlyStopping(
+                **train["early_stopping"],
+                validation=dataset.x_val is not None and len(dataset.x_val) > 0,
+                accuracy=self.classify,
+            )
+            if ("early_stopping" in train)
+            else None
+        )
         self.step_norms = StepNorms(self.model)
         self.step_count = 0  # optimizer steps taken
         self.epoch = 0  # epochs completed
@@ -368,7 +374,36 @@ class Trainer:
 class EarlyStopping:
     """Stop when the monitored value has not improved by `min_delta` for `patience` epochs."""
 
-    def __init__(self, patience: int, min_delta: float, restore_best: bool, monitor: str) -> None:
+    def __init__(
+        self,
+        patience: int,
+        min_delta: float,
+        restore_best: bool,
+        monitor: str,
+        *,
+        validation: bool = True,
+        accuracy: bool = True,
+    ) -> None:
+        """Args as in `[train] early_stopping`, and what the run logs every epoch.
+
+        Args:
+            validation: whether there are validation samples (`val_loss`, `val_acc`).
+            accuracy: whether the loss classifies (`train_acc`, `val_acc`).
+
+        Raises:
+            ConfigError: `monitor` is a value the run never logs; before training, not at
+                the end of its first epoch.
+        """
+        if monitor.endswith("acc") and not accuracy:
+            raise ConfigError(
+                f"early stopping monitors {monitor!r}, but this loss measures no accuracy; "
+                'use monitor = "val_loss" (or "train_loss")'
+            )
+        if monitor.startswith("val_") and not validation:
+            raise ConfigError(
+                f"early stopping monitors {monitor!r}, but there are no validation samples; "
+                'set a larger [data] val_split (e.g. 0.2) or monitor = "train_loss"'
+            )
         self.patience, self.min_delta = patience, min_delta
         self.restore_best, self.monitor = restore_best, monitor
         self.sign = -1.0 if monitor.endswith("acc") else 1.0  # lower sign*value is better
@@ -379,11 +414,6 @@ class EarlyStopping:
 
     def update(self, logs: dict[str, Any], model) -> bool:
         """Record this epoch's logs; True when training should stop."""
-        if self.monitor not in logs:
-            raise ConfigError(
-                f"early stopping monitors {self.monitor!r}, which this run does not log; "
-                'use monitor = "train_loss" or add a validation split'
-            )
         value = self.sign * logs[self.monitor]
         if value < self.best - self.min_delta:
             self.best, self.wait = value, 0

@@ -29,6 +29,9 @@ WIDE_CONV = """[
   { type = "dense", units = 10 },
 ]"""
 ADDING_LSTM = '[{ type = "lstm", units = 8 }, { type = "dense", units = 1 }]'
+REBER_LSTM = (
+    '[{ type = "lstm", units = 8, return_sequences = true }, { type = "dense", units = 7 }]'
+)
 
 
 def experiment(
@@ -83,6 +86,32 @@ CASES = [
     Case("batch of huge activations", experiment('name = "digits"', WIDE_CONV,
                                                  train="batch_size = 1000000"),
          ["training 1,438 samples at a time (the whole training split) needs about"]),
+    # 2. a loss or early stopping that cannot work with the data: before the run directory
+    Case("mse on class labels", experiment(loss="mse"),
+         ['loss = "mse" needs targets of the output\'s shape (2,)', "spiral has class labels",
+          'use loss = "softmax_cross_entropy"']),
+    Case("binary_cross_entropy on class labels", experiment(
+        layers=MLP.replace("units = 2 }", "units = 1 }"), loss="binary_cross_entropy"),
+         ['loss = "binary_cross_entropy" needs targets', "softmax_cross_entropy"]),
+    Case("mse on per-step labels", experiment('name = "reber"\nn = 50', REBER_LSTM, "mse"),
+         ["(24, 7)", "reber has class labels"]),
+    Case("softmax_cross_entropy on regression targets",
+         experiment('name = "adding"\nn = 100', ADDING_LSTM),
+         ["needs class labels, but adding has regression targets", 'use loss = "mse"']),
+    Case("binary_cross_entropy on targets beyond 1",
+         experiment('name = "adding"\nn = 100', ADDING_LSTM, "binary_cross_entropy"),
+         ["needs targets in [0, 1], but adding's run from"]),
+    Case("early stopping on val_loss, val_split 0",
+         experiment(SPIRAL + "\nval_split = 0", train="early_stopping = { patience = 2 }"),
+         ["early stopping monitors 'val_loss', but there are no validation samples",
+          "val_split", 'monitor = "train_loss"']),
+    Case("early stopping on val_loss, val_split rounding to none",
+         experiment(SPIRAL + "\nval_split = 0.001", train="early_stopping = { patience = 2 }"),
+         ["no validation samples"]),
+    Case("early stopping on val_acc of a regression",
+         experiment('name = "adding"\nn = 100', ADDING_LSTM, "mse",
+                    'early_stopping = { monitor = "val_acc" }'),
+         ["early stopping monitors 'val_acc', but this loss measures no accuracy"]),
 ]  # fmt: skip
 
 

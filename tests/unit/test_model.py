@@ -1,4 +1,5 @@
-"""Sequential: building from a [model] table, shape errors, whole-model gradchecks, checkpoints."""
+"""Sequential: building from a [model] table, shape and size errors, whole-model gradchecks,
+checkpoints, and whether the output and loss fit the data."""
 
 import numpy as np
 import pytest
@@ -6,8 +7,9 @@ from layertools import assert_model_gradcheck, built_model
 
 from tuidl import validate
 from tuidl.checkpoint import load_checkpoint, save_checkpoint
+from tuidl.datasets import load_dataset
 from tuidl.errors import ConfigError
-from tuidl.model import Sequential, batch_problem, report_layers
+from tuidl.model import Sequential, batch_problem, output_problem, report_layers
 
 MLP = {
     "loss": "softmax_cross_entropy",
@@ -214,3 +216,25 @@ def test_batch_problem_names_a_batch_size_that_fits(one_gib):
     fits = int(problem.rsplit("batch_size = ", 1)[1].split()[0].replace(",", ""))
     assert 0 < fits < 500
     assert batch_problem(model, fits, 500) == "" and batch_problem(model, fits + 1, 500)
+
+
+@pytest.mark.parametrize(
+    "dataset, shape, loss, message",
+    [
+        ("spiral", (2,), "mse", 'loss = "mse" needs targets of the output\'s shape (2,), but'),
+        ("spiral", (1,), "binary_cross_entropy", "spiral has class labels; use loss ="),
+        ("adding", (1,), "softmax_cross_entropy", "adding has regression targets of shape (1,)"),
+        ("adding", (1,), "binary_cross_entropy", "needs targets in [0, 1], but adding's run"),
+        ("spiral", (3,), "softmax_cross_entropy", "spiral has 2 classes"),
+        ("adding", (1,), "mse", ""),
+        ("spiral", (2,), "softmax_cross_entropy", ""),
+    ],
+)
+def test_output_problem_checks_the_loss_against_the_targets(dataset, shape, loss, message):
+    data = load_dataset(dataset, n=40)
+    problem = output_problem(shape, data, loss)
+    assert message in problem and bool(problem) == bool(message)
+
+
+def test_output_problem_without_a_loss_checks_shapes_only():
+    assert output_problem((2,), load_dataset("spiral", n=40)) == ""
