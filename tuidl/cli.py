@@ -100,17 +100,13 @@ def _prepare_terminal(color: str) -> None:
 
 
 def view_command(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .session.follow import run_dirs_in
 
-    from .runs import METRICS
-
-    for run_dir in args.run_dirs:
-        if not (Path(run_dir) / METRICS).exists() and not (Path(run_dir) / "config.toml").exists():
-            raise ConfigError(f"{run_dir} is not a run directory (no {METRICS}); pass a run folder")
+    run_dirs = run_dirs_in(args.run_dirs)
     _prepare_terminal(args.color)
     from .ui.app import make_app
 
-    make_app(view_dirs=args.run_dirs).run()
+    make_app(view_dirs=run_dirs).run()
     return 0
 
 

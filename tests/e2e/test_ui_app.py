@@ -34,7 +34,7 @@ from tuidl.draft import DatasetCache
 from tuidl.errors import ConfigError
 from tuidl.render.charts import short
 from tuidl.runs import RunWriter, read_metrics
-from tuidl.trainer import Trainer, load_experiment_data
+from tuidl.trainer import Diverged, Trainer, load_experiment_data
 from tuidl.ui.app import make_app
 from tuidl.ui.screens.build import BuildScreen, LayerForm
 from tuidl.ui.screens.help import ConfirmScreen, HelpScreen, binding_rows
@@ -341,16 +341,39 @@ async def test_view_of_a_finished_run_shows_its_curves(tmp_path):
             "dense_2",
         ]
         status = app.train_screen.query_one("#status").render().plain
-        assert f"step {len(steps)}" in status and "FOLLOWING" in status
-        # only the keys that do something here: no pause, step, lr, save...
+        # its summary says it finished: not "following" (nothing more will come)
+        assert f"step {len(steps)}" in status and "FINISHED" in status
+        assert "samples/s" in status and " 0 samples/s" not in status  # the run's mean rate
+        # only the keys that do something here: no pause, step, lr, save, build, race...
         footer = {key.action for key in app.train_screen.query("FooterKey")}
         assert {"toggle_metric", "help"} <= footer and not footer & TRAINING_ACTIONS
+        assert not any(action.startswith("show") for action in footer), footer
         helped = {what for _, _, what in binding_rows(app.train_screen)}
         assert "loss/acc" in helped and not helped & {"pause/run", "one step", "lr x2", "save ckpt"}
         await pilot.press("space")  # not bound here: nothing happens
         assert app.screen is app.train_screen
         await pilot.press("q")
     assert app.return_code == 0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+async def test_view_of_a_race_folder_overlays_its_runs_with_their_statuses(tmp_path):
+    race = tmp_path / "compare-spiral-1"
+    for name, lr in (("adam", 0.01), ("sgd", 1e38)):
+        (race / name).mkdir(parents=True)
+        experiment = tiny(epochs=2).with_overrides([f"optimizer.name={name}", f"optimizer.lr={lr}"])
+        trainer = Trainer(experiment, callbacks=[RunWriter(race / name)])
+        try:
+            trainer.fit()
+        except Diverged:
+            pass
+    (race / "comparison.json").write_text("{}")
+    app = make_app(view_dirs=sorted(race.iterdir()))  # race/*: comparison.json passed over
+    async with app.run_test(size=(160, 48)) as pilot:
+        runs = app.train_screen.runs
+        await wait_for(pilot, lambda: {"adam", "sgd"} <= set(runs), what="both runs")
+        await wait_for(pilot, lambda: "adam finished, sgd diverged" in status_text(app))
+        assert "FINISHED" in status_text(app)  # the first run's status: neither still written
 
 
 async def test_view_follows_a_run_being_written(tmp_path):

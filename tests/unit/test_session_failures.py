@@ -12,9 +12,10 @@ import pytest
 from uitools import tiny
 from waiting import wait_until
 
+from tuidl.errors import ConfigError
 from tuidl.runs import RunWriter
 from tuidl.session.child import ProcessSession
-from tuidl.session.follow import FollowSession
+from tuidl.session.follow import FollowSession, run_dirs_in
 from tuidl.session.lines import DamagedLine, parse_line
 from tuidl.session.messages import EpochEnded, Failed, RunStarted, StepLogged
 from tuidl.session.run import Launch
@@ -125,3 +126,41 @@ def test_a_finished_run_followed_by_view_is_read_whole(tmp_path):
     kinds = [type(r) for r in session.drain()]
     assert kinds.count(StepLogged) == 10 and kinds.count(EpochEnded) == 2
     assert session.progress().skipped == 0
+
+
+def test_view_takes_run_folders_race_folders_and_globs(tmp_path):
+    race = tmp_path / "compare-x-1"
+    for name in ("adam", "sgd"):
+        (race / name).mkdir(parents=True)
+        (race / name / "metrics.jsonl").write_text("")
+    (race / "comparison.json").write_text("{}")
+    assert run_dirs_in([race]) == [race / "adam", race / "sgd"]  # a race: its runs
+    assert run_dirs_in(sorted(race.iterdir())) == [race / "adam", race / "sgd"]  # race/*
+    assert run_dirs_in([race / "sgd"]) == [race / "sgd"]
+    for bad in ([race / "comparison.json"], [tmp_path / "missing"], [tmp_path]):
+        with pytest.raises(ConfigError, match="not a run directory"):
+            run_dirs_in(bad)
+
+
+def test_follow_says_following_until_every_summary_says_how_the_run_ended(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "metrics.jsonl").write_text(json.dumps(GOOD_STEP) + "\n")
+        (run / "config.toml").write_text("[train]\nbatch_size = 32\n")
+        runs.append(run)
+    session = FollowSession(runs)
+    session.poll()
+    assert session.progress().state == "following" and session.progress().batch_size == 32
+    (runs[0] / "summary.json").write_text(json.dumps({"status": "finished"}))
+    session.poll()
+    assert session.progress().state == "following"  # b is still being written
+    assert session.progress().runs == {"a": "finished", "b": "running"}
+    (runs[1] / "summary.json").write_text(json.dumps({"status": "diverged"}))
+    session.poll()
+    assert session.progress().state == "finished"  # the first run's
+    assert session.progress().runs == {"a": "finished", "b": "diverged"}
+    (runs[0] / "summary.json").write_text("{damaged")
+    session.poll()
+    assert session.progress().runs["a"] == "running"  # nothing readable: still following

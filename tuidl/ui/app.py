@@ -30,7 +30,7 @@ from ..runs import CHECKPOINT
 from ..session.base import Session
 from ..session.child import ProcessSession
 from ..session.compare import CompareSession
-from ..session.follow import FollowSession
+from ..session.follow import FollowSession, run_dirs_in
 from ..session.messages import (
     Command,
     ConfusionMeasured,
@@ -412,9 +412,7 @@ class TuidlApp(App):
         loss = self.train_screen.smoothed_loss
         if self.following:
             first = next(iter(self.report.last), "")
-            return self.report.following(
-                self.session.labels, loss(first), self.session.progress().skipped
-            )
+            return self.report.following(self.session.progress(), loss(first))
         progress = self.session.progress() if self.session is not None else None
         if progress is None:
             return Status(state="starting" if self.session is not None else "idle")
@@ -431,6 +429,11 @@ class TuidlApp(App):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`tuidl view` has one screen, nothing to build or race: switching is off (and not
+        listed)."""
+        return not (self.following and action == "show")
 
     def action_quit_app(self) -> None:
         if not any(progress.state == "running" for progress in self._progress()):
@@ -457,7 +460,8 @@ def make_app(
     train_in: str = "process",
 ) -> TuidlApp:
     """The app on `experiment` (an Experiment, a preset name or .toml path; the default preset
-    when None), or following `view_dirs` (run directories) for `tuidl view`.
+    when None), or following `view_dirs` (run directories, or folders of them) for `tuidl
+    view`.
 
     Args:
         runs_root: where training writes run directories (None: write none).
@@ -469,7 +473,7 @@ def make_app(
             the UI) or "thread" (a thread of the app: a test can look at its trainer).
     """
     if view_dirs is not None:
-        return TuidlApp(None, view_dirs=[Path(d) for d in view_dirs], runs_root=None, clock=clock)
+        return TuidlApp(None, view_dirs=run_dirs_in(view_dirs), runs_root=None, clock=clock)
     if experiment is None:
         experiment = preset(DEFAULT_PRESET)
     elif isinstance(experiment, str):

@@ -65,22 +65,31 @@ class StatusReport:
             note=progress.message or (f"→ {self.run_dir}" if self.run_dir else ""),
         )
 
-    def following(self, labels: list[str], loss: float | None, skipped: int) -> Status:
-        """`tuidl view`: the first run's latest step or epoch (`loss`: its smoothed loss) and
-        how many damaged lines were `skipped`."""
+    def following(self, progress: Progress, loss: float | None) -> Status:
+        """`tuidl view`: the runs' state, the first run's latest step or epoch (`loss`: its
+        smoothed loss) and mean rate, each run's status, the damaged lines skipped."""
         last = next(iter(self.last.values()), {})
         pretrain = next(iter(self.pretrain.values()), None) if not last else None
         stage = None
         if pretrain is not None:
             stage = (pretrain["layer"], str(pretrain["epoch"]), pretrain["epochs"])
+        seconds, step = last.get("time", 0.0), int(last.get("step", 0))
+        rate = step * progress.batch_size / seconds if seconds > 0 else 0.0
+        runs = progress.runs
+        note = ", ".join(f"{label} {status}" for label, status in runs.items())
+        if len(runs) == 1:
+            note = next(iter(runs))
+        if progress.skipped:
+            note += f" · {progress.skipped} damaged lines skipped"
         return Status(
-            state="following",
+            state=progress.state,
             epoch=float(last.get("epoch", 0.0)),
-            step=int(last.get("step", 0)),
+            step=step,
+            samples_per_s=rate,
             lr=last.get("lr"),
             loss=loss,
             stage=pretraining_text(stage, pretrain),
-            note=", ".join(labels) + (f" · {skipped} damaged lines skipped" if skipped else ""),
+            note=note,
         )
 
 
