@@ -2,11 +2,13 @@
 
 `RunWriter` is a trainer callback that keeps the directory current while training: whole
 metric lines, each flushed as it is written (a readable file at any moment; a few µs a step),
-an atomic checkpoint at an epoch end (of pretraining too) once `CHECKPOINT_EVERY_S` have passed
-since the last one, and always when training stops, and a summary saying how the run stands.
-Tiny networks finish an epoch every few milliseconds: a checkpoint and summary fsynced at each
-one took a quarter of spiral-mlp's training time. A killed process loses at most that interval:
-`--resume` drops the metric lines written after the checkpoint. While it writes, the writer
+an atomic checkpoint at the first epoch end (of pretraining too), then at an epoch end once
+`CHECKPOINT_EVERY_S` have passed since the last one, and always when training stops, and a
+summary saying how the run stands. Tiny networks finish an epoch every few milliseconds: a
+checkpoint and summary fsynced at each one took a quarter of spiral-mlp's training time. A
+killed process loses at most that interval (a run killed after its first epoch can resume):
+`--resume` drops the metric lines written after the checkpoint, and the writer removes the
+temporary files the killed process's atomic writes left. While it writes, the writer
 holds the directory's lock (`tuidl.lock`), so a second writer (`tuidl run --resume`, the app)
 is refused in one line instead of interleaving its lines with the first's.
 
@@ -25,7 +27,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
+from .atomic import atomic_write, leftovers
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, printable
 from .experiment import Experiment
@@ -112,10 +114,14 @@ class RunWriter(Callback):
         self._file = None
         self.last_epoch: dict[str, Any] | None = None
         self.best: dict[str, Any] = {}
-        self._saved_at = self._summarized_at = time.monotonic()
+        self._saved_at: float | None = None  # no checkpoint yet: one at the first epoch end
+        self._summarized_at = time.monotonic()
 
     def on_train_begin(self, trainer: Trainer) -> None:
         self.lock.acquire()
+        for name in (CONFIG, METRICS, CHECKPOINT, SUMMARY):
+            for leftover in leftovers(self.run_dir / name):
+                leftover.unlink(missing_ok=True)
         config = self.run_dir / CONFIG
         if not config.exists():
             trainer.experiment.save(config)

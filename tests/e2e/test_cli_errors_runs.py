@@ -6,6 +6,7 @@ already written is lost; nothing is written outside the folder the user named.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -148,3 +149,20 @@ def test_a_second_writer_is_refused_while_the_first_runs(tmp_path):
     size = metrics.stat().st_size
     wait_until(lambda: metrics.stat().st_size > size, 60, "the resumed run's lines")
     stop(second)
+
+
+def test_a_run_killed_after_its_first_epoch_resumes(tmp_path):
+    process = start_tuidl(tmp_path, "run", tiny(tmp_path, n=2000, epochs=30), "--out", "out")
+    run_dir = tmp_path / "out" / "tiny-1"
+    wait_until((run_dir / "checkpoint.npz").exists, 60, "the first epoch's checkpoint")
+    process.kill()
+    process.communicate()
+    (run_dir / ".summary.json.k1ll3d00.tmp").write_text("{")  # as a kill mid-write leaves
+    assert (run_dir / ".lock").exists()
+    resumed = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epoch"] == 30
+    assert {p.name for p in run_dir.iterdir()} == {
+        "config.toml", "metrics.jsonl", "checkpoint.npz", "summary.json"
+    }  # fmt: skip

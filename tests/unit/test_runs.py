@@ -1,5 +1,8 @@
 """RunWriter's checkpoint and summary cadence: tiny epochs must not fsync a file each."""
 
+import os
+import stat
+
 import pytest
 from test_trainer import experiment
 
@@ -32,13 +35,16 @@ def fit_counting_writes(tmp_path, monkeypatch):
     return trainer, counts
 
 
-def test_epochs_inside_the_interval_checkpoint_once_when_training_stops(tmp_path, monkeypatch):
+def test_epochs_inside_the_interval_checkpoint_after_the_first_and_at_the_end(
+    tmp_path, monkeypatch
+):
     monkeypatch.setattr(runs, "CHECKPOINT_EVERY_S", 3600.0)
     monkeypatch.setattr(runs, "SUMMARY_EVERY_S", 3600.0)
     trainer, counts = fit_counting_writes(tmp_path, monkeypatch)
     assert trainer.epoch == 30
-    # the summary at the start and at the end; the checkpoint only at the end
-    assert counts == {"checkpoint": 1, "summary": 2}
+    # the summary at the start and at the end; the checkpoint after the first epoch (a run
+    # killed then can resume) and at the end
+    assert counts == {"checkpoint": 2, "summary": 2}
     assert (tmp_path / runs.CHECKPOINT).exists()
 
 
@@ -110,3 +116,27 @@ def test_resume_is_refused_while_another_writer_holds_the_run(tmp_path):
     assert resumed.lock.held
     resumed.close()
     assert not (tmp_path / LOCK).exists()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_every_file_of_a_run_follows_the_umask(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        writer = RunWriter(tmp_path)
+        Trainer(experiment(train={"epochs": 1}), callbacks=[writer]).fit()
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == dict.fromkeys([runs.CONFIG, runs.METRICS, runs.CHECKPOINT, runs.SUMMARY], mode)
+
+
+def test_a_writer_removes_what_killed_writes_left_and_nothing_else(tmp_path):
+    left = [f".{name}.k1ll3d00.tmp" for name in (runs.CONFIG, runs.CHECKPOINT, runs.SUMMARY)]
+    kept = [".notes.tmp", "notes.txt", ".checkpoint.npz.tmp", "x.checkpoint.npz.1.tmp"]
+    for name in left + kept:
+        (tmp_path / name).write_text("mine")
+    writer = RunWriter(tmp_path)
+    Trainer(experiment(train={"epochs": 1}), callbacks=[writer]).fit()
+    assert {p.name for p in tmp_path.iterdir()} == {
+        *kept, runs.CONFIG, runs.METRICS, runs.CHECKPOINT, runs.SUMMARY
+    }  # fmt: skip
