@@ -85,6 +85,7 @@ class RunStarted(Record):
     epochs: int = 0
     batch_size: int = 0
     lr: float | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ class Progress:
     batch_size: int = 0
     pretraining: tuple[str, str, int] | None = None  # (layer, epoch text, its epochs)
     compiling: tuple[int, int] | None = None  # (passes done, in all) while kernels compile
+    elapsed: float = 0.0  # seconds trained, pauses left out
     message: str = ""
     runs: dict[str, str] = field(default_factory=dict)
     skipped: int = 0  # damaged lines of followed runs, not shown

@@ -139,6 +139,7 @@ class SingleRun:
             lr=trainer.optimizer.lr,
             batch_size=trainer.batch_size,
             pretraining=pretraining_stage(trainer),
+            elapsed=trainer.elapsed,
         )
 
     # ---- the training thread ----
@@ -180,6 +181,7 @@ class SingleRun:
                 epochs=trainer.epochs,
                 batch_size=trainer.batch_size,
                 lr=trainer.optimizer.lr,
+                seed=self.experiment.seed,
             )
         )
         for record in replay:
@@ -211,8 +213,12 @@ class SingleRun:
                 self.sink.maybe_probe(trainer, force=True)
             case Reinit():
                 trainer.finish()  # interrupted, unless it had ended already
-                lr = trainer.optimizer.lr
-                self.experiment = self.experiment.with_overrides([f"optimizer.lr={lr!r}"])
+                # the current learning rate, and a new seed: other weights, another batch order
+                keep = [
+                    f"optimizer.lr={trainer.optimizer.lr!r}",
+                    f"seed={self.experiment.seed + 1}",
+                ]
+                self.experiment = self.experiment.with_overrides(keep)
                 self._start()
                 self.state = "running" if self.running else "paused"
         self.applied += 1

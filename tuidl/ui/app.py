@@ -320,7 +320,7 @@ class TuidlApp(App):
                         screen.begin(record)
                         self.report.pretrain.pop(source, None)
                         if screen is self.train_screen:
-                            self.report.run_dir = record.run_dir
+                            self.report.run_dir, self.report.seed = record.run_dir, record.seed
                         restarted = True
                     case PretrainEpochEnded(data=data):
                         screen.add_pretrain(source, data)

@@ -20,6 +20,7 @@ RATE_WINDOW = 2.0  # seconds of history for samples/s
 # removing it re-lays out the whole screen (measured 40-60 ms of UI thread at 160x48), which
 # held up the keys pressed meanwhile: + and - reached 150-310 ms at worst, 'a' 170 ms.
 LR_MARK_SECONDS = 2.0
+ENDED = ("finished", "early_stopped", "diverged", "interrupted", "died")
 
 
 class StatusReport:
@@ -27,6 +28,7 @@ class StatusReport:
 
     def __init__(self) -> None:
         self.run_dir: str | None = None  # where the app's own run writes
+        self.seed: int | None = None  # and the seed it started from
         self.pretrain: dict[str, dict[str, Any]] = {}  # the latest pretrain record of each run
         self.last: dict[str, dict[str, Any]] = {}  # each run's latest step or epoch line
         self.lr_marked_until = -math.inf
@@ -50,19 +52,28 @@ class StatusReport:
         if done < s0:
             self._rates.clear()
         eta = (progress.total - done) / steps_per_s if steps_per_s > 0 else math.nan
+        if progress.state in ENDED:  # the run's mean rate, not a meaningless 0
+            seconds = progress.elapsed
+            steps_per_s = progress.step / seconds if seconds > 0 else 0.0
+        elif not running:  # paused or stepping: no rate to speak of
+            steps_per_s = math.nan
+        parts = [f"→ {self.run_dir}"] if self.run_dir else []
+        if self.seed is not None:
+            parts.append(f"seed {self.seed}")
+        where = " · ".join(parts)
         return Status(
             state=progress.state,
             epoch=progress.epoch,
             epochs=progress.epochs,
             step=progress.step,
-            samples_per_s=steps_per_s * progress.batch_size if running else 0,
+            samples_per_s=steps_per_s * progress.batch_size,
             eta_s=eta if running else math.nan,  # one NaN: no false change
             lr=progress.lr,
             lr_marked=now < self.lr_marked_until,
             loss=loss,
             stage=compiling_text(progress.compiling)
             or pretraining_text(progress.pretraining, self.pretrain.get("train")),
-            note=progress.message or (f"→ {self.run_dir}" if self.run_dir else ""),
+            note=progress.message or where,
         )
 
     def following(self, progress: Progress, loss: float | None) -> Status:

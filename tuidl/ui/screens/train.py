@@ -391,7 +391,7 @@ class TrainScreen(RecordView):
 
     def action_reinit(self) -> None:
         self.app.send(Reinit())
-        self.notify("re-initialised: fresh weights from the seed, a new run directory")
+        self.notify("re-initialised: a new seed (fresh weights and batch order), a new run")
 
     def action_resume_run(self) -> None:
         self.app.resume_run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -35,7 +36,7 @@ class Status:
     epoch: float = 0.0
     epochs: int = 0
     step: int = 0
-    samples_per_s: float = 0.0
+    samples_per_s: float = 0.0  # NaN: no rate to show (paused)
     eta_s: float = float("nan")
     lr: float | None = None
     lr_marked: bool = False  # just changed by a key: shown highlighted
@@ -72,7 +73,8 @@ class StatusLine(TextStrips):
             text.append(f" epoch {s.epoch:.2f}{of}  step {s.step}")
             if s.loss is not None:
                 text.append(f"  loss {short(s.loss)}")
-        text.append(f"  {s.samples_per_s:,.0f} samples/s  ETA {format_eta(s.eta_s)}")
+        rate = "–" if math.isnan(s.samples_per_s) else f"{s.samples_per_s:,.0f}"
+        text.append(f"  {rate} samples/s  ETA {format_eta(s.eta_s)}")
         if s.lr is not None:
             text.append("  ")
             text.append(f"lr {short(s.lr)}", style="reverse bold" if s.lr_marked else "")
