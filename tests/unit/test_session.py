@@ -137,6 +137,7 @@ def test_commands_step_scale_lr_pause_save_and_reinit(kind, started, tmp_path):
     watch.until(lambda: len(watch.of(RunStarted)) == 2 and watch.step() == 0, "a fresh run")
     second = watch.of(RunStarted)[1]
     assert second.run_dir != first.run_dir and second.lr == pytest.approx(0.02)
+    assert (first.seed, second.seed) == (0, 1)  # fresh weights: the next seed
     ended = watch.of(RunEnded)
     assert [(r.status, r.step) for r in ended] == [("interrupted", held)]
     summary = json.loads((run_dir / "summary.json").read_text())
