@@ -1,5 +1,5 @@
 """What `tuidl run` prints: rich progress on a terminal, one plain line per epoch otherwise
-(and per rbm pretraining epoch, before training).
+(and per rbm pretraining epoch, before training), and one line per alert as it starts or ends.
 
 Plain output has no control characters, so logs and pipes stay readable; rich honours
 `NO_COLOR` by itself.
@@ -21,6 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .diagnostics import ALERTS
 from .trainer import Callback, Trainer
 
 
@@ -33,11 +34,17 @@ def format_epoch(logs: dict[str, Any], epochs: int) -> str:
             parts.append(f"{key} {value:.2%}" if key.endswith("acc") else f"{key} {value:.4g}")
     parts.append(f"{logs['time']:.1f} s")
     text = "  ".join(parts)
-    for alert in logs.get("alerts", []):
-        text += f"\n  alert: {alert['kind']} in {alert['layer']}"
     if logs.get("early_stop"):
         text += "\n  early stopping: no improvement, stopped"
     return text
+
+
+def format_alert(logs: dict[str, Any]) -> str:
+    """`alert: vanishing gradient in dense_0 at step 20: gradient 2.2e-06 of ...` (what it
+    means and what to try), or `alert cleared: ...` when it ends."""
+    name = ALERTS[logs["alert"]][0] if logs["alert"] in ALERTS else logs["alert"]
+    head = "alert cleared" if logs.get("cleared") else "alert"
+    return f"{head}: {name} in {logs['layer']} at step {logs['step']}: {logs['message']}"
 
 
 def format_pretrain(logs: dict[str, Any]) -> str:
@@ -102,6 +109,12 @@ class ConsoleProgress(Callback):
             completed=trainer.batch or trainer.steps_per_epoch,
             info=f"loss {logs['loss']:.4g}  {rate:,.0f} samples/s",
         )
+
+    def on_alert(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if self.progress is None:
+            print(format_alert(logs), file=self.stream, flush=True)
+        else:
+            self.progress.console.print(format_alert(logs))
 
     def _rate(self, trainer: Trainer) -> float:
         seconds = trainer.elapsed - self._seen_time

@@ -1,14 +1,38 @@
-"""What the trainer measures besides the loss: gradient norms, update ratios, activation health.
+"""What the trainer measures besides the loss: gradient norms, update ratios, activation health,
+and the named alerts a run raises from them (`AlertTracker`).
 
-Thresholds for the named alerts (the UI and `tuidl run` show them as they are):
-- vanishing: a layer's gradient norm below `VANISHING_RATIO` of the largest layer's;
-- exploding: a layer's gradient norm above `EXPLODING_NORM` (or not finite);
-- dead_relu: more than `DEAD_FRACTION` of a relu layer's units output 0 on every probe sample.
+The alerts and their criteria (medians over logged steps, so one noisy batch raises nothing):
+- vanishing: over the last `WINDOW` logged steps, the median of a layer's gradient norm is
+  under `VANISHING_RATIO` of the output layer's (the last parameterised layer) AND the median
+  of its update ratio ‖Δw‖/‖w‖ is under `VANISHING_UPDATE`, a tenth of the ~1e-3 of a layer
+  that learns at a healthy pace (Karpathy's rule of thumb). The gradient dies out on its way
+  back to the input and the layer has stopped learning (Glorot & Bengio 2010; Nielsen, ch. 5).
+  Both, because either alone misleads: the update ratio of every layer falls as a net
+  converges (mnist-lenet's reaches 1.8e-4) or when the learning rate is small, and Adam
+  rescales a small gradient into a full-sized step, so that layer still learns.
+- exploding: a layer's gradient norm is not finite, or the median of its last
+  `EXPLODING_WINDOW` logged norms is over `EXPLODING_GROWTH` times the gradient scale training
+  started at: the largest layer's median norm over the first `EXPLODING_WINDOW` logged steps.
+  Exploding gradients grow step after step until the loss overflows (Pascanu et al. 2013),
+  usually within a few dozen steps, hence the short window. The output layer's norm grows with
+  the rest (a plain RNN without clipping: both 1e17 times their start), so a ratio to it would
+  not see them; and against the largest layer's start, not its own, a layer that starts with a
+  vanishing gradient and recovers is not taken for one that explodes.
+- dead_relu: at an epoch end, more than `DEAD_FRACTION` of a relu layer's units output 0 for
+  every probe sample: they get no gradient, so they rarely come back.
+
+An alert is raised once when its criterion starts to hold and cleared once when its measure is
+back `CLEAR_FACTOR` times inside the threshold (below half the dead fraction), so a measure
+hovering at a threshold raises it once, not at every crossing. Measured on the presets (seeds
+0-2, whole runs), the healthy ones stay clear of every threshold: median gradient ratios of
+1.4e-2 and more (adding-rnn; spiral-mlp 0.17; deep-sigmoid's first five layers 1.6e-6 to
+2.7e-4), growth at most 8x (adding-lstm), dead fractions at most 0.59 (digits-cnn's dense relu).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -16,9 +40,31 @@ from .kernels.norms import save_and_norms, update_ratios
 from .layers import RBM, ReLU, Sigmoid, Tanh
 from .model import Sequential
 
-VANISHING_RATIO = 1e-6
-EXPLODING_NORM = 1e3
-DEAD_FRACTION = 0.5
+WINDOW = 20  # logged steps whose medians decide a vanishing gradient
+VANISHING_RATIO = 1e-3  # of the output layer's gradient norm
+VANISHING_UPDATE = 1e-4  # update ratio ‖Δw‖/‖w‖ per step
+EXPLODING_WINDOW = 5  # logged steps: the starting scale, and the recent one
+EXPLODING_GROWTH = 100.0  # times the largest layer's starting gradient norm
+DEAD_FRACTION = 0.75
+CLEAR_FACTOR = 2.0  # how far back inside its threshold a measure must be to clear its alert
+# each alert's name, what it means and what to try: for its message, `tuidl run` and the app
+ALERTS = {
+    "vanishing": (
+        "vanishing gradient",
+        "too small to learn",
+        "relu instead of sigmoid, He or Xavier init, batch norm",
+    ),
+    "exploding": (
+        "exploding gradient",
+        "steps overshoot until the loss overflows",
+        "a smaller learning rate, gradient clipping (optimizer.clip_norm)",
+    ),
+    "dead_relu": (
+        "dead relu units",
+        "they output 0 for every input, so get no gradient",
+        "a smaller learning rate, He init, leaky_relu",
+    ),
+}
 SATURATION = 0.98  # |tanh| above this, or sigmoid outside [1 - this, this], counts as saturated
 
 
@@ -74,23 +120,165 @@ def activation_stats(model: Sequential, x: np.ndarray) -> dict[str, dict[str, fl
     return stats
 
 
-def gradient_alerts(grad_norms: dict[str, float]) -> list[dict[str, object]]:
-    """Vanishing and exploding gradient alerts for one step's per-layer norms."""
-    if not grad_norms:
-        return []
-    largest = max(grad_norms.values())
-    alerts: list[dict[str, object]] = []
-    for name, norm in grad_norms.items():
-        if not math.isfinite(norm) or norm > EXPLODING_NORM:
-            alerts.append({"kind": "exploding", "layer": name, "value": norm})
-        elif largest > 0 and norm < VANISHING_RATIO * largest:
-            alerts.append({"kind": "vanishing", "layer": name, "value": norm / largest})
-    return alerts
+class AlertTracker:
+    """Raises and clears a run's alerts (see the module docstring) from what the trainer logs.
+
+    The trainer feeds it every logged step (`observe_step`) and every epoch's activation
+    statistics (`observe_activations`); each returns the alert lines that start or end there,
+    as `metrics.jsonl` stores them: `kind` "alert", `step`, `epoch`, `alert` (vanishing,
+    exploding or dead_relu), `layer`, `value` (what the criterion measured), `threshold`,
+    `message` (what it means and what to try), and `cleared` true when the alert ends. Its
+    windows are plain arrays (`state_dict`), so a resumed run raises what the whole run would.
+
+    Args:
+        layers: the parameterised layers, in order (the keys of a step's `grad_norm`).
+    """
+
+    def __init__(self, layers: list[str]) -> None:
+        self.layers = list(layers)
+        count = len(self.layers)
+        # rings of the last logged values, one column per layer, in no particular row order
+        self.relative = np.zeros((WINDOW, count))  # gradient norm / the output layer's
+        self.updates = np.zeros((WINDOW, count))
+        self.norms = np.zeros((EXPLODING_WINDOW, count))
+        self.start = np.nan  # the gradient scale training started at (see the module)
+        self.seen = 0  # logged steps observed
+        self.vanishing = np.zeros(count, bool)  # alerts raised and not cleared
+        self.exploding = np.zeros(count, bool)
+        self.dead: list[str] = []
+
+    def observe_step(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The vanishing and exploding alerts that start or end at this logged step record."""
+        if not self.layers:
+            return []
+        count = len(self.layers)
+        norms = np.fromiter(record["grad_norm"].values(), float, count)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.relative[self.seen % WINDOW] = norms / norms[-1]
+        self.updates[self.seen % WINDOW] = np.fromiter(
+            record["update_ratio"].values(), float, count
+        )
+        self.norms[self.seen % EXPLODING_WINDOW] = norms
+        self.seen += 1
+        if self.seen == EXPLODING_WINDOW:
+            self.start = float(_median(self.norms).max())
+        alerts = []
+        if self.seen >= WINDOW:
+            relative, updates = _median(self.relative), _median(self.updates)
+            raise_ = (relative < VANISHING_RATIO) & (updates < VANISHING_UPDATE)
+            clear = (relative >= CLEAR_FACTOR * VANISHING_RATIO) | (
+                updates >= CLEAR_FACTOR * VANISHING_UPDATE
+            )
+            for k, raised in self._switch(self.vanishing, raise_, clear):
+                alerts.append(self._vanishing(record, k, raised, relative[k], updates[k]))
+        growth = _median(self.norms) / self.start if self.start > 0 else np.full(count, np.nan)
+        finite = np.isfinite(norms)
+        raise_ = ~finite | (growth > EXPLODING_GROWTH)
+        clear = finite & (growth <= EXPLODING_GROWTH / CLEAR_FACTOR)
+        for k, raised in self._switch(self.exploding, raise_, clear):
+            value = float(growth[k] if finite[k] else norms[k])
+            alerts.append(self._exploding(record, k, raised, value))
+        return alerts
+
+    @staticmethod
+    def _switch(active: np.ndarray, raise_: np.ndarray, clear: np.ndarray):
+        """Flip `active` where an alert starts or ends; yields (layer index, started)."""
+        started, ended = raise_ & ~active, clear & active
+        active[started], active[ended] = True, False
+        for k in np.flatnonzero(started | ended):
+            yield int(k), bool(started[k])
+
+    def _vanishing(self, record, k, raised, relative, updates) -> dict[str, Any]:
+        if raised:
+            detail = (
+                f"gradient {relative:.1e} of the output layer's, updates {updates:.1e} of the "
+                "weights"
+            )
+        else:
+            detail = f"gradient back to {relative:.1e} of the output layer's"
+        return _line(record, "vanishing", self.layers[k], raised, relative, VANISHING_RATIO, detail)
+
+    def _exploding(self, record, k, raised, value) -> dict[str, Any]:
+        if not math.isfinite(value):
+            detail = f"gradient norm {value}"
+        else:
+            detail = (
+                f"gradient {'' if raised else 'back to '}{value:,.0f}x the largest at the start"
+            )
+        return _line(record, "exploding", self.layers[k], raised, value, EXPLODING_GROWTH, detail)
+
+    def observe_activations(
+        self, stats: dict[str, dict[str, float]], step: int, epoch: int
+    ) -> list[dict[str, Any]]:
+        """The dead-relu alerts that start or end at this epoch's `activation_stats`."""
+        where = {"step": step, "epoch": epoch}
+        alerts = []
+        for name, entry in stats.items():
+            if "dead" not in entry:
+                continue
+            dead = entry["dead"]
+            if dead > DEAD_FRACTION and name not in self.dead:
+                self.dead.append(name)
+                detail = f"{dead:.0%} of its units"
+                alerts.append(_line(where, "dead_relu", name, True, dead, DEAD_FRACTION, detail))
+            elif dead <= DEAD_FRACTION / CLEAR_FACTOR and name in self.dead:
+                self.dead.remove(name)
+                detail = f"{dead:.0%} of its units dead now"
+                alerts.append(_line(where, "dead_relu", name, False, dead, DEAD_FRACTION, detail))
+        return alerts
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {
+            "relative": self.relative,
+            "updates": self.updates,
+            "norms": self.norms,
+            "start": np.array(self.start),
+            "seen": np.array(self.seen),
+            "vanishing": self.vanishing,
+            "exploding": self.exploding,
+            "dead": np.array(self.dead, dtype=str),
+        }
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from `state_dict()` output; an empty state (a checkpoint written before
+        alerts were tracked) starts the windows afresh."""
+        if not state:
+            return
+        for key in ("relative", "updates", "norms", "vanishing", "exploding"):
+            np.copyto(getattr(self, key), state[key])
+        self.start = float(state["start"])
+        self.seen = int(state["seen"])
+        self.dead = [str(name) for name in state["dead"]]
 
 
-def dead_relu_alerts(stats: dict[str, dict[str, float]]) -> list[dict[str, object]]:
-    return [
-        {"kind": "dead_relu", "layer": name, "value": entry["dead"]}
-        for name, entry in stats.items()
-        if entry.get("dead", 0.0) > DEAD_FRACTION
-    ]
+def _median(window: np.ndarray) -> np.ndarray:
+    """Per column, the median of an odd window, the upper median of an even one (one
+    partition: a logged step of a tiny network takes a few hundred microseconds)."""
+    return np.partition(window, len(window) // 2, axis=0)[len(window) // 2]
+
+
+def _line(
+    where: dict[str, Any],
+    alert: str,
+    layer: str,
+    raised: bool,
+    value: float,
+    threshold: float,
+    detail: str,
+) -> dict[str, Any]:
+    """An alert line of `metrics.jsonl` at `where`'s step and epoch; the message of one that
+    starts says what was measured (`detail`), what it means and what to try."""
+    _, meaning, advice = ALERTS[alert]
+    line = {
+        "kind": "alert",
+        "step": where["step"],
+        "epoch": where["epoch"],
+        "alert": alert,
+        "layer": layer,
+        "value": float(value),
+        "threshold": threshold,
+        "message": f"{detail}: {meaning}; try {advice}" if raised else detail,
+    }
+    if not raised:
+        line["cleared"] = True
+    return line

@@ -144,6 +144,9 @@ class RunWriter(Callback):
         self.track(logs)
         self._keep_current(trainer)
 
+    def on_alert(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self._write(logs)
+
     def _keep_current(self, trainer: Trainer) -> None:
         """At an epoch end: a checkpoint and a summary, each when its interval has passed."""
         now = time.monotonic()

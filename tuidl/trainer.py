@@ -22,12 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .diagnostics import (
-    StepNorms,
-    activation_stats,
-    dead_relu_alerts,
-    gradient_alerts,
-)
+from .diagnostics import AlertTracker, StepNorms, activation_stats
 from .errors import ConfigError
 from .experiment import Experiment
 from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
@@ -51,12 +46,15 @@ class Diverged(RuntimeError):
 
 
 class Callback:
-    """Hooks called by the trainer; override the ones you need. `logs` are metric records."""
+    """Hooks called by the trainer; override the ones you need. `logs` are metric records;
+    `on_alert` gets an alert that starts or ends (`tuidl.diagnostics.AlertTracker`), after the
+    step or epoch record it belongs to."""
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
     def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
+    def on_alert(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
 
 
@@ -113,6 +111,7 @@ class Trainer:
             else None
         )
         self.step_norms = StepNorms(self.model)
+        self.alerts = AlertTracker(self.step_norms.names)
         self.step_count = 0  # optimizer steps taken
         self.epoch = 0  # epochs completed
         self.batch = 0  # batches done in the current epoch
@@ -207,10 +206,9 @@ class Trainer:
                 "grad_norm": grad_norm,
                 "update_ratio": self.step_norms.after(),
             }
-            alerts = gradient_alerts(grad_norm)
-            if alerts:
-                record["alerts"] = alerts
             self._emit("on_step_end", record)
+            for alert in self.alerts.observe_step(record):
+                self._emit("on_alert", alert)
         if self.batch == self.steps_per_epoch:
             self._end_epoch()
         return record
@@ -237,9 +235,8 @@ class Trainer:
         else:
             probe = ds.x_train[:PROBE_SAMPLES]
         logs["act"] = activation_stats(self.model, probe)
-        alerts = dead_relu_alerts(logs["act"])
-        if alerts:
-            logs["alerts"] = alerts
+        # observed before the listeners hear of the epoch: a checkpoint saved then holds it
+        alerts = self.alerts.observe_activations(logs["act"], self.step_count, self.epoch)
         monitored = logs.get("val_loss", logs["train_loss"])
         if self.schedule is not None:
             self.schedule.on_epoch_end(self.epoch - 1, monitored, self.optimizer)
@@ -247,6 +244,8 @@ class Trainer:
             logs["early_stop"] = True
             self.stop_requested = True
         self._emit("on_epoch_end", logs)
+        for alert in alerts:
+            self._emit("on_alert", alert)
 
     def evaluate(self, x: np.ndarray, t: np.ndarray, prefix: str) -> dict[str, float]:
         """Loss (and accuracy for classification) on `x`, in evaluation mode. For the
@@ -282,6 +281,7 @@ class Trainer:
             state |= {f"early/{k}": v for k, v in self.early_stopping.state_dict().items()}
         if self.pretraining.stages:
             state |= {f"pretrain/{k}": v for k, v in self.pretraining.state_dict().items()}
+        state |= {f"alerts/{k}": v for k, v in self.alerts.state_dict().items()}
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -312,6 +312,7 @@ class Trainer:
         for prefix, part in (("schedule/", self.schedule), ("early/", self.early_stopping)):
             if part is not None:
                 part.load_state_dict(_prefixed(state, prefix))
+        self.alerts.load_state_dict(_prefixed(state, "alerts/"))
 
     @property
     def finished(self) -> bool:

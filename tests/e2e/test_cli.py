@@ -74,6 +74,25 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     assert "epoch 3/3" in result.stdout and "val_acc" in result.stdout
 
 
+def test_run_prints_each_alert_once_per_layer_with_what_to_try(tmp_path):
+    result = run_tuidl("run", "deep-sigmoid", "--epochs", "1", "--out", "o", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = [line for line in result.stdout.splitlines() if line.startswith("alert")]
+    layers = [line.split(" in ")[1].split()[0] for line in printed]
+    assert layers[:5] == [f"dense_{k}" for k in range(5)], printed  # the first layers
+    assert len(layers) == len(set(layers)), printed  # once each, not once per step
+    for line in printed:
+        assert line.startswith("alert: vanishing gradient in dense_"), line
+        assert "of the output layer's" in line and "try relu instead of sigmoid" in line
+    records = metrics(tmp_path / "o" / "deep-sigmoid-1")
+    alerts = [r for r in records if r["kind"] == "alert"]
+    assert [a["layer"] for a in alerts] == layers
+    assert set(alerts[0]) == {"kind", "step", "epoch", "alert", "layer", "value", "threshold",
+                              "message"}  # fmt: skip
+    assert alerts[0]["step"] == 20 and alerts[0]["threshold"] == 1e-3
+    assert not any("alerts" in r for r in records)  # one representation: the alert lines
+
+
 def test_epochs_seed_and_set_override_the_file(tmp_path):
     path = experiment_file(tmp_path)
     args = ["--epochs", "1", "--seed", "9", "--set", "optimizer.lr=0.2", "--out", "o"]
