@@ -62,8 +62,9 @@ class RunLock:
                 os.close(fd)
                 raise
             if _same_file(fd, self.path):
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
+                with contextlib.suppress(OSError):  # a full disk: the flock alone will do
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"{os.getpid()}\n".encode())
                 self._fd = fd
             else:  # the holder removed it between our open and flock: lock the one in place
                 os.close(fd)

@@ -17,13 +17,17 @@ is refused in one line instead of interleaving its lines with the first's.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import json
 import math
 import os
 import re
+import shlex
 import time
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,18 +84,28 @@ def variant_folder(label: str) -> str:
 
 
 def new_run_dir(root: str | os.PathLike, name: str) -> Path:
-    """A fresh folder `root/<run_name(name)>-<n>` (n counts up from 1), created now."""
+    """A fresh folder `root/<run_name(name)>-<n>` (n counts up from 1), created now.
+
+    Raises:
+        ConfigError: `root` is not a folder or cannot be written (read-only, full, not ours).
+    """
     folder = run_name(name)
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    n = 1
-    while True:
-        path = root / f"{folder}-{n}"
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            n += 1
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        n = 1
+        while True:
+            path = root / f"{folder}-{n}"
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                n += 1
+    except OSError as error:
+        why = "it is not a folder" if root.exists() and not root.is_dir() else error.strerror
+        raise ConfigError(
+            f"cannot make a run folder in {root} ({why}); pass --out a folder you can write to"
+        ) from None
 
 
 def _json_safe(value: Any) -> Any:
@@ -116,21 +130,46 @@ class RunWriter(Callback):
         self.best: dict[str, Any] = {}
         self._saved_at: float | None = None  # no checkpoint yet: one at the first epoch end
         self._summarized_at = time.monotonic()
+        self.failed = False  # a write failed: nothing more is written
 
     def on_train_begin(self, trainer: Trainer) -> None:
         self.lock.acquire()
-        for name in (CONFIG, METRICS, CHECKPOINT, SUMMARY):
-            for leftover in leftovers(self.run_dir / name):
-                leftover.unlink(missing_ok=True)
-        config = self.run_dir / CONFIG
-        if not config.exists():
-            trainer.experiment.save(config)
-        # line-buffered: every record reaches the file whole, for `tuidl view` and tail -f
-        self._file = open(self.run_dir / METRICS, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        with self._writing():
+            for name in (CONFIG, METRICS, CHECKPOINT, SUMMARY):
+                for leftover in leftovers(self.run_dir / name):
+                    leftover.unlink(missing_ok=True)
+            config = self.run_dir / CONFIG
+            if not config.exists():
+                trainer.experiment.save(config)
+            # line-buffered: every record reaches the file whole, for `tuidl view` and tail -f
+            self._file = open(self.run_dir / METRICS, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self.write_summary(trainer, "running")
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around a write: one that fails (a full disk, a folder gone read-only) ends the
+        writing (see `_failure`)."""
+        try:
+            yield
+        except OSError as error:
+            raise self._failure(error) from None
+
+    def _failure(self, error: OSError) -> ConfigError:
+        """A write failed: write nothing more (a checkpoint now would be ahead of the lines
+        that did not reach the file), let go of the folder, and say what is kept and what to
+        do, in one line."""
+        self.failed = True
+        with contextlib.suppress(OSError):  # the file's last bytes cannot be written either
+            self.close()
+        return ConfigError(write_failure(self.run_dir, error))
+
     def _write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(_json_safe(record)) + "\n")
+        if self.failed:
+            return
+        try:
+            self._file.write(json.dumps(_json_safe(record)) + "\n")
+        except OSError as error:
+            raise self._failure(error) from None
 
     def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self._write(logs)
@@ -149,8 +188,10 @@ class RunWriter(Callback):
 
     def _keep_current(self, trainer: Trainer) -> None:
         """At an epoch end: a checkpoint and a summary, each when its interval has passed."""
+        if self.failed:
+            return
         now = time.monotonic()
-        if now - self._saved_at >= CHECKPOINT_EVERY_S:
+        if self._saved_at is None or now - self._saved_at >= CHECKPOINT_EVERY_S:
             self.save_checkpoint(trainer)
         if now - self._summarized_at >= SUMMARY_EVERY_S:
             self.write_summary(trainer, "running")
@@ -168,23 +209,29 @@ class RunWriter(Callback):
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         """The final checkpoint (but of diverged weights) and the summary with the run's
         status; the metrics file is closed."""
+        if self.failed:
+            return
         if logs["status"] != "diverged":
             self.save_checkpoint(trainer)
         extra = {key: logs[key] for key in ("diverged_at_step", "message") if key in logs}
         self.write_summary(trainer, logs["status"], **extra)
-        self.close()
+        with self._writing():
+            self.close()
 
     def close(self) -> None:
         """Close the metrics file and let go of the directory's lock."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self.lock.release()
+        file, self._file = self._file, None
+        try:
+            if file is not None:
+                file.close()
+        finally:
+            self.lock.release()
 
     def save_checkpoint(self, trainer: Trainer) -> None:
-        save_checkpoint(
-            self.run_dir / CHECKPOINT, trainer.model, trainer.optimizer, trainer.state_dict()
-        )
+        with self._writing():
+            save_checkpoint(
+                self.run_dir / CHECKPOINT, trainer.model, trainer.optimizer, trainer.state_dict()
+            )
         self._saved_at = time.monotonic()
 
     def write_summary(self, trainer: Trainer, status: str, **extra: Any) -> None:
@@ -203,9 +250,28 @@ class RunWriter(Callback):
             "best": self.best,
             **extra,
         }
-        with atomic_write(self.run_dir / SUMMARY) as file:
+        with self._writing(), atomic_write(self.run_dir / SUMMARY) as file:
             file.write(json.dumps(_json_safe(summary), indent=2).encode())
         self._summarized_at = time.monotonic()
+
+
+def write_failure(run_dir: Path, error: OSError) -> str:
+    """The one line for a run directory that could not be written: why, what is kept (the
+    last checkpoint, which atomic writes leave whole), and how to go on."""
+    resume = shlex.join(["tuidl", "run", "--resume", str(run_dir)])
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    if full:
+        problem = f"the disk is full: cannot write {run_dir}"
+    else:
+        problem = f"cannot write {run_dir} ({error.strerror})"
+    if (run_dir / CHECKPOINT).exists():
+        when = "free some space, then" if full else "once it can be written,"
+        return f"{problem}; its last checkpoint is intact: {when} {resume} continues the run"
+    if full:
+        return f"{problem} before its first checkpoint; free some space and start the run again"
+    return (
+        f"{problem} before its first checkpoint; start the run again in a folder you can write to"
+    )
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
@@ -245,6 +311,9 @@ def open_for_resume(
         for record in read_metrics(run_dir):
             if record["kind"] == "epoch":
                 writer.track(record)
+    except OSError as error:  # cutting the metrics file back to the checkpoint
+        writer.close()
+        raise ConfigError(write_failure(run_dir, error)) from None
     except BaseException:
         writer.close()
         raise

@@ -166,3 +166,93 @@ def test_a_run_killed_after_its_first_epoch_resumes(tmp_path):
     assert {p.name for p in run_dir.iterdir()} == {
         "config.toml", "metrics.jsonl", "checkpoint.npz", "summary.json"
     }  # fmt: skip
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """`tmpfs(name, options)` mounts a tmpfs at `tmp_path/name` (skips the test where this
+    machine cannot mount one); all are unmounted after the test."""
+    mounted: list[Path] = []
+
+    def mount(name: str, options: str) -> Path:
+        path = tmp_path / name
+        path.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                                capture_output=True, text=True)  # fmt: skip
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mounted.append(path)
+        return path
+
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(["umount", "--lazy", str(path)], check=True)
+
+
+UNWRITABLE_OUT = [
+    ("a-file", "a-file (it is not a folder)"),
+    ("/dev/null", "/dev/null (it is not a folder)"),
+    ("a-file/runs", "a-file/runs (Not a directory)"),
+]
+
+
+@pytest.mark.parametrize("out, needle", UNWRITABLE_OUT, ids=[o for o, _ in UNWRITABLE_OUT])
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_an_out_that_is_not_a_folder(tmp_path, out, needle, command):
+    (tmp_path / "a-file").write_text("mine")
+    extra = ["--optimizers", "sgd"] if command == "compare" else []
+    result = run_tuidl(command, tiny(tmp_path), *extra, "--out", out, tmp_path=tmp_path)
+    assert_one_line_error(result, f"cannot make a run folder in {needle}", "pass --out a folder")
+    assert (tmp_path / "a-file").read_text() == "mine"
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_an_out_on_a_read_only_disk(tmp_path, tmpfs, command):
+    tmpfs("ro", "size=1m,ro")
+    extra = ["--optimizers", "sgd"] if command == "compare" else []
+    result = run_tuidl(command, tiny(tmp_path), *extra, "--out", "ro/runs", tmp_path=tmp_path)
+    assert_one_line_error(result, "cannot make a run folder in ro/runs (Read-only file system)")
+
+
+def test_resume_on_a_read_only_disk_changes_nothing(tmp_path, tmpfs):
+    disk = tmpfs("disk", "size=1m")
+    assert run_tuidl("run", tiny(tmp_path), "--out", str(disk), tmp_path=tmp_path).returncode == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    result = run_tuidl("run", "--resume", str(disk / "tiny-1"), tmp_path=tmp_path)
+    assert_one_line_error(result, f"cannot lock {disk / 'tiny-1'} (Read-only file system")
+
+
+def without_time(run_dir: Path) -> list[dict]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "time"} for line in lines]
+
+
+def test_a_disk_that_fills_up_keeps_the_checkpoint_and_resumes_once_freed(tmp_path, tmpfs):
+    experiment = tiny(tmp_path, n=2000, epochs=5)  # 27 kB of lines an epoch, 21 kB checkpoint
+    assert run_tuidl("run", experiment, "--out", "whole", tmp_path=tmp_path).returncode == 0
+    disk = tmpfs("disk", "size=300k")
+    (disk / "filler").write_bytes(bytes(200 * 1024))  # 100 kB left: the first epoch fits
+    result = run_tuidl("run", experiment, "--out", "disk/runs", tmp_path=tmp_path)
+    run_dir = Path("disk/runs/tiny-1")
+    assert_one_line_error(
+        result, f"the disk is full: cannot write {run_dir}", "last checkpoint is intact",
+        f"free some space, then tuidl run --resume {run_dir} continues",
+    )  # fmt: skip
+    assert (
+        not list((tmp_path / run_dir).glob(".*.tmp"))
+        and not (tmp_path / run_dir / ".lock").exists()
+    )
+    (disk / "filler").unlink()
+    resumed = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert without_time(tmp_path / run_dir) == without_time(tmp_path / "whole" / "tiny-1")
+
+
+def test_a_disk_full_before_the_first_checkpoint_says_to_start_again(tmp_path, tmpfs):
+    disk = tmpfs("disk", "size=300k")
+    (disk / "filler").write_bytes(bytes(280 * 1024))
+    result = run_tuidl("run", tiny(tmp_path, n=2000), "--out", "disk", tmp_path=tmp_path)
+    assert_one_line_error(
+        result, "the disk is full: cannot write disk/tiny-1 before its first checkpoint",
+        "free some space and start the run again",
+    )  # fmt: skip

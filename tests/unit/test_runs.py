@@ -1,5 +1,7 @@
 """RunWriter's checkpoint and summary cadence: tiny epochs must not fsync a file each."""
 
+import errno
+import json
 import os
 import stat
 
@@ -140,3 +142,40 @@ def test_a_writer_removes_what_killed_writes_left_and_nothing_else(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {
         *kept, runs.CONFIG, runs.METRICS, runs.CHECKPOINT, runs.SUMMARY
     }  # fmt: skip
+
+
+def test_a_failed_write_ends_the_writing_and_says_how_to_go_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "CHECKPOINT_EVERY_S", 3600.0)
+    writer = RunWriter(tmp_path)
+    trainer = Trainer(experiment(train={"epochs": 5, "batch_size": 16}), callbacks=[writer])
+    trainer.begin()
+    while trainer.epoch < 2:
+        trainer.step()
+    saved = (tmp_path / runs.CHECKPOINT).read_bytes()  # the first epoch's
+
+    class Full:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    writer._file = Full()
+    with pytest.raises(ConfigError) as failure:
+        trainer.step()
+    assert str(failure.value) == (
+        f"the disk is full: cannot write {tmp_path}; its last checkpoint is intact: free some "
+        f"space, then tuidl run --resume {tmp_path} continues the run"
+    )
+    assert not writer.lock.held and not (tmp_path / LOCK).exists()
+    trainer.finish()  # as a session's clean-up does: nothing more is written
+    assert (tmp_path / runs.CHECKPOINT).read_bytes() == saved
+    assert json.loads((tmp_path / runs.SUMMARY).read_text())["status"] == "running"
+
+
+def test_a_folder_that_cannot_be_written_before_a_checkpoint_says_start_again(tmp_path):
+    message = runs.write_failure(tmp_path / "x-1", OSError(errno.EROFS, "Read-only file system"))
+    assert message == (
+        f"cannot write {tmp_path / 'x-1'} (Read-only file system) before its first checkpoint; "
+        "start the run again in a folder you can write to"
+    )

@@ -121,7 +121,7 @@ def compare_command(args: argparse.Namespace) -> int:
             futures = []
             for label, k, document in configs:
                 run_dir = root / (variant_folder(label) + (f"-seed{k}" if args.seeds > 1 else ""))
-                run_dir.mkdir()
+                _make_folder(run_dir)
                 futures.append(
                     (label, k, pool.submit(_train_one, document, str(run_dir), args.data_dir))
                 )
@@ -137,10 +137,25 @@ def compare_command(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, original)
     interrupted |= any(r["status"] == "interrupted" for r in results)
     report = compare_report(results, args.target_loss)
-    with atomic_write(root / "comparison.json") as file:
-        file.write(json.dumps(report, indent=2, default=float).encode())
+    try:
+        with atomic_write(root / "comparison.json") as file:
+            file.write(json.dumps(report, indent=2, default=float).encode())
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write {root / 'comparison.json'} ({error.strerror}); the runs are in {root}"
+        ) from None
     print_comparison(root, report)
     return 130 if interrupted else 0
+
+
+def _make_folder(run_dir: Path) -> None:
+    """A race's run folder inside its new root (a full disk says so in one line)."""
+    try:
+        run_dir.mkdir()
+    except OSError as error:
+        raise ConfigError(
+            f"cannot make {run_dir} ({error.strerror}); pass --out a folder you can write to"
+        ) from None
 
 
 def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[str, Any]:
