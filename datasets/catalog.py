@@ -19,9 +19,10 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..suggest import did_you_mean
+from ..validate import within_memory
 from . import sequences, synthetic
 from .csvdata import load_csv
-from .dataset import Dataset, Raw, finish
+from .dataset import LOAD_COPIES, Dataset, Raw, finish
 from .digits import SOURCE as DIGITS_SOURCE
 from .digits import digits_file, load_digits_arrays
 from .mnist import load_idx_dir, load_mnist, locate
@@ -93,17 +94,30 @@ def _planar(name: str, make: Callable, names: Callable[[int], list[str]]) -> Loa
     return load
 
 
+def _check_generated(name: str, n: int, steps: int, bytes_per_step: int) -> None:
+    """A ConfigError when `n` sequences of `steps` steps would not fit in memory."""
+    try:
+        within_memory(f"generating {n:,} sequences of {steps:,} steps", n * steps * bytes_per_step)
+    except ValueError as error:
+        raise ConfigError(f"[data] {name}: {error}; use a smaller n or sequence length") from None
+
+
+# bytes per step while generating (float64 draws, their float32 copy) and then splitting and
+# normalizing (LOAD_COPIES float32 copies): sine 1 channel, adding 2, reber 7 one-hot and a label
 def _sine(p, rng, data_dir, path) -> Raw:
+    _check_generated("sine", p["n"], p["window"], 28 + 4 * LOAD_COPIES)
     x, y = sequences.sine(p["n"], p["window"], p["noise"], rng)
     return Raw(x, y, "regression", 1, "sequence", "generated (sine, seeded)")
 
 
 def _adding(p, rng, data_dir, path) -> Raw:
+    _check_generated("adding", p["n"], p["T"], 40 + 8 * LOAD_COPIES)
     x, y = sequences.adding(p["n"], p["T"], rng)
     return Raw(x, y, "regression", 1, "sequence", "generated (adding problem, seeded)")
 
 
 def _reber(p, rng, data_dir, path) -> Raw:
+    _check_generated("reber", p["n"], p["T"], 8 + 28 * LOAD_COPIES)
     x, y = sequences.reber(p["n"], p["T"], rng)
     symbols = list(sequences.REBER_SYMBOLS)
     return Raw(

@@ -7,7 +7,9 @@
 - `task`: `auto` makes numeric labels that are all whole numbers (at most 100 distinct) a
   classification and other numbers a regression; text labels are always class names.
   Classes are the sorted distinct labels, numbered 0..k-1; `class_names` keeps their text.
-- Every feature cell must be a number: the error names the line, the column and the cell.
+- Every feature cell must be a number, and every number fit float32 (as must numeric labels):
+  the error names the line, the column and the cell.
+- The file must be a regular file small enough to parse in memory, checked before it is read.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..validate import file_size, size_text, within_memory
 from .dataset import Raw
 
 MAX_AUTO_CLASSES = 100
+# memory while parsing, per byte of the file: its text, and each cell as a str in a list per
+# row (18 measured on a file of numbers)
+PARSE_BYTES_PER_BYTE = 24
 
 
 def _number(cell: str) -> float | None:
@@ -34,11 +40,22 @@ def _number(cell: str) -> float | None:
 def read_rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, cells) for each non-blank row."""
     try:
+        size = file_size(path)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}; check the path after 'csv:'") from None
+    try:
+        within_memory(f"parsing its {size_text(size)}", size * PARSE_BYTES_PER_BYTE)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}; use a smaller file (fewer rows)") from None
+    try:
         text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; check the path after 'csv:'") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read it as UTF-8 text ({error})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+            f"{error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it ({error.strerror})") from None
     if not text.strip():
         raise ConfigError(f"{path}: the file is empty; it needs rows of numbers (a header first)")
     try:
@@ -116,30 +133,30 @@ def load_csv(path: Path, label_column: int | str, task: str) -> Raw:
                     "features must be numeric (fix the cell, or set label_column)"
                 )
             features[i, j if j < label_at else j - 1] = value
-    if not np.isfinite(features).all():
-        line = body[int(np.argwhere(~np.isfinite(features))[0, 0])][0]
-        raise ConfigError(f"{path} line {line}: a feature is inf or nan; use finite numbers")
+    with np.errstate(over="ignore"):  # a number beyond float32 is refused just below
+        x = features.astype(np.float32)
+    _check_finite(path, body, x, "a feature is")
     numbers = [_number(cell) for cell in labels]
     numeric = all(v is not None for v in numbers)
     source = f"CSV file {path}"
-    if numeric and task != "classification":
+    if numeric:
         values = np.array(numbers, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            _check_finite(path, body, values.astype(np.float32), "the label is")
+    if numeric and task != "classification":
         whole = bool(np.all(values == np.round(values)))
         if task == "regression" or not whole or len(np.unique(values)) > MAX_AUTO_CLASSES:
-            return Raw(
-                features.astype(np.float32), values[:, None], "regression", 1, "flat", source
-            )
+            return Raw(x, values[:, None], "regression", 1, "flat", source)
     if task == "regression":
         raise ConfigError(f"{path}: task = 'regression' needs numeric labels")
     if numeric:
-        values = np.array(numbers, dtype=np.float64)
         classes, y = np.unique(values, return_inverse=True)
         names = [f"{v:g}" for v in classes]
     else:
         names_array, y = np.unique(np.array(labels), return_inverse=True)
         names = [str(v) for v in names_array]
     return Raw(
-        features.astype(np.float32),
+        x,
         y.astype(np.int64),
         "classification",
         len(names),
@@ -147,3 +164,14 @@ def load_csv(path: Path, label_column: int | str, task: str) -> Raw:
         source,
         class_names=names,
     )
+
+
+def _check_finite(path: Path, body: list[tuple[int, list[str]]], a: np.ndarray, what: str) -> None:
+    """A ConfigError naming the first line where `a` (float32, a row per line of `body`) is
+    inf or nan: written so, or a number beyond float32's range (3.4e38) in the file."""
+    bad = ~np.isfinite(a)
+    if bad.any():
+        line = body[int(np.argwhere(bad)[0, 0])][0]
+        raise ConfigError(
+            f"{path} line {line}: {what} inf or nan, or beyond float32 (3.4e38); use finite numbers"
+        )

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ConfigError
 from .normalize import Normalizer, fit_normalizer
+
+# how many times over a dataset's inputs exist while it is loaded, split and normalized
+LOAD_COPIES = 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +99,13 @@ def split_indices(
 def finish(
     name: str, raw: Raw, *, val_split: float, normalize: str, rng: np.random.Generator
 ) -> Dataset:
-    """Split (unless the source did), normalize on the training split, cast dtypes."""
+    """Split (unless the source did), normalize on the training split, cast dtypes.
+
+    Raises:
+        ConfigError: labels of only one class, or no training samples left by the split.
+    """
+    if raw.task in ("classification", "sequence"):
+        check_classes(name, raw)
     x, y = raw.x, raw.y
     x_val, y_val = raw.x_val, raw.y_val
     if x_val is None:
@@ -134,9 +144,19 @@ def finish(
     )
 
 
-def raise_empty_train(name: str, val_split: float) -> None:
-    from ..errors import ConfigError
+def check_classes(name: str, raw: Raw) -> None:
+    """A classifier's labels must hold two classes at least: with one, every prediction is
+    right from the first step and nothing is learnt (a "100 %" that means nothing)."""
+    present = np.unique(np.concatenate([np.ravel(y) for y in (raw.y, raw.y_val) if y is not None]))
+    if len(present) == 1:
+        label = present[0] if raw.class_names is None else raw.class_names[present[0]]
+        where = " (is label_column the right column?)" if name.startswith("csv:") else ""
+        raise ConfigError(
+            f"{name} has only one class, {label!r}{where}; a classifier needs at least two"
+        )
 
+
+def raise_empty_train(name: str, val_split: float) -> None:
     raise ConfigError(
         f"{name}: no training samples are left after val_split = {val_split}; "
         "use more samples (n) or a smaller val_split"

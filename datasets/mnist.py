@@ -36,6 +36,7 @@ STEMS = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 FILE_NAMES = [f"{stem}.gz" for pair in STEMS.values() for stem in pair]
+MAX_CLASSES = 100_000  # a larger label is a damaged file, not a class (it sizes the output)
 TEST_ONLY_TRAIN_FRACTION = 0.8  # 8,000 of MNIST's 10,000 test images train, 2,000 validate
 FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -101,9 +102,15 @@ def read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndar
     """Images as float32 samples (N, C, H, W) or (N, F), labels int64 (N,), and the layout."""
     images = read_idx(images_path)
     labels = read_idx(labels_path)
+    if images.ndim not in (2, 3, 4):
+        raise ConfigError(
+            f"{images_path}: images with shape {images.shape} are not supported; it needs "
+            "(N, features), (N, height, width) or (N, channels, height, width)"
+        )
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ConfigError(
-            f"{labels_path}: labels must be one integer per image, got {labels.shape}"
+            f"{labels_path}: labels must be one integer per image, got {labels.dtype} "
+            f"values of shape {labels.shape}"
         )
     if len(images) != len(labels):
         raise ConfigError(
@@ -114,15 +121,23 @@ def read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndar
         raise ConfigError(f"{images_path}: holds no images")
     if labels.min() < 0:
         raise ConfigError(f"{labels_path}: negative label {labels.min()}")
-    x = images.astype(np.float32)
+    if labels.max() >= MAX_CLASSES:
+        raise ConfigError(
+            f"{labels_path}: label {labels.max()} is not a class number; labels must be "
+            f"0, 1, ..., k-1 for k classes (k at most {MAX_CLASSES:,})"
+        )
+    with np.errstate(over="ignore"):  # pixels beyond float32 are refused just below
+        x = images.astype(np.float32)
     if images.dtype == np.uint8:
         x /= 255.0
+    elif images.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ConfigError(
+            f"{images_path}: holds inf or nan pixels (or values beyond float32); fix the file"
+        )
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
         x = x.transpose(0, 3, 1, 2)  # NHWC -> NCHW
-    elif x.ndim != 2 and x.ndim != 4:
-        raise ConfigError(f"{images_path}: images with shape {images.shape} are not supported")
     layout = "flat" if x.ndim == 2 else "image"
     return np.ascontiguousarray(x), labels.astype(np.int64), layout
 

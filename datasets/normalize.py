@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ConfigError
+from ..validate import within_memory
+
 METHODS = ("none", "standard", "minmax", "pca-whiten")
 LAYOUTS = ("flat", "image", "sequence", "onehot")
 WHITEN_EPS = 1e-3  # eigenvalue floor relative to the largest, so null directions stay finite
@@ -78,6 +81,8 @@ def fit_normalizer(method: str, x_train: np.ndarray, layout: str) -> Normalizer:
     if layout == "image" and method == "minmax":
         low, high = float(x_train.min()), float(x_train.max())
         return Normalizer(method, layout, np.array(low), _safe_inv(high - low))
+    if method == "pca-whiten":
+        _check_whitening(x_train, layout)
     x = x_train.astype(np.float64)
     rows = _features(x, layout)
     shape = x.shape[1:] if layout != "sequence" else (x.shape[-1],)  # one sample's features
@@ -105,3 +110,17 @@ def _safe_inv(spread: np.ndarray | float) -> np.ndarray:
     """1/spread, with 1 where the spread is (numerically) zero."""
     spread = np.asarray(spread, dtype=np.float64)
     return np.where(spread > 1e-12, 1.0 / np.where(spread > 1e-12, spread, 1.0), 1.0)
+
+
+def _check_whitening(x_train: np.ndarray, layout: str) -> None:
+    """A ConfigError when pca-whiten's float64 work would not fit in memory: the centred
+    inputs twice over, and three F x F matrices (covariance, eigenvectors, whitening)."""
+    features = _features(x_train[:1], layout).shape[1]
+    try:
+        within_memory(
+            f"whitening {features:,} features", 16 * x_train.size + 24 * features * features
+        )
+    except ValueError as error:
+        raise ConfigError(
+            f'normalize = "pca-whiten": {error}; use normalize = "standard"'
+        ) from None

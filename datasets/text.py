@@ -13,34 +13,49 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .dataset import Raw
+from ..validate import file_size, size_text, within_memory
+from .dataset import LOAD_COPIES, Raw
 
-MAX_BYTES = 1 << 30  # one-hot inputs above this are refused rather than swapping the machine
+# memory while reading, per byte of the file: its text (up to 4 bytes a character), the
+# character codes (4) and their indices into the vocabulary (8), and np.unique's sorting
+READ_BYTES_PER_BYTE = 40
 
 
 def load_text(path: Path, T: int, stride: int | None, n: int) -> Raw:
     try:
+        size = file_size(path)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}; check the path after 'text:'") from None
+    try:
+        within_memory(f"reading its {size_text(size)}", size * READ_BYTES_PER_BYTE)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}; use a smaller file") from None
+    try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; check the path after 'text:'") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read it as UTF-8 text ({error})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+            f"{error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it ({error.strerror})") from None
     stride = stride or T
     if len(text) < T + 1:
         raise ConfigError(
             f"{path}: {len(text)} characters, too few for one window of T = {T} plus the next "
             "character; use a longer file or a smaller T"
         )
-    vocab = sorted(set(text))
-    codes = np.array([ord(c) for c in text])
-    lookup = {ord(c): i for i, c in enumerate(vocab)}
-    ids = np.fromiter((lookup[c] for c in codes), dtype=np.int64, count=len(codes))
+    # sorted unique code points are the sorted characters: the vocabulary
+    codes, ids = np.unique(np.frombuffer(text.encode("utf-32-le"), "<u4"), return_inverse=True)
+    vocab = [chr(code) for code in codes]
     starts = np.arange(0, len(text) - T, stride)[:n]
-    if len(starts) * T * len(vocab) * 4 > MAX_BYTES:
-        raise ConfigError(
-            f"{path}: {len(starts)} windows x T = {T} x {len(vocab)} characters would need "
-            f"{len(starts) * T * len(vocab) * 4 / 2**30:.1f} GiB; set a smaller n or T"
+    try:
+        within_memory(
+            f"{len(starts):,} windows x T = {T} x {len(vocab)} characters, one-hot,",
+            len(starts) * T * len(vocab) * 4 * LOAD_COPIES,
         )
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}; set a smaller n or T") from None
     steps = starts[:, None] + np.arange(T)
     x = np.zeros((len(starts), T, len(vocab)), dtype=np.float32)
     np.put_along_axis(x, ids[steps][..., None], 1.0, axis=2)

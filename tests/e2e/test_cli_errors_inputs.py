@@ -8,8 +8,10 @@ any machine (10**12 units, 2**40-byte sparse files), so the cases hold wherever 
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 from clitools import assert_one_line_error, run_tuidl
 
@@ -34,6 +36,28 @@ REBER_LSTM = (
 )
 
 
+FLAT = '[{ type = "flatten" }, { type = "dense", units = 2 }]'
+CHAR_LSTM = '[{ type = "lstm", units = 8, return_sequences = true }, { type = "dense", units = 2 }]'
+
+
+def idx(code: int, shape: tuple[int, ...], data: bytes = b"") -> bytes:
+    """An IDX file: magic, type `code`, the sizes of `shape`, then `data`."""
+    return bytes([0, 0, code, len(shape)]) + np.array(shape, ">i4").tobytes() + data
+
+
+def idx_pair(
+    images: bytes | tuple[bytes, int] | None = None,
+    labels: bytes | None = None,
+    compressed: bool = False,
+) -> dict[str, bytes | tuple[bytes, int]]:
+    """The files of `idx:d`: 20 4x4 images and labels 0, 1, 0, ... unless given."""
+    suffix = ".gz" if compressed else ""
+    return {
+        f"d/train-images-idx3-ubyte{suffix}": images or idx(0x08, (20, 4, 4), bytes(320)),
+        "d/train-labels-idx1-ubyte": labels or idx(0x08, (20,), bytes([0, 1] * 10)),
+    }
+
+
 def experiment(
     data: str = SPIRAL,
     layers: str = MLP,
@@ -55,7 +79,8 @@ class Case:
         id: the test id.
         text: the experiment file `bad.toml`.
         needles: what the one error line must hold.
-        files: files to write first, by name: bytes, or an int for a sparse file that size.
+        files: files to write first, by name: bytes, or (bytes, size) for a sparse file of
+            that size that starts with them.
         argument: the EXPERIMENT argument (another file than bad.toml, /dev/zero).
         extra: more arguments for `tuidl run`.
     """
@@ -63,7 +88,7 @@ class Case:
     id: str
     text: str
     needles: list[str]
-    files: dict[str, bytes | int] = field(default_factory=dict)
+    files: dict[str, bytes | tuple[bytes, int]] = field(default_factory=dict)
     argument: str = "bad.toml"
     extra: list[str] = field(default_factory=list)
 
@@ -112,16 +137,72 @@ CASES = [
          experiment('name = "adding"\nn = 100', ADDING_LSTM, "mse",
                     'early_stopping = { monitor = "val_acc" }'),
          ["early stopping monitors 'val_acc', but this loss measures no accuracy"]),
+    # 3. data sources: files checked (regular, sizes against the file and the memory) unread
+    Case("csv of /dev/zero", experiment('name = "csv:/dev/zero"'),
+         ["/dev/zero: not a regular file", "check the path after 'csv:'"]),
+    Case("csv of a folder", experiment('name = "csv:data"'), ["data: a folder, not a file"],
+         {"data/x.csv": b"1,2,0\n"}),
+    Case("csv of 1 TiB", experiment('name = "csv:big.csv"'),
+         ["big.csv: parsing its 1.0 TiB needs about 24.0 TiB", "use a smaller file"],
+         {"big.csv": (b"", 2**40)}),
+    Case("csv of one class", experiment('name = "csv:one.csv"'),
+         ["csv:one.csv has only one class, '1'", "a classifier needs at least two"],
+         {"one.csv": b"x,y,label\n" + b"1,2,1\n3,4,1\n" * 10}),
+    Case("csv not UTF-8", experiment('name = "csv:latin.csv"'),
+         ["latin.csv: not UTF-8 text (byte 0xe9 at offset 2)", "save it as UTF-8"],
+         {"latin.csv": b"x,\xe9,label\n1,2,0\n3,4,1\n"}),
+    Case("csv number beyond float32", experiment('name = "csv:f.csv"'),
+         ["f.csv line 2: a feature is inf or nan, or beyond float32"],
+         {"f.csv": b"1,2,0\n3,1e39,1\n5,6,0\n"}),
+    Case("csv label nan", experiment('name = "csv:n.csv"', loss="mse"),
+         ["n.csv line 3: the label is inf or nan"], {"n.csv": b"1,2,0.5\n3,4,1.5\n5,6,nan\n"}),
+    Case("csv nan feature", experiment('name = "csv:n.csv"'), ["line 1: a feature is inf or nan"],
+         {"n.csv": b"nan,2,0\n3,4,1\n5,6,0\n"}),
+    Case("csv ragged rows", experiment('name = "csv:r.csv"'), ["r.csv line 2: 2 cells, expected 3"],
+         {"r.csv": b"1,2,0\n3,4\n5,6,0\n"}),
+    Case("idx labels claiming 2**31-1 items", experiment('name = "idx:d"', FLAT),
+         ["train-labels-idx1-ubyte: header says shape (2147483647,)", "download it again"],
+         idx_pair(labels=idx(0x08, (2**31 - 1,), bytes(20)))),
+    Case("idx images of 1 TiB", experiment('name = "idx:d"', FLAT),
+         ["header says shape (65536, 4096, 4096): loading its 1,099,511,627,776 values"],
+         idx_pair(images=(idx(0x08, (65536, 4096, 4096)), 16 + 2**40))),
+    Case("idx gzip inflating past its header", experiment('name = "idx:d"', FLAT),
+         ["header says shape (20, 4, 4) (320 bytes) but the file holds more data"],
+         idx_pair(compressed=True, images=gzip.compress(idx(0x08, (20, 4, 4), bytes(1 << 24))))),
+    Case("idx wrong magic", experiment('name = "idx:d"', FLAT), ["not an IDX file (bad magic"],
+         idx_pair(images=b"\x01\x02\x08\x03" + bytes(320))),
+    Case("idx of one class", experiment('name = "idx:d"', FLAT), ["idx:d has only one class, '0'"],
+         idx_pair(labels=idx(0x08, (20,), bytes(20)))),
+    Case("idx label beyond any class count", experiment('name = "idx:d"', FLAT),
+         ["label 2000000000 is not a class number"],
+         idx_pair(labels=idx(0x0C, (20,), np.full(20, 2 * 10**9, ">i4").tobytes()))),
+    Case("idx nan pixels", experiment('name = "idx:d"', FLAT), ["holds inf or nan pixels"],
+         idx_pair(images=idx(0x0D, (20, 4, 4), np.full(320, np.nan, ">f4").tobytes()))),
+    Case("idx images without dimensions", experiment('name = "idx:d"', FLAT),
+         ["images with shape () are not supported"], idx_pair(images=idx(0x08, (), b"\x05"))),
+    Case("text of /dev/zero", experiment('name = "text:/dev/zero"', CHAR_LSTM),
+         ["/dev/zero: not a regular file", "check the path after 'text:'"]),
+    Case("text empty", experiment('name = "text:e.txt"', CHAR_LSTM),
+         ["e.txt: 0 characters, too few"], {"e.txt": b""}),
+    Case("text of one character", experiment('name = "text:a.txt"', CHAR_LSTM),
+         ["text:a.txt has only one class, 'a'"], {"a.txt": b"a" * 100}),
+    Case("text of 1 TiB", experiment('name = "text:t.txt"', CHAR_LSTM),
+         ["t.txt: reading its 1.0 TiB needs about 40.0 TiB"], {"t.txt": (b"", 2**40)}),
+    Case("adding problem of 10**12 steps", experiment('name = "adding"\nn = 10000000\nT = 100000',
+                                                     ADDING_LSTM, "mse"),
+         ["[data] adding: generating 10,000,000 sequences of 100,000 steps needs about"]),
 ]  # fmt: skip
 
 
-def write_files(folder, files: dict[str, bytes | int]) -> None:
+def write_files(folder, files: dict[str, bytes | tuple[bytes, int]]) -> None:
     for name, content in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, int):
+        if isinstance(content, tuple):
+            head, size = content
             with open(path, "wb") as file:
-                file.truncate(content)  # sparse: no disk used, nothing to write
+                file.write(head)
+                file.truncate(size)  # sparse: no disk used, nothing to write
         else:
             path.write_bytes(content)
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tuidl import validate
 from tuidl.datasets import DATASETS, Dataset, load_dataset
 from tuidl.datasets import mnist as mnist_module
+from tuidl.datasets.normalize import fit_normalizer
 from tuidl.datasets.sequences import REBER_GRAPH, REBER_SYMBOLS, decode_reber
 from tuidl.errors import ConfigError
 
@@ -294,11 +296,15 @@ def test_csv_without_header_numeric_labels(tmp_path):
         ("a,b,label\n", "a header but no data rows"),
         ("1,2,0\n3,x,1\n", r"line 2, column 2: 'x' is not a number"),
         ("1,2,0\n3,4\n", "line 2: 2 cells, expected 3"),
+        ("1,2,0\n3,1e39,1\n", "line 2: a feature is inf or nan, or beyond float32"),
+        ("1,2,0\n3,4,nan\n", "line 2: the label is inf or nan"),
+        (b"1,2,0\n3,\xff,1\n", r"not UTF-8 text \(byte 0xff at offset 8\); save it as UTF-8"),
+        ("1,2,0\n3,4,0\n5,6,0\n", r"only one class, '0' \(is label_column the right column\?\)"),
     ],
 )
 def test_csv_damage(tmp_path, content, message):
     path = tmp_path / "bad.csv"
-    path.write_text(content)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(ConfigError, match=message):
         load_dataset(f"csv:{path}")
 
@@ -421,3 +427,45 @@ def test_idx_negative_size_is_reported(tmp_path):
     with pytest.raises(IdxError, match="negative size"):
         read_idx(path)
     assert issubclass(IdxError, ConfigError)  # the CLI turns it into one line and exit 2
+
+
+@pytest.fixture
+def one_gib(monkeypatch):
+    """A machine with 1 GiB of memory: 512 MiB to spare for a dataset."""
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 2**30)
+
+
+@pytest.mark.parametrize("prefix", ["csv", "text"])
+def test_data_that_is_no_regular_file_is_refused_unread(tmp_path, prefix):
+    for path, message in (("/dev/zero", "not a regular file"), (tmp_path, "a folder, not")):
+        with pytest.raises(ConfigError, match=f"{message}.*check the path after '{prefix}:'"):
+            load_dataset(f"{prefix}:{path}")
+
+
+@pytest.mark.parametrize("prefix, needs", [("csv", "parsing"), ("text", "reading")])
+def test_files_too_big_to_load_are_refused_unread(tmp_path, one_gib, prefix, needs):
+    path = tmp_path / "big"
+    with open(path, "wb") as file:
+        file.truncate(64 << 20)  # sparse; its 64 MiB take 1.5-2.5 GiB to load
+    with pytest.raises(ConfigError, match=f"{needs} its 64.0 MiB needs about .* GiB, more than"):
+        load_dataset(f"{prefix}:{path}")
+
+
+def test_generated_sequences_too_big_are_refused_ungenerated(one_gib):
+    with pytest.raises(ConfigError, match=r"\[data\] adding: generating 1,000,000 sequences"):
+        load_dataset("adding", n=1_000_000, T=100)
+
+
+def test_pca_whiten_of_too_many_features_is_refused(one_gib):
+    with pytest.raises(ConfigError, match='normalize = "pca-whiten": whitening 5,000 features'):
+        fit_normalizer("pca-whiten", np.zeros((10, 5000), np.float32), "flat")
+
+
+def test_one_class_is_refused_for_text_and_idx(tmp_path):
+    (tmp_path / "a.txt").write_text("a" * 100)
+    with pytest.raises(ConfigError, match="only one class, 'a'; a classifier needs at least two"):
+        load_dataset(f"text:{tmp_path / 'a.txt'}")
+    write_idx(tmp_path / "idx" / "train-images-idx3-ubyte", np.zeros((9, 2, 2), np.uint8))
+    write_idx(tmp_path / "idx" / "train-labels-idx1-ubyte", np.full(9, 3, np.uint8))
+    with pytest.raises(ConfigError, match="only one class, '3'"):
+        load_dataset(f"idx:{tmp_path / 'idx'}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tuidl import validate
 from tuidl.datasets.idx import IdxError, read_idx
 
 MNIST = Path(os.environ.get("TUIDL_DATA", "/nonexistent")) / "mnist"
@@ -47,6 +48,7 @@ def test_round_trip_raw_and_gzip(tmp_path):
         (b"\x00\x00\x42\x01" + b"\x00" * 8, "unknown IDX type code 0x42"),
         (b"\x00\x00\x08\x03\x00\x00", "header cut short"),
         (b"\x00\x00\x08\x01\x00\x00\x00\x05abc", "header says shape (5,)"),
+        (b"\x00\x00\x08\x01\x7f\xff\xff\xffabc", "shape (2147483647,) (2,147,483,647 bytes) but"),
     ],
 )
 def test_damaged_files_say_what_is_wrong(tmp_path, content, message):
@@ -60,4 +62,30 @@ def test_truncated_gzip(tmp_path):
     path = tmp_path / "bad.gz"
     path.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x04abcd")[:-6])
     with pytest.raises(IdxError, match="cannot read it"):
+        read_idx(path)
+
+
+def test_a_device_is_refused_unread():
+    with pytest.raises(IdxError, match="/dev/zero: not a regular file"):
+        read_idx("/dev/zero")
+
+
+def test_a_header_beyond_memory_is_refused_before_the_data_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 2**30)
+    path = tmp_path / "big.idx"
+    with open(path, "wb") as file:
+        file.write(b"\x00\x00\x08\x01" + (64 << 20).to_bytes(4, "big"))
+        file.truncate(8 + (64 << 20))  # sparse: the data the header promises, unwritten
+    with pytest.raises(IdxError, match="loading its 67,108,864 values needs about 1.0 GiB"):
+        read_idx(path)
+    gz = tmp_path / "big.idx.gz"
+    gz.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x7f\xff\xff\xff"))
+    with pytest.raises(IdxError, match="loading its 2,147,483,647 values"):
+        read_idx(gz)
+
+
+def test_gzip_is_inflated_no_further_than_the_header_says(tmp_path):
+    path = tmp_path / "bomb.idx.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x04abcd" + bytes(64 << 20)))
+    with pytest.raises(IdxError, match=re.escape("shape (4,) (4 bytes) but the file holds more")):
         read_idx(path)
