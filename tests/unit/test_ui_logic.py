@@ -1,13 +1,17 @@
 """The app's drawing maths and the build screen's draft checks, without Pilot."""
 
+import io
+
 import numpy as np
 import pytest
+from rich.console import Console
+from rich.text import Text
 from uitools import tiny
 
 from tuidl.datasets import load_dataset
 from tuidl.draft import analyze
 from tuidl.experiment import parse_value
-from tuidl.render import charts
+from tuidl.render import charts, svg
 from tuidl.ui.forms import parse_pairs
 from tuidl.ui.screens.train import RunSeries
 from tuidl.ui.widgets.gradbars import GradBars
@@ -78,6 +82,32 @@ def test_format_helpers():
     assert charts.format_eta(65) == "1:05" and charts.format_eta(3725) == "1:02:05"
     assert charts.format_eta(float("nan")) == "--"
     assert charts.short(0.012345) == "0.01235" and charts.short(1.5e-6) == "1.5e-06"
+
+
+def test_pinned_svg_puts_each_glyph_in_its_cell():
+    console = Console(width=24, record=True, file=io.StringIO(), color_system="truecolor")
+    line = "ab ⣿⣀▀x  y.5 ━━┤█"
+    console.print(Text(line, style="red") + Text("⠁ z", style="blue"))
+    rich_svg = console.export_svg()
+    before = [text for _, text in svg.text_elements(rich_svg)]
+    assert any(len(text) > 1 and not text.isascii() for text in before)  # runs, as Rich writes
+
+    pinned = svg.text_elements(svg.pin_cells(rich_svg))
+    cell_width = 12.2  # Rich's 20 px font at its 0.61 aspect ratio
+    cells = {}
+    for attributes, text in pinned:
+        if "textLength" not in attributes:
+            continue  # the title
+        column = float(attributes["x"]) / cell_width
+        assert column == pytest.approx(round(column)), (text, attributes["x"])
+        assert float(attributes["textLength"]) == pytest.approx(len(text) * cell_width)
+        assert " " not in text and "\xa0" not in text
+        if not text.isascii():  # alone, squeezed into its cell
+            assert len(text) == 1 and attributes["lengthAdjust"] == "spacingAndGlyphs"
+        for k, char in enumerate(text):
+            cells[round(column) + k] = char
+    drawn = "".join(cells.get(k, " ") for k in range(24)).rstrip()
+    assert drawn == line + "⠁ z"
 
 
 def test_analyze_reports_shapes_params_and_output_mismatch():

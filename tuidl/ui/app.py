@@ -16,6 +16,7 @@ import gc
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from textual.css.query import NoMatches
 
 from ..experiment import Experiment
 from ..presets import DEFAULT_PRESET, preset
+from ..render.svg import pin_cells
 from ..runs import CHECKPOINT
 from ..session.base import Session
 from ..session.child import ProcessSession
@@ -85,6 +87,7 @@ class TuidlApp(App):
         Binding("b", "show('build')", "build"),
         Binding("t", "show('train')", "train"),
         Binding("c", "show('compare')", "compare"),
+        Binding("S", "screenshot", "screenshot (SVG)", show=False),
     ]
 
     def __init__(
@@ -445,6 +448,28 @@ class TuidlApp(App):
                 self.exit(0)
 
         self.push_screen(ConfirmScreen("Training is running. Quit? (y/n)"), answered)
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Save an SVG of the screen in `path` (the current folder when None) and say where.
+
+        `S`, `action_screenshot` and the command palette's "Screenshot" come here. Textual's
+        own saves to ~/Downloads (failing where there is none), and its SVG lets braille and
+        blocks spill out of their cells in a viewer without its font: `pin_cells` fixes them.
+
+        Returns:
+            The file's path, or None when it could not be written (the notification says why).
+        """
+        stamp = datetime.now().strftime(time_format or "%Y-%m-%d_%H-%M-%S_%f")
+        target = Path(path or ".").expanduser().resolve() / (filename or f"tuidl_{stamp}.svg")
+        try:
+            target.write_text(pin_cells(self.export_screenshot()), encoding="utf-8")
+        except OSError as error:
+            self.notify(f"Screenshot not saved: {error}", title="Screenshot", severity="error")
+            return None
+        self.notify(f"Saved screenshot to {target}", title="Screenshot")
+        return str(target)
 
 
 def make_app(
