@@ -32,6 +32,7 @@ from uitools import (
 from tuidl.checkpoint import load_checkpoint
 from tuidl.draft import DatasetCache
 from tuidl.errors import ConfigError
+from tuidl.presets import preset
 from tuidl.render.charts import short
 from tuidl.runs import RunWriter, read_metrics
 from tuidl.trainer import Diverged, Trainer, load_experiment_data
@@ -40,7 +41,9 @@ from tuidl.ui.screens.build import BuildScreen, LayerForm
 from tuidl.ui.screens.help import ConfirmScreen, HelpScreen, binding_rows
 from tuidl.ui.screens.train import PANELS, TRAINING_ACTIONS
 from tuidl.ui.status import LR_MARK_SECONDS
+from tuidl.ui.widgets.alertbanner import AlertBanner
 from tuidl.ui.widgets.filters import FilterGrid
+from tuidl.ui.widgets.gradbars import GradBars
 from tuidl.ui.widgets.linechart import LineChart
 from tuidl.ui.widgets.samples import SampleStrip
 
@@ -609,3 +612,57 @@ async def test_pretraining_shows_in_the_status_line_and_the_curves(tmp_path):
         status = status_text(app)
         assert "pretraining" not in status and "epoch 1.00/1" in status, status
         await pilot.press("q")
+
+
+def drawn(widget) -> list[str]:
+    """The lines `widget` draws at its width, each checked to fit it (none wraps)."""
+    width = widget.content_size.width
+    strips = widget.build_strips(width)
+    assert all(strip.cell_length <= width for strip in strips)
+    return [strip.text for strip in strips]
+
+
+async def test_deep_sigmoid_names_its_vanishing_layers_in_a_banner(tmp_path):
+    experiment = preset("deep-sigmoid").with_overrides(["train.epochs=1"])
+    app = make_app(experiment, runs_root=tmp_path, throttle=THROTTLE, autostart=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until_ended(pilot, timeout=CHILD_READY)
+        screen = app.train_screen
+        screen.redraw(force=True)
+        await pilot.pause()
+        banner = screen.query_one(AlertBanner)
+        assert banner.display
+        layers = [a["layer"] for a in banner.alerts]
+        assert layers[:5] == [f"dense_{k}" for k in range(5)] and len(layers) == 6
+        lines = drawn(banner)  # 2 lines at 24 rows: an alert, then the rest by kind
+        assert lines[0].startswith(" vanishing gradient  dense_0  too small to learn; try relu")
+        assert lines[1].startswith("+5 more: vanishing dense_1, dense_2, dense_3")
+        assert len(lines) == 2 == banner.size.height
+        bars = screen.query_one(GradBars)
+        assert bars.alerts == {layer: "vanishing" for layer in layers}
+        rows = drawn(bars)  # one row per layer and the scale: the tags wrap none of them
+        assert len(rows) == len(bars.norms) + 1 == screen.query_one("#gradbars").size.height
+        assert rows[0].startswith("dense_0") and rows[0].rstrip().endswith("vanish")
+        assert not rows[10].rstrip().endswith("vanish")  # dense_10, the output layer
+
+
+async def test_view_of_a_run_with_alerts_shows_and_clears_them(tmp_path):
+    run_dir = tmp_path / "sig"
+    run_dir.mkdir()
+    writer = RunWriter(run_dir)
+    Trainer(preset("deep-sigmoid").with_overrides(["train.epochs=1"]), callbacks=[writer]).fit()
+    writer.close()
+    written = [r for r in read_metrics(run_dir) if r["kind"] == "alert"]
+    app = make_app(view_dirs=[run_dir])
+    async with app.run_test(size=(160, 48)) as pilot:
+        banner = app.train_screen.query_one(AlertBanner)
+        await wait_for(pilot, lambda: len(banner.alerts) == len(written) == 6, what="alerts")
+        await wait_for(pilot, lambda: banner.size.height == 4, what="the banner laid out")
+        assert banner.display and banner.alerts == written
+        lines = drawn(banner)  # 4 lines at 48 rows
+        assert len(lines) == 4 and all("try relu instead of sigmoid" in x for x in lines[:3])
+        cleared = written[0] | {"cleared": True, "message": "gradient back"}
+        with open(run_dir / "metrics.jsonl", "a") as file:
+            file.write(json.dumps(cleared) + "\n")
+        await wait_for(pilot, lambda: len(banner.alerts) == 5, 5, "dense_0's alert cleared")
+        assert "dense_0" not in [a["layer"] for a in banner.alerts]

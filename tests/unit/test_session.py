@@ -22,6 +22,7 @@ from tuidl.probe import Probe, class_probabilities
 from tuidl.session.child import ProcessSession
 from tuidl.session.follow import FollowSession
 from tuidl.session.messages import (
+    AlertRaised,
     ConfusionMeasured,
     EpochEnded,
     Failed,
@@ -305,3 +306,20 @@ def test_follow_session_reads_whole_lines_only(tmp_path):
     records = session.drain()
     assert [type(r) for r in records] == [StepLogged, StepLogged, EpochEnded]
     assert records[0].data == json.loads(line) and {r.source for r in records} == {"run-1"}
+
+
+def test_follow_session_hands_alert_lines_over_and_skips_damaged_ones(tmp_path):
+    run = tmp_path / "run-1"
+    run.mkdir()
+    alert = {"kind": "alert", "step": 20, "epoch": 0.44, "alert": "exploding", "layer": "rnn_0",
+             "value": "inf", "threshold": 100.0, "message": "overflowed"}  # fmt: skip
+    lines = [alert, alert | {"cleared": True, "value": 3.0}, alert | {"layer": 3},
+             alert | {"step": "20"}, alert | {"cleared": "yes"}]  # fmt: skip
+    (run / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    session = FollowSession([run])
+    assert session.poll() == 2
+    raised, cleared = session.drain()
+    assert isinstance(raised, AlertRaised) and raised.source == "run-1"
+    assert raised.data["value"] == float("inf") and raised.data["layer"] == "rnn_0"
+    assert cleared.data["cleared"] is True and cleared.data["value"] == 3.0
+    assert session.progress().skipped == 3

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .messages import EpochEnded, PretrainEpochEnded, Record, StepLogged
+from .messages import AlertRaised, EpochEnded, PretrainEpochEnded, Record, StepLogged
 
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -53,6 +53,14 @@ def parse_line(source: str, raw: bytes) -> Record | None:
         if not isinstance(line.get("layer"), str):
             raise DamagedLine("layer must be a name")
         return PretrainEpochEnded(source, line)
+    if kind == "alert":
+        _fields(line, ints=("step",), numbers=("epoch", "value", "threshold"))
+        for key in ("alert", "layer", "message"):
+            if not isinstance(line.get(key), str):
+                raise DamagedLine(f"an alert's {key} must be text")
+        if not isinstance(line.get("cleared", False), bool):
+            raise DamagedLine("an alert's cleared must be true or false")
+        return AlertRaised(source, line)
     return None
 
 

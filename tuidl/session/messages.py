@@ -103,6 +103,14 @@ class EpochEnded(Record):
 
 
 @dataclass(frozen=True)
+class AlertRaised(Record):
+    """An alert started, or ended (`cleared`): `data` is its `metrics.jsonl` line (alert,
+    layer, value, threshold, message, ...)."""
+
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class PretrainEpochEnded(Record):
     """An rbm layer finished a pretraining epoch: `data` has layer, epoch, recon_error."""
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..probe import Probe
 from ..trainer import Callback, Trainer
 from .messages import (
+    AlertRaised,
     EpochEnded,
     PretrainEpochEnded,
     Record,
@@ -61,6 +62,9 @@ class SessionSink(Callback):
             matrix = self.probe.confusion(trainer, self.source)
             if matrix is not None:
                 self.records.put(matrix)
+
+    def on_alert(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self.records.put(AlertRaised(self.source, logs))
 
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self.maybe_probe(trainer, force=True)  # the final weights (the best, if restored)

@@ -34,6 +34,7 @@ from ..session.child import ProcessSession
 from ..session.compare import CompareSession
 from ..session.follow import FollowSession, run_dirs_in
 from ..session.messages import (
+    AlertRaised,
     Command,
     ConfusionMeasured,
     EpochEnded,
@@ -332,6 +333,8 @@ class TuidlApp(App):
                         screen.show_probe(record)
                     case ConfusionMeasured():
                         screen.show_confusion(record)
+                    case AlertRaised():
+                        screen.show_alert(record)
                     case LrChanged():
                         self.report.mark_lr(now)
                     case Saved(path=path):

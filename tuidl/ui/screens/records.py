@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.screen import Screen
 
-from ...session.messages import ConfusionMeasured, ProbeTaken, RunStarted
+from ...session.messages import AlertRaised, ConfusionMeasured, ProbeTaken, RunStarted
 
 
 class RecordView(Screen):
@@ -33,3 +33,6 @@ class RecordView(Screen):
 
     def show_confusion(self, record: ConfusionMeasured) -> None:
         """A new confusion matrix."""
+
+    def show_alert(self, record: AlertRaised) -> None:
+        """An alert of run `record.source` started or ended (`record.data["cleared"]`)."""

@@ -1,4 +1,5 @@
-"""The train screen: curves, gradient bars and heatmap, activation statistics, images, status.
+"""The train screen: curves, gradient bars and heatmap, activation statistics, images, status,
+and a banner naming the active alerts above the panels.
 
 It owns no trainer: the app hands it the records of its session (a training run, or run
 directories followed for `tuidl view`), and it redraws on `redraw()`, which the app calls every
@@ -19,6 +20,7 @@ from textual.reactive import Reactive, var
 from textual.widget import Widget
 
 from ...session.messages import (
+    AlertRaised,
     ConfusionMeasured,
     ProbeTaken,
     Reinit,
@@ -30,6 +32,7 @@ from ...session.messages import (
 )
 from ..history import Envelope
 from ..widgets.actstats import ActivationStats
+from ..widgets.alertbanner import AlertBanner
 from ..widgets.boundary import DecisionBoundary
 from ..widgets.filters import FilterGrid, filter_title
 from ..widgets.footer import KeyFooter
@@ -152,9 +155,12 @@ class TrainScreen(RecordView):
         self._probe: ProbeTaken | None = None  # the latest probe (kept once drawn)
         self._pending_confusion: ConfusionMeasured | None = None
         self._titles: dict[str, str] = {}  # panel titles set by `_set_title`
+        # each run's active alerts, by (alert, layer), in the order they started
+        self.alerts: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield AlertBanner(id="alerts")
         with Horizontal(id="train-body"):
             with Vertical(id="left"):
                 yield Panel(LineChart(id="curve"), title="loss", id="loss-panel")
@@ -196,11 +202,13 @@ class TrainScreen(RecordView):
     def begin(self, record: RunStarted) -> None:
         source = record.source
         self.runs[source] = RunSeries()
+        self.alerts.pop(source, None)
         if self.primary in (None, source):
             self.primary = source
             self.query_one(GradHeatmap).reset(record.layers)
             self.query_one(ConfusionMatrix).set_confusion(None)  # the old run's is stale
             self._pending_confusion = None
+            self.query_one(AlertBanner).show_alerts([])
         self._plot_dirty = True
 
     def add_steps(self, steps: list[dict[str, Any]], source: str) -> None:
@@ -217,7 +225,9 @@ class TrainScreen(RecordView):
         self._run(source).add_epochs(epochs)
         last = epochs[-1]
         if source == self.primary and last.get("act"):
-            self.query_one(ActivationStats).update_stats(last["act"], last.get("alerts"))
+            self.query_one(ActivationStats).update_stats(
+                last["act"], set(self._alerted("dead_relu"))
+            )
         self._plot_dirty = True
 
     def add_pretrain(self, source: str, data: dict[str, Any]) -> None:
@@ -235,6 +245,28 @@ class TrainScreen(RecordView):
         if record.source == self.primary:
             self._pending_confusion = record
             self._image_dirty = True
+
+    def show_alert(self, record: AlertRaised) -> None:
+        data = record.data
+        active = self.alerts.setdefault(record.source, {})
+        key = (data["alert"], data["layer"])
+        if data.get("cleared"):
+            active.pop(key, None)
+        else:
+            active[key] = data
+        run = self._run(record.source)
+        if record.source != self.primary:
+            return
+        self.query_one(AlertBanner).show_alerts(list(active.values()))
+        if run.last_epoch is not None and run.last_epoch.get("act"):
+            acts = self.query_one(ActivationStats)
+            acts.update_stats(run.last_epoch["act"], set(self._alerted("dead_relu")))
+        self._plot_dirty = True  # the gradient bars tag the layers at the next redraw
+
+    def _alerted(self, *kinds: str) -> dict[str, str]:
+        """The primary run's layers with an active alert of `kinds`: layer -> alert."""
+        active = self.alerts.get(self.primary, {}) if self.primary else {}
+        return {layer: alert for alert, layer in active if alert in kinds}
 
     @property
     def latest_probe(self) -> ProbeTaken | None:
@@ -256,7 +288,9 @@ class TrainScreen(RecordView):
             run = self.runs.get(self.primary) if self.primary else None
             if run is not None and run.last_step is not None:
                 self.query_one(GradBars).update_norms(
-                    run.last_step.get("grad_norm", {}), run.last_step.get("alerts"), run.grad_seen
+                    run.last_step.get("grad_norm", {}),
+                    self._alerted("vanishing", "exploding"),
+                    run.grad_seen,
                 )
             self.query_one(GradHeatmap).refresh_data()
         if self._image_dirty and (force or now - self._last_image >= IMAGE_SECONDS):

@@ -1,4 +1,6 @@
-"""`GradBars`: each layer's gradient norm now, one row per layer, on a log10 scale."""
+"""`GradBars`: each layer's gradient norm now, one row per layer, on a log10 scale; a layer
+with an active vanishing or exploding alert is tagged (the bars make room for the tag, and every
+row is cut to the width, so none wraps)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from ...render.charts import log_fraction, log_range, ramp, short
 from .textstrips import TextStrips
 
 NAME_WIDTH = 10
+TAGS = {"vanishing": " vanish", "exploding": " EXPLODE"}
+TAG_WIDTH = max(len(tag) for tag in TAGS.values())
 _RAMP = ramp()
 
 
@@ -28,15 +32,16 @@ class GradBars(TextStrips):
     def update_norms(
         self,
         norms: dict[str, float],
-        alerts: list[dict] | None = None,
+        alerts: dict[str, str] | None = None,
         seen: tuple[float, float] | None = None,
     ) -> None:
-        """Show `norms` (layer -> L2 norm); `seen` is the (smallest, largest) norm of the run
-        so far, which sets the scale (else `norms` alone does)."""
+        """Show `norms` (layer -> L2 norm), tagging the layers in `alerts` (layer -> active
+        alert: vanishing or exploding); `seen` is the (smallest, largest) norm of the run so
+        far, which sets the scale (else `norms` alone does)."""
         # a layout pass re-composes the whole screen: ask for one only when the height changes
         layout = len(norms) != len(self.norms)
         self.norms = dict(norms)
-        self.alerts = {a["layer"]: a["kind"] for a in alerts or [] if "layer" in a}
+        self.alerts = dict(alerts or {})
         values = list(seen) if seen is not None else list(norms.values())
         self.lo, self.hi = log_range(np.array(values, dtype=np.float64), 3.0)
         self.refresh(layout=layout)
@@ -48,23 +53,27 @@ class GradBars(TextStrips):
         if not self.norms:
             return Text("gradients appear after the first step", style="dim")
         width = self.content_size.width
-        bar_width = max(4, width - NAME_WIDTH - 9)
+        tag_width = TAG_WIDTH if self.alerts else 0
+        bar_width = max(4, width - NAME_WIDTH - 9 - tag_width)
         text = Text(no_wrap=True, overflow="crop")
         for name, value in self.norms.items():
+            line = Text()
             fraction = log_fraction(value, self.lo, self.hi)
             cells = fraction * bar_width
             full = int(cells)
             color = _RAMP[min(len(_RAMP) - 1, max(4, int(fraction * (len(_RAMP) - 1))))]
             alert = self.alerts.get(name)
-            text.append(
+            line.append(
                 f"{name[: NAME_WIDTH - 1]:<{NAME_WIDTH}}", style="bold red" if alert else ""
             )
-            text.append("█" * full + ("▌" if cells - full >= 0.5 else ""), style=color)
+            line.append("█" * full + ("▌" if cells - full >= 0.5 else ""), style=color)
             pad = bar_width - full - (1 if cells - full >= 0.5 else 0)
-            text.append(" " * max(0, pad))
-            text.append(f" {short(value):>8}")
-            if alert:
-                text.append(" vanish" if alert == "vanishing" else " EXPLODE", style="bold red")
+            line.append(" " * max(0, pad))
+            line.append(f" {short(value):>8}")
+            if alert in TAGS:
+                line.append(TAGS[alert], style="bold red")
+            line.truncate(width)
+            text.append_text(line)
             text.append("\n")
         lo, hi = f"1e{int(self.lo)}", f"1e{int(self.hi)}"
         middle = "log10 |grad|".center(max(1, bar_width - len(lo) - len(hi)))
