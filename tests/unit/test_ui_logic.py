@@ -10,9 +10,18 @@ from uitools import tiny
 
 from tuidl.datasets import load_dataset
 from tuidl.draft import analyze
+from tuidl.errors import ConfigError
 from tuidl.experiment import parse_value
+from tuidl.presets import PRESETS, preset
 from tuidl.render import charts, svg
-from tuidl.ui.forms import parse_pairs
+from tuidl.ui.forms import (
+    SETTINGS,
+    edit_setting,
+    format_keys,
+    parse_pairs,
+    parse_typed_line,
+    setting_value,
+)
 from tuidl.ui.screens.train import RunSeries
 from tuidl.ui.widgets.gradbars import GradBars
 
@@ -142,6 +151,94 @@ def test_analyze_bad_key_is_a_row_problem():
 def test_parse_form_values():
     assert parse_value("3") == 3 and parse_value("0.5") == 0.5 and parse_value("same") == "same"
     assert parse_pairs("momentum=0.9, weight_decay=1e-4") == {"momentum": 0.9, "weight_decay": 1e-4}
+    assert parse_pairs("kernel=[3, 3] padding=same  bias = true") == {
+        "kernel": [3, 3],
+        "padding": "same",
+        "bias": True,
+    }
+    assert parse_typed_line("Conv2D filters=6 kernel=3") == ("conv2d", {"filters": 6, "kernel": 3})
+    assert parse_typed_line("tanh") == ("tanh", {})
+    with pytest.raises(ConfigError, match="'units': write key=value"):
+        parse_pairs("units")
+    with pytest.raises(ConfigError, match="start with the type"):
+        parse_typed_line("filters=6")
+
+
+def test_keys_shown_read_back_as_they_were():
+    spec = {"type": "x", "a": "same", "b": True, "c": [3, 3], "d": "two words", "e": "3", "f": 1e-5}
+    assert parse_pairs(format_keys(spec)) == {k: v for k, v in spec.items() if k != "type"}
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_setting_edited_to_what_it_shows_changes_nothing(name):
+    document = preset(name).to_dict()
+    for setting in SETTINGS:
+        assert edit_setting(document, setting, setting_value(document, setting)) == document
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("name", " ", "name must be a non-empty string"),
+        ("seed", "-1", "seed must be a non-negative integer"),
+        ("dataset", "csv:", "needs a path after 'csv:'"),
+        ("dataset", "idx:no/such/folder", "no such folder"),
+        ("data-keys", "noise=-1", "noise for spiral must be"),
+        ("data-keys", "val_split=0.1", "val_split has a field of its own"),
+        ("val_split", "1", "val_split must be a number in [0, 1)"),
+        ("lr", "0.002t", "lr must be a number > 0, got '0.002t'"),
+        ("opt-keys", "beta1=2", "beta1 must be a number in [0, 1)"),
+        ("schedule", "step", "missing key 'step_size'"),
+        ("schedule", "cosine t_max=0", "t_max must be a positive integer"),
+        ("epochs", "0", "[train] epochs must be a positive integer"),
+        ("batch_size", "many", "[train] batch_size must be a positive integer"),
+    ],
+)
+def test_a_setting_refused_names_its_key(setting, value, message):
+    document = tiny().to_dict()
+    document["model"]["layers"] = []  # an unfinished model is not the setting's problem
+    with pytest.raises(ConfigError) as raised:
+        edit_setting(document, setting, value)
+    assert message in str(raised.value)
+
+
+def test_settings_edit_the_draft(tmp_path):
+    document = tiny().to_dict()
+    (tmp_path / "notes.txt").write_text("abc abc abc\n" * 20)
+    document = edit_setting(document, "dataset", f"text:{tmp_path / 'notes.txt'}")
+    assert document["data"] == {"name": f"text:{tmp_path / 'notes.txt'}"}  # spiral's n is gone
+    document = edit_setting(document, "data-keys", "T=8 stride=2")
+    document = edit_setting(document, "val_split", "0.1")
+    assert document["data"]["T"] == 8 and document["data"]["val_split"] == 0.1
+    document = edit_setting(document, "val_split", "")  # empty: the default again
+    assert "val_split" not in document["data"]
+    document = edit_setting(document, "optimizer", "momentum")
+    document = edit_setting(document, "opt-keys", "momentum=0.5")
+    document = edit_setting(document, "schedule", "exponential gamma=0.9")
+    assert document["optimizer"] == {
+        "name": "momentum",
+        "lr": 0.01,
+        "momentum": 0.5,
+        "schedule": {"type": "exponential", "gamma": 0.9},
+    }
+    assert edit_setting(document, "optimizer", "adam")["optimizer"] == {
+        "name": "adam",
+        "lr": 0.01,
+        "schedule": {"type": "exponential", "gamma": 0.9},
+    }  # momentum's own key went with it
+    document = edit_setting(document, "patience", "9")  # early stopping is off: no effect
+    assert "early_stopping" not in document["train"]
+    document = edit_setting(document, "early_stopping", True)
+    document = edit_setting(document, "patience", "9")
+    document = edit_setting(document, "monitor", "train_loss")
+    assert document["train"]["early_stopping"] == {
+        "patience": 9,
+        "min_delta": 0.0,
+        "restore_best": True,
+        "monitor": "train_loss",
+    }
+    assert "early_stopping" not in edit_setting(document, "early_stopping", False)["train"]
+    assert edit_setting(document, "normalize", "standard")["data"] == document["data"]
 
 
 def test_gradient_bars_scale_spans_the_whole_run_however_records_arrive():

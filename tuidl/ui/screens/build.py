@@ -2,14 +2,16 @@
 
 Keys on the table: a add after, i insert before, d remove, shift+up/down (or K/J) move,
 e/enter edit in a form. Shapes and parameter counts update on every edit; a shape that does
-not fit is shown on the offending layer, and `t` (train) refuses until it is fixed. Datasets
-load in a thread worker (mnist takes a while): shapes show once the data is there.
+not fit is shown on the offending layer, and `t` (train) refuses until it is fixed. Settings
+are checked as they are typed: a value the experiment refuses shows its problem under it (and
+blocks training) until it is fixed. escape leaves a field for the table; keys typed in a field
+stay in it. Datasets load in a thread worker (mnist takes a while): shapes show once the data
+is there.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 from functools import partial
 from typing import Any
 
@@ -17,131 +19,26 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Input, Label, Select, Static
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
-from ...datasets import DATASETS
 from ...draft import Analysis, DatasetCache, analyze
 from ...errors import ConfigError
-from ...experiment import Experiment, parse_value
-from ...initializers import INITIALIZERS
-from ...layers import LAYERS, make_layer
-from ...losses import LOSSES
-from ...optimizers import OPTIMIZERS
-from ...presets import PRESETS, preset
-from ..forms import format_keys, layer_fields, parse_pairs
+from ...experiment import Experiment
+from ...presets import preset
+from ..forms import RESETS, edit_setting, format_keys
 from ..messages import ExperimentAccepted
 from ..widgets.footer import KeyFooter
+from .buildforms import LayerForm, PathForm
+from .buildsettings import SettingsPanel
 
-OPTIMIZER_COMMON = ("name", "lr", "schedule")
-
-
-class LayerForm(ModalScreen[dict[str, Any] | None]):
-    """Edit one layer: its type, then one field per key (from the class signature).
-
-    enter on any field validates with `make_layer` and closes; a problem stays on screen.
-    """
-
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
-
-    def __init__(self, spec: dict[str, Any] | None, index: int) -> None:
-        super().__init__()
-        self.spec = dict(spec or {})
-        self.index = index
-        self.kind = self.spec.get("type", "")
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="layer-form"):
-            yield Label(f"layer {self.index}: type, then its keys (enter = OK, escape = cancel)")
-            yield Input(
-                value=self.kind,
-                placeholder="type: " + " ".join(LAYERS),
-                suggester=SuggestFromList(list(LAYERS), case_sensitive=False),
-                id="type",
-            )
-            yield Vertical(id="fields")
-            yield Static("", id="form-problem")
-
-    def on_mount(self) -> None:
-        self._show_fields(self.kind)
-
-    def _show_fields(self, kind: str) -> None:
-        fields = self.query_one("#fields")
-        fields.remove_children()
-        if kind not in LAYERS:
-            return
-        widgets = []
-        for key, default in layer_fields(kind):
-            required = default is inspect.Parameter.empty
-            value = self.spec.get(key, "") if self.spec.get("type") == kind else ""
-            widgets.append(
-                Horizontal(
-                    Label(f"{key}{' *' if required else ''}", classes="field-label"),
-                    Input(
-                        value="" if value == "" else str(value),
-                        placeholder="required" if required else f"default {default!r}",
-                        id=f"field-{key}",
-                        classes="field",
-                    ),
-                    classes="field-row",
-                )
-            )
-        fields.mount_all(widgets)
-
-    @on(Input.Changed, "#type")
-    def _type_changed(self, event: Input.Changed) -> None:
-        kind = event.value.strip().lower()
-        if kind in LAYERS and kind != self.kind:
-            self.kind = kind
-            self._show_fields(kind)
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        kind = self.query_one("#type", Input).value.strip().lower()
-        spec: dict[str, Any] = {"type": kind}
-        if kind in LAYERS:
-            for key, _ in layer_fields(kind):
-                inputs = self.query(f"#field-{key}")
-                if inputs and inputs.first(Input).value.strip():
-                    spec[key] = parse_value(inputs.first(Input).value)
-        try:
-            make_layer(spec, self.index)
-        except ConfigError as error:
-            self.query_one("#form-problem", Static).update(Text(str(error), style="bold red"))
-            return
-        self.dismiss(spec)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class PathForm(ModalScreen[str | None]):
-    """Ask for a file name (saving the experiment)."""
-
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
-
-    def __init__(self, question: str, default: str) -> None:
-        super().__init__()
-        self.question, self.default = question, default
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="path-form"):
-            yield Label(self.question)
-            yield Input(value=self.default, id="path")
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+COLUMNS = ("#", "type", "keys", "output", "params")
 
 
 class BuildScreen(Screen):
-    """Edit the draft experiment; `t` trains it when every layer fits."""
+    """Edit the draft experiment; `t` trains it when every layer fits and every setting holds."""
 
     BINDINGS = [
         Binding("a", "add", "add layer"),
@@ -153,6 +50,7 @@ class BuildScreen(Screen):
         Binding("t", "train", "train it"),
         Binding("ctrl+s", "save", "save toml"),
         Binding("p", "focus_presets", "presets"),
+        Binding("escape", "focus_layers", "back to the layers", show=False),
     ]
 
     def __init__(self, data_dir: str | None = None, **kwargs) -> None:
@@ -164,7 +62,6 @@ class BuildScreen(Screen):
         self._in_flight: set[str] = set()  # keys being loaded by a worker
         self._wanted: str | None = None  # the key the draft needs now
         self.analysis = Analysis()
-        self._filling = False  # settings are being filled in: their change events are ours
 
     def compose(self) -> ComposeResult:
         yield Static("", id="build-summary")
@@ -172,34 +69,26 @@ class BuildScreen(Screen):
             table = DataTable(id="layers", cursor_type="row", zebra_stripes=True)
             table.border_title = "layers (a add · i insert · d remove · e edit · K/J move)"
             yield table
-            with VerticalScroll(id="settings"):
-                yield Label("preset (p)")
-                yield Select([(n, n) for n in PRESETS], prompt="load a preset", id="preset")
-                yield Label("dataset")
-                yield Select([(n, n) for n in DATASETS if ":" not in n], id="dataset",
-                             allow_blank=False)  # fmt: skip
-                yield Label("loss")
-                yield Select([(n, n) for n in LOSSES], id="loss", allow_blank=False)
-                yield Label("init")
-                yield Select([(n, n) for n in INITIALIZERS], id="init", allow_blank=False)
-                yield Label("optimizer")
-                yield Select([(n, n) for n in OPTIMIZERS], id="optimizer", allow_blank=False)
-                yield Label("learning rate")
-                yield Input(id="lr", classes="setting")
-                yield Label("optimizer keys (momentum=0.9, weight_decay=1e-4)")
-                yield Input(id="opt-keys", classes="setting")
-                yield Label("batch size")
-                yield Input(id="batch_size", classes="setting", type="integer")
-                yield Label("epochs")
-                yield Input(id="epochs", classes="setting", type="integer")
+            settings = SettingsPanel(id="settings")
+            settings.border_title = "settings (escape: back to the layers)"
+            yield settings
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#layers", DataTable)
-        table.add_columns("#", "type", "keys", "output", "params")
         if self.document:
-            self._fill_settings()
+            self.settings.fill(self.document)
         self.refresh_table()
+
+    @property
+    def settings(self) -> SettingsPanel:
+        return self.query_one("#settings", SettingsPanel)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a field takes the other keys of the layers as text; shift+up/down it leaves alone,
+        # and they must not rearrange the layers out of sight while one is being typed in
+        if action == "move" and isinstance(self.focused, Input):
+            return None  # shown, but off
+        return True
 
     # ---- the draft ----
     def load_experiment(self, experiment: Experiment) -> None:
@@ -207,31 +96,12 @@ class BuildScreen(Screen):
         self.document = copy.deepcopy(experiment.to_dict())
         self.loaded = experiment  # saving the draft keeps the comments of its file
         if self.is_mounted:
-            self._fill_settings()
+            self.settings.fill(self.document)
             self.refresh_table()
 
     @property
     def layer_specs(self) -> list[dict[str, Any]]:
         return self.document.setdefault("model", {}).setdefault("layers", [])
-
-    def _fill_settings(self) -> None:
-        self._filling = True
-        try:
-            doc = self.document
-            self.query_one("#dataset", Select).value = doc["data"]["name"]
-            self.query_one("#loss", Select).value = doc["model"].get("loss", "mse")
-            self.query_one("#init", Select).value = doc["model"].get("init", "he")
-            optimizer = doc["optimizer"]
-            self.query_one("#optimizer", Select).value = optimizer.get("name", "adam")
-            self.query_one("#lr", Input).value = str(optimizer.get("lr", ""))
-            extra = {k: v for k, v in optimizer.items() if k not in OPTIMIZER_COMMON}
-            self.query_one("#opt-keys", Input).value = ", ".join(
-                f"{k}={v}" for k, v in extra.items()
-            )
-            self.query_one("#batch_size", Input).value = str(doc["train"].get("batch_size", 64))
-            self.query_one("#epochs", Input).value = str(doc["train"].get("epochs", 10))
-        finally:
-            self.call_after_refresh(setattr, self, "_filling", False)
 
     def analyze(self) -> Analysis:
         """Check the draft against its data; data not loaded yet starts loading (off this
@@ -280,9 +150,13 @@ class BuildScreen(Screen):
             self.refresh_table()
 
     def refresh_table(self) -> None:
+        """Analyze the draft and show it: the layer rows and the summary line."""
         table = self.query_one("#layers", DataTable)
         row = table.cursor_row
-        table.clear()
+        # columns anew: their widths then follow the rows shown (a cleared table keeps the
+        # widest cell it ever held, and pushed the params column out of sight)
+        table.clear(columns=True)
+        table.add_columns(*COLUMNS)
         result = self.analyze()
         for r in result.rows:
             bad = bool(r.problem)
@@ -297,10 +171,21 @@ class BuildScreen(Screen):
             )
         if result.rows:
             table.move_cursor(row=min(max(row, 0), len(result.rows) - 1))
+        else:
+            table.add_row("", Text("a adds a layer", style="italic"), "", "", "")
+        got = self.datasets.get(self._wanted or "")
+        self.settings.show_load_problem(got if isinstance(got, str) else "")
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        result = self.analysis
         summary = Text()
         summary.append(f" input {result.input_shape or '?'} → output {result.output_shape or '?'}")
         summary.append(f" · {result.total_params:,} params · {len(result.rows)} layers ")
-        if result.ok:
+        problem = self._setting_problem()
+        if problem:
+            summary.append(f" ✗ {problem} ", style="bold red")
+        elif result.ok:
             summary.append(" ready: t trains it ", style="bold green")
         elif self.loading and result.problem.startswith("loading"):
             summary.append(f" {result.problem} ", style="bold yellow")
@@ -308,47 +193,43 @@ class BuildScreen(Screen):
             summary.append(f" ✗ {result.problem} ", style="bold red")
         self.query_one("#build-summary", Static).update(summary)
 
+    def _setting_problem(self) -> str:
+        """The first setting whose field holds a value the draft refused ('' when none)."""
+        return next(iter(self.settings.problems.values()), "")
+
     # ---- settings ----
-    @on(Select.Changed)
-    def _select_changed(self, event: Select.Changed) -> None:
-        if self._filling or event.value is Select.BLANK:
+    @on(SettingsPanel.Edited)
+    def _setting_edited(self, event: SettingsPanel.Edited) -> None:
+        try:
+            document = edit_setting(self.document, event.setting, event.value)
+        except ConfigError as error:
+            self.settings.show_problem(event.setting, str(error))
+            self._show_summary()
             return
-        doc = self.document
-        if event.select.id == "preset":
-            self.load_experiment(preset(str(event.value)))
-            self.notify(f"loaded preset {event.value}")
+        self.settings.show_problem(event.setting, "")
+        if document == self.document:  # a field shown anew, or a value typed back
+            self._show_summary()
             return
-        if event.select.id == "dataset":
-            doc["data"] = {"name": event.value}
-        elif event.select.id in ("loss", "init"):
-            doc["model"][event.select.id] = event.value
-        elif event.select.id == "optimizer":
-            doc["optimizer"] = {"name": event.value, "lr": doc["optimizer"].get("lr", 0.01)}
-            self.query_one("#opt-keys", Input).value = ""
+        self.document = document
+        self.settings.fill(document, RESETS.get(event.setting, ()))
         self.refresh_table()
 
-    @on(Input.Changed, ".setting")
-    def _setting_changed(self, event: Input.Changed) -> None:
-        if self._filling:
-            return
-        doc = self.document
-        value = event.value.strip()
-        key = event.input.id
-        try:
-            if key == "lr":
-                doc["optimizer"]["lr"] = float(value)
-            elif key == "opt-keys":
-                common = {k: v for k, v in doc["optimizer"].items() if k in OPTIMIZER_COMMON}
-                doc["optimizer"] = common | parse_pairs(value)
-            elif key in ("batch_size", "epochs"):
-                doc["train"][key] = int(value)
-        except (ValueError, ConfigError):
-            self.query_one("#build-summary", Static).update(
-                Text(f" ✗ {key}: {value!r} is not valid", style="bold red")
-            )
-            self.analysis.problem = f"{key}: {value!r} is not valid"
-            return
-        self.refresh_table()
+    @on(Select.Changed, "#preset")
+    def _preset_picked(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK:
+            self.load_experiment(preset(str(event.value)))
+            self.notify(f"loaded preset {event.value}")
+
+    @on(Input.Submitted, "#settings Input")
+    def _field_submitted(self, event: Input.Submitted) -> None:
+        if self.settings.setting_of(event.input) not in self.settings.problems:
+            self.action_focus_layers()  # enter on a valid value: done with it
+
+    def action_focus_layers(self) -> None:
+        self.query_one("#layers", DataTable).focus()
+
+    def action_focus_presets(self) -> None:
+        self.query_one("#preset", Select).focus()
 
     # ---- layer edits ----
     def _cursor(self) -> int:
@@ -375,9 +256,11 @@ class BuildScreen(Screen):
         self._open_form(None, max(0, self._cursor()), replace=False)
 
     def action_edit(self) -> None:
-        if self.layer_specs:
-            index = self._cursor()
-            self._open_form(self.layer_specs[index], index, replace=True)
+        if not self.layer_specs:  # the table's one row says "a adds a layer"
+            self.action_add()
+            return
+        index = self._cursor()
+        self._open_form(self.layer_specs[index], index, replace=True)
 
     @on(DataTable.RowSelected, "#layers")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -397,13 +280,13 @@ class BuildScreen(Screen):
             self.refresh_table()
             self.query_one("#layers", DataTable).move_cursor(row=target)
 
-    def action_focus_presets(self) -> None:
-        self.query_one("#preset", Select).focus()
-
     # ---- out ----
     def experiment(self) -> Experiment | None:
         """The draft as a validated Experiment, or None (with a notification saying why)."""
         result = self.analyze()
+        if self._setting_problem():
+            self.notify(f"cannot train yet: {self._setting_problem()}", severity="error")
+            return None
         if not result.ok:
             where = f" (layer {result.problem_row})" if result.problem_row is not None else ""
             self.notify(f"cannot train yet{where}: {result.problem}", severity="error")
@@ -425,15 +308,17 @@ class BuildScreen(Screen):
             return
 
         def done(path: str | None) -> None:
-            if path:
-                try:
-                    experiment.save(path)
-                except OSError as error:
-                    self.notify(f"cannot save {path}: {error}", severity="error")
-                    return
-                self.notify(f"saved {path} (tuidl run {path} trains it headless)")
+            if not path:
+                return
+            try:
+                experiment.save(path)
+            except OSError as error:
+                self.notify(f"cannot save {path}: {error}", severity="error")
+                return
+            self.notify(f"saved {path} (tuidl run {path} trains it headless)")
+            self.action_focus_layers()  # saved: the next key is for the screen again
 
         self.app.push_screen(PathForm("save the experiment as", f"{experiment.name}.toml"), done)
 
 
-__all__ = ["BuildScreen", "LayerForm", "PathForm", "format_keys"]
+__all__ = ["BuildScreen", "LayerForm", "PathForm"]
