@@ -26,7 +26,7 @@ from . import tomldoc
 from .atomic import atomic_write
 from .errors import ConfigError
 from .suggest import did_you_mean
-from .validate import boolean, integer, number
+from .validate import boolean, file_size, integer, number, size_text
 
 TOP_KEYS = ("name", "seed", "data", "model", "optimizer", "train")
 TRAIN_DEFAULTS: dict[str, Any] = {"epochs": 10, "batch_size": 64, "log_every": 1, "shuffle": True}
@@ -37,6 +37,7 @@ EARLY_STOPPING_DEFAULTS: dict[str, Any] = {
     "monitor": "val_loss",
 }
 MONITORS = ("val_loss", "val_acc", "train_loss")
+MAX_FILE_BYTES = 256 << 10  # experiments take a few KiB; tomlkit parses about 100 KiB a second
 
 
 @dataclass
@@ -113,14 +114,36 @@ class Experiment:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Experiment:
-        """Read and validate a TOML file; ConfigError names the file and what is wrong."""
+        """Read and validate a TOML file; ConfigError names the file and what is wrong.
+
+        The file is checked before it is read: a folder, a device (/dev/zero reads forever)
+        or a file bigger than MAX_FILE_BYTES (megabytes take tomlkit minutes) is refused.
+        """
         path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"experiment file {path} does not exist")
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"experiment file {path} does not exist") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"cannot read experiment file {path}: {error}") from None
+            size = file_size(path)
+        except ValueError as error:
+            raise ConfigError(f"experiment file {path}: {error}; pass a .toml file") from None
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"experiment file {path} holds {size_text(size)}, more than an experiment "
+                f"needs (at most {size_text(MAX_FILE_BYTES)}); is it the right file?"
+            )
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(
+                f"experiment file {path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+                f"at offset {error.start}); save it as UTF-8"
+            ) from None
+        except OSError as error:
+            raise ConfigError(f"cannot read experiment file {path}: {error.strerror}") from None
+        if "\x00" in text:
+            raise ConfigError(
+                f"experiment file {path} is not text (it holds NUL bytes); is it the right file?"
+            )
         try:
             document = tomlkit.parse(text)
         except TOMLKitError as error:

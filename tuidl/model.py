@@ -354,9 +354,10 @@ def _loss_problem(shape: Shape, dataset, loss: str, labels: bool) -> str:
             'has class labels; use loss = "softmax_cross_entropy" for class labels'
         )
     if not labels and loss == "softmax_cross_entropy":
+        classes = ' (or [data] task = "classification")' if dataset.name.startswith("csv:") else ""
         return (
             f'loss = "softmax_cross_entropy" needs class labels, but {dataset.name} has '
-            f'regression targets of shape {dataset.y_train.shape[1:]}; use loss = "mse"'
+            f'regression targets of shape {dataset.y_train.shape[1:]}; use loss = "mse"{classes}'
         )
     if not labels and loss == "binary_cross_entropy" and len(dataset.y_train):
         low, high = float(dataset.y_train.min()), float(dataset.y_train.max())

@@ -1,9 +1,10 @@
 """Bad inputs, data and sizes through the real `tuidl run`: one line, exit 2, no run directory.
 
 Every case is an experiment, and the files it names, that `tuidl run` must refuse before it
-creates a run directory in `--out`: sizes that would not fit in memory, a loss that cannot
-read the data's targets, data files that are damaged, endless or enormous. Sizes are far beyond
-any machine (10**12 units, 2**40-byte sparse files), so the cases hold wherever they run.
+creates a run directory in `--out`: sizes that would not fit in memory, a loss or early
+stopping that cannot work with the data, data files that are damaged, endless or enormous,
+experiment files that are none. Sizes are far beyond any machine (10**12 units, 2**40-byte
+sparse files), so the cases hold wherever they run.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ ADDING_LSTM = '[{ type = "lstm", units = 8 }, { type = "dense", units = 1 }]'
 REBER_LSTM = (
     '[{ type = "lstm", units = 8, return_sequences = true }, { type = "dense", units = 7 }]'
 )
-
-
 FLAT = '[{ type = "flatten" }, { type = "dense", units = 2 }]'
 CHAR_LSTM = '[{ type = "lstm", units = 8, return_sequences = true }, { type = "dense", units = 2 }]'
 
@@ -82,7 +81,6 @@ class Case:
         files: files to write first, by name: bytes, or (bytes, size) for a sparse file of
             that size that starts with them.
         argument: the EXPERIMENT argument (another file than bad.toml, /dev/zero).
-        extra: more arguments for `tuidl run`.
     """
 
     id: str
@@ -90,7 +88,6 @@ class Case:
     needles: list[str]
     files: dict[str, bytes | tuple[bytes, int]] = field(default_factory=dict)
     argument: str = "bad.toml"
-    extra: list[str] = field(default_factory=list)
 
 
 CASES = [
@@ -191,6 +188,31 @@ CASES = [
     Case("adding problem of 10**12 steps", experiment('name = "adding"\nn = 10000000\nT = 100000',
                                                      ADDING_LSTM, "mse"),
          ["[data] adding: generating 10,000,000 sequences of 100,000 steps needs about"]),
+    # 4. the experiment file itself, and values that are legal one by one but absurd
+    Case("experiment is a folder", "", ["experiment file exp.toml: a folder, not a file"],
+         {"exp.toml/x": b""}, argument="exp.toml"),
+    Case("experiment is binary", "", ["experiment file bin.toml is not text (it holds NUL"],
+         {"bin.toml": b"\x00\x01name = 1"}, argument="bin.toml"),
+    Case("experiment of 1 GiB", "", ["experiment file big.toml holds 1.0 GiB, more than"],
+         {"big.toml": (b"# ", 2**30)}, argument="big.toml"),
+    Case("experiment is /dev/zero", "", ["experiment file /dev/zero: not a regular file"],
+         argument="/dev/zero"),
+    Case("experiment not UTF-8", "", ["latin.toml: not UTF-8 text (byte 0xe9 at offset 8)"],
+         {"latin.toml": b'name = "\xe9"\n'}, argument="latin.toml"),
+    Case("val_split 0.9999", experiment(SPIRAL + "\nval_split = 0.9999"),
+         ["no training samples are left after val_split = 0.9999"]),
+    Case("val_split nan", experiment(SPIRAL + "\nval_split = nan"), ["val_split", "got nan"]),
+    Case("n = 0", experiment('name = "spiral"\nn = 0'), ["n for spiral must be at least 2"]),
+    Case("noise negative", experiment(SPIRAL + "\nnoise = -1"), ["noise for spiral", "got -1"]),
+    Case("adding T 10**9", experiment('name = "adding"\nT = 1000000000', ADDING_LSTM, "mse"),
+         ["T for adding must be at most 100000"]),
+    Case("text stride 0", experiment('name = "text:t.txt"\nstride = 0', CHAR_LSTM),
+         ["stride for text:t.txt must be a positive integer, got 0"], {"t.txt": b"ab" * 50}),
+    Case("csv of 200 label values under softmax", experiment('name = "csv:c.csv"'),
+         ["regression targets of shape (1,)", '[data] task = "classification"'],
+         {"c.csv": b"".join(b"%d,%d\n" % (i, i) for i in range(200))}),
+    Case("conv2d padding 10**5", experiment('name = "digits"', DIGITS_CNN.replace(
+        'padding = "same"', "padding = 100000")), ["layer 3 (dense) has", "pool before flatten"]),
 ]  # fmt: skip
 
 
@@ -211,8 +233,6 @@ def write_files(folder, files: dict[str, bytes | tuple[bytes, int]]) -> None:
 def test_bad_input_is_one_line_before_any_run_directory(tmp_path, case):
     write_files(tmp_path, case.files)
     (tmp_path / "bad.toml").write_text(case.text)
-    result = run_tuidl(
-        "run", case.argument, "--epochs", "1", "--out", "out", *case.extra, tmp_path=tmp_path
-    )
+    result = run_tuidl("run", case.argument, "--epochs", "1", "--out", "out", tmp_path=tmp_path)
     assert_one_line_error(result, *case.needles)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
