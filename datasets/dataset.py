@@ -149,7 +149,7 @@ def check_classes(name: str, raw: Raw) -> None:
     right from the first step and nothing is learnt (a "100 %" that means nothing)."""
     present = np.unique(np.concatenate([np.ravel(y) for y in (raw.y, raw.y_val) if y is not None]))
     if len(present) == 1:
-        label = present[0] if raw.class_names is None else raw.class_names[present[0]]
+        label = int(present[0]) if raw.class_names is None else raw.class_names[present[0]]
         where = " (is label_column the right column?)" if name.startswith("csv:") else ""
         raise ConfigError(
             f"{name} has only one class, {label!r}{where}; a classifier needs at least two"
