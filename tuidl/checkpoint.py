@@ -10,7 +10,9 @@ Files are written to a temporary name and renamed, so a crash never leaves half 
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import numpy as np
 from .atomic import atomic_write
 from .errors import ConfigError
 from .model import Sequential
+from .statecheck import DAMAGED, restore_generator
 
 FORMAT = "tuidl-checkpoint-1"
 
@@ -49,17 +52,13 @@ def load_checkpoint(
     """Copy a checkpoint into a built `model` (and `optimizer`) in place; return its extras.
 
     Raises:
-        ConfigError: the file is missing, not a tuidl checkpoint, or from a different model.
+        ConfigError: the file is missing, not a tuidl checkpoint, from a different model, or
+            holds values no run saves (edited or damaged).
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise ConfigError(f"checkpoint {path} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ConfigError(f"checkpoint {path} is damaged or not an .npz file ({error})") from None
-    if arrays.get("format", np.array("")).item() != FORMAT:
+    arrays = _read_arrays(path)
+    marker = arrays.get("format", np.array(""))
+    if marker.shape != () or marker.dtype.kind != "U" or marker.item() != FORMAT:
         raise ConfigError(f"{path} is not a tuidl checkpoint (no {FORMAT!r} marker)")
     _copy_into(path, "param", model.params, arrays)
     _copy_into(path, "state", model.state(), arrays)
@@ -68,7 +67,10 @@ def load_checkpoint(
             key = f"rng/{layer.name}"
             if key not in arrays:
                 raise ConfigError(f"checkpoint {path} lacks {key}; it was saved from another model")
-            layer.rng.bit_generator.state = json.loads(arrays[key].item())
+            try:
+                restore_generator(layer.rng, arrays, key)
+            except ConfigError as error:
+                raise ConfigError(f"{path}: {error}") from None
     if optimizer is not None:
         state = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
         try:
@@ -78,6 +80,53 @@ def load_checkpoint(
                 f"checkpoint {path}: optimizer state does not fit ({error})"
             ) from None
     return {k.removeprefix("extra/"): v for k, v in arrays.items() if k.startswith("extra/")}
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the `.npz` at `path`. Each member's header is read first: numpy
+    allocates what a header claims before it reads the data, and a damaged or forged one can
+    claim 10^16 elements."""
+    try:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise ConfigError(f"checkpoint {path} is not a file")
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                _check_member(path, archive, info, status.st_size)
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except FileNotFoundError:
+        raise ConfigError(f"checkpoint {path} does not exist") from None
+    except ConfigError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ConfigError(f"checkpoint {path} is damaged or not an .npz file ({error})") from None
+
+
+def _check_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> None:
+    """One member of a checkpoint: a stored (uncompressed, as `np.savez` writes) `.npy` array
+    of numbers or text whose header claims no more bytes than the member holds."""
+    name = info.filename.removesuffix(".npy")
+    if not info.filename.endswith(".npy") or info.compress_type != zipfile.ZIP_STORED:
+        raise ConfigError(f"{path} is not a tuidl checkpoint ({info.filename!r} is no plain array)")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(member)
+    if dtype.hasobject:
+        raise ConfigError(
+            f"{path}: {name} holds Python objects, which tuidl never saves; {DAMAGED}"
+        )
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed > info.file_size or info.file_size > size:
+        raise ConfigError(
+            f"{path}: {name} claims {math.prod(shape)} {dtype} values but holds "
+            f"{min(info.file_size, size)} bytes; {DAMAGED}"
+        )
 
 
 def _copy_into(path: Path, prefix: str, live: dict[str, np.ndarray], arrays: dict) -> None:
@@ -94,5 +143,9 @@ def _copy_into(path: Path, prefix: str, live: dict[str, np.ndarray], arrays: dic
             raise ConfigError(
                 f"checkpoint {path}: {key} has shape {value.shape} but the model has "
                 f"{target.shape}; load it with the experiment it was saved from"
+            )
+        if value.dtype.kind not in "fiu" or not np.isfinite(value).all():
+            raise ConfigError(
+                f"{path}: {prefix}/{key} holds values that are not finite numbers; {DAMAGED}"
             )
         target[...] = value

@@ -25,6 +25,7 @@ import math
 import os
 import re
 import shlex
+import stat
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -142,7 +143,9 @@ class RunWriter(Callback):
             if not config.exists():
                 trainer.experiment.save(config)
             # line-buffered: every record reaches the file whole, for `tuidl view` and tail -f
-            self._file = open(self.run_dir / METRICS, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+            self._file = open(  # noqa: SIM115
+                self.run_dir / METRICS, "a", encoding="utf-8", buffering=1, opener=_no_links
+            )
         self.write_summary(trainer, "running")
 
     @contextlib.contextmanager
@@ -255,6 +258,11 @@ class RunWriter(Callback):
         self._summarized_at = time.monotonic()
 
 
+def _no_links(path: str, flags: int) -> int:
+    """`open`'s opener that follows no link: a run writes inside its folder only."""
+    return os.open(path, flags | os.O_NOFOLLOW, 0o666)
+
+
 def write_failure(run_dir: Path, error: OSError) -> str:
     """The one line for a run directory that could not be written: why, what is kept (the
     last checkpoint, which atomic writes leave whole), and how to go on."""
@@ -274,14 +282,59 @@ def write_failure(run_dir: Path, error: OSError) -> str:
     )
 
 
+class DamagedLine(ValueError):
+    """A line of `metrics.jsonl` that is no record a run writes (edited, or a failed disk)."""
+
+
+# each kind of record, and its whole-number fields (where a resume cuts the file)
+KINDS = {"step": ("step",), "epoch": ("epoch", "step"), "pretrain": ("epoch",), "alert": ("step",)}
+NUMBERS = ("loss", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "time", "recon_error")
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}  # as `_json_safe` writes them
+
+
+def parse_record(line: bytes) -> dict[str, Any]:
+    """One line of `metrics.jsonl` (without its newline) as the record it was written from,
+    NaN and inf back as floats.
+
+    Raises:
+        DamagedLine: saying what is wrong with it ("is not JSON").
+    """
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DamagedLine("is not UTF-8 text") from None
+    except json.JSONDecodeError:
+        raise DamagedLine("is not JSON") from None
+    if not isinstance(record, dict):
+        raise DamagedLine("is not a JSON object")
+    kind = record.get("kind")
+    if kind not in KINDS:
+        raise DamagedLine("has no kind" if kind is None else f"has an unknown kind {kind!r:.40}")
+    for key in KINDS[kind]:
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise DamagedLine(f"is a {kind} record whose {key} is not a whole number >= 0")
+    for key in NUMBERS:
+        if key in record:
+            value = record[key]
+            value = NON_FINITE.get(value, value) if isinstance(value, str) else value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise DamagedLine(f"has a {key} that is not a number")
+            record[key] = value
+    return record
+
+
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every whole line of a run's `metrics.jsonl` (a line still being written is skipped)."""
-    path = Path(run_dir) / METRICS
+    """The records of a run's `metrics.jsonl`: its whole lines (one still being written is
+    left for later), damaged lines passed over; none when there is no file yet."""
+    try:
+        data = (Path(run_dir) / METRICS).read_bytes()
+    except FileNotFoundError:
+        return []
     records = []
-    with open(path, encoding="utf-8") as file:
-        for line in file:
-            if line.endswith("\n"):
-                records.append(json.loads(line))
+    for line in data.split(b"\n")[:-1]:
+        with contextlib.suppress(DamagedLine):
+            records.append(parse_record(line))
     return records
 
 
@@ -291,24 +344,33 @@ def open_for_resume(
     """A trainer and writer that continue the run in `run_dir` exactly where it stopped.
 
     Metric lines written after the checkpoint (by a process that was killed) are dropped, so
-    the file reads as if the run had never stopped.
+    the file reads as if the run had never stopped; without a metrics file it starts afresh.
+
+    Raises:
+        ConfigError: not a run, another process writes it, or a file of it does not hold what
+            the run wrote (the checkpoint, a metrics line before it); the folder is left as it
+            was.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / CONFIG).exists():
+    if not (run_dir / CONFIG).is_file():
         raise ConfigError(f"{run_dir} is not a run directory (no {CONFIG}); pass the run's folder")
     writer = RunWriter(run_dir)
     writer.lock.acquire()  # before anything is read: another process may be writing it
     try:
         if not (run_dir / CHECKPOINT).exists():
             raise ConfigError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run")
+        _check_metrics_file(run_dir / METRICS)
         experiment = printable_name(Experiment.load(run_dir / CONFIG))
         trainer = Trainer(experiment, callbacks=[writer], data_dir=data_dir)
         extra = load_checkpoint(run_dir / CHECKPOINT, trainer.model, trainer.optimizer)
-        trainer.load_state_dict(extra)
-        _truncate_metrics(
+        try:
+            trainer.load_state_dict(extra)
+        except ConfigError as error:
+            raise ConfigError(f"{run_dir / CHECKPOINT}: {error}") from None
+        kept = _cut_metrics(
             run_dir / METRICS, trainer.step_count, trainer.epoch, trainer.pretraining.epochs_done
         )
-        for record in read_metrics(run_dir):
+        for record in kept:
             if record["kind"] == "epoch":
                 writer.track(record)
     except OSError as error:  # cutting the metrics file back to the checkpoint
@@ -320,24 +382,66 @@ def open_for_resume(
     return trainer, writer
 
 
-def _truncate_metrics(path: Path, step: int, epoch: int, pretrain_epochs: int) -> None:
-    if not path.exists():
+def _check_metrics_file(path: Path) -> None:
+    """A metrics file is a plain file of the run's folder, or none (a resume starts one): a
+    link could have the writer append somewhere else, a FIFO would block the reader."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
         return
-    kept = []
-    pretrained = 0
-    with open(path, encoding="utf-8") as file:
-        for line in file:
-            if not line.endswith("\n"):
-                break
-            record = json.loads(line)
-            if record["kind"] == "pretrain":
-                pretrained += 1
-                if pretrained > pretrain_epochs:
-                    break
-            if record["kind"] == "step" and record["step"] > step:
-                break
-            if record["kind"] == "epoch" and record["epoch"] > epoch:
-                break
-            kept.append(line)
-    with atomic_write(path) as file:
-        file.write("".join(kept).encode())
+    if not stat.S_ISREG(mode):
+        what = (
+            "a link"
+            if stat.S_ISLNK(mode)
+            else "a folder"
+            if stat.S_ISDIR(mode)
+            else "a pipe or device"
+        )
+        raise ConfigError(
+            f"{path} is {what}, not a plain file; move it away and resume again (the metrics "
+            "start afresh from the checkpoint)"
+        )
+
+
+def _cut_metrics(path: Path, step: int, epoch: int, pretrain_epochs: int) -> list[dict[str, Any]]:
+    """The records of `path` up to a checkpoint at `step` (`epoch`, after `pretrain_epochs`
+    pretraining epochs), and the file cut there: the lines after it (written by a process
+    that was stopped before its next checkpoint), damaged ones among them, are dropped.
+
+    Raises:
+        ConfigError: a damaged line before the checkpoint's last record: history a resumed run
+            cannot write again, for the user to mend.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    kept: list[dict[str, Any]] = []
+    end = offset = pretrained = 0
+    damaged: tuple[int, DamagedLine] | None = None
+    for number, line in enumerate(data.split(b"\n")[:-1], 1):
+        offset += len(line) + 1
+        try:
+            record = parse_record(line)
+        except DamagedLine as error:
+            damaged = damaged or (number, error)
+            continue
+        kind = record["kind"]
+        pretrained += kind == "pretrain"
+        if (
+            pretrained > pretrain_epochs
+            or (kind in ("step", "alert") and record["step"] > step)
+            or (kind == "epoch" and record["epoch"] > epoch)
+        ):
+            break
+        if damaged is not None:
+            raise ConfigError(
+                f"{path}: line {damaged[0]} {damaged[1]}; mend or delete that line, then resume "
+                "again"
+            )
+        kept.append(record)
+        end = offset
+    if end < len(data):
+        with atomic_write(path) as file:
+            file.write(data[:end])
+    return kept

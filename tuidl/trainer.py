@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import statecheck
 from .diagnostics import AlertTracker, StepNorms, activation_stats
 from .errors import ConfigError
 from .experiment import Experiment
@@ -285,34 +286,38 @@ class Trainer:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Continue from `state_dict()` output (model and optimizer are loaded separately)."""
-        try:
-            self.step_count = int(state["step_count"])
-            self.epoch = int(state["epoch"])
-            self.batch = int(state["batch"])
-            self.order = np.array(state["order"], dtype=np.int64)
-            self.order_rng.bit_generator.state = json.loads(state["order_rng"].item())
-            self._epoch_loss = float(state["epoch_loss"])
-            self._epoch_seen = float(state["epoch_seen"])
-            self._epoch_correct = int(state["epoch_correct"])
-            self._epoch_predictions = int(state["epoch_predictions"])
-            self.elapsed_before = float(state["elapsed"])
-            if self.pretraining.stages:
-                self.pretraining.load_state_dict(_prefixed(state, "pretrain/"))
-        except KeyError as error:
-            raise ConfigError(
-                f"checkpoint lacks trainer state {error}; is it a run checkpoint?"
-            ) from None
-        if len(self.order) != len(self.dataset.x_train):
-            raise ConfigError(
-                f"checkpoint was trained on {len(self.order)} samples but the data has "
-                f"{len(self.dataset.x_train)}; resume with the same data"
-            )
+        """Continue from `state_dict()` output (model and optimizer are loaded separately).
+
+        Raises:
+            ConfigError: an entry is missing, or of a kind or range this run cannot continue
+                from (`tuidl.statecheck`); the trainer is then not to be used.
+        """
+        self.step_count = statecheck.whole(state, "step_count")
+        self.epoch = statecheck.whole(state, "epoch")
+        self.batch = statecheck.whole(state, "batch", high=self.steps_per_epoch - 1)
+        self.order = statecheck.permutation(state, "order", len(self.dataset.x_train))
+        statecheck.restore_generator(self.order_rng, state, "order_rng")
+        self._epoch_loss = statecheck.number(state, "epoch_loss")
+        self._epoch_seen = statecheck.number(state, "epoch_seen", low=0)
+        self._epoch_correct = statecheck.whole(state, "epoch_correct")
+        self._epoch_predictions = statecheck.whole(state, "epoch_predictions")
+        self.elapsed_before = statecheck.number(state, "elapsed", low=0)
+        if self.pretraining.stages:
+            statecheck.check_pretraining(state, self.pretraining)
+            self.pretraining.load_state_dict(_prefixed(state, "pretrain/"))
+        if self.early_stopping is not None:
+            try:
+                self.early_stopping.load_state_dict(_prefixed(state, "early/"), self.model.params)
+            except ConfigError as error:
+                raise ConfigError(f"early stopping's {error}") from None
+        for name, part in (("schedule", self.schedule), ("alerts", self.alerts)):
+            if part is None:
+                continue
+            try:
+                part.load_state_dict(_prefixed(state, f"{name}/"))
+            except (KeyError, ValueError, TypeError) as error:
+                raise statecheck.damaged(f"its {name} state does not fit ({error})") from None
         self._started = time.perf_counter()
-        for prefix, part in (("schedule/", self.schedule), ("early/", self.early_stopping)):
-            if part is not None:
-                part.load_state_dict(_prefixed(state, prefix))
-        self.alerts.load_state_dict(_prefixed(state, "alerts/"))
 
     @property
     def finished(self) -> bool:
@@ -432,12 +437,16 @@ class EarlyStopping:
             state |= {f"best/{k}": v for k, v in self.best_weights.items()}
         return state
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.best = float(state["best"])
-        self.wait = int(state["wait"])
-        self.stopped = bool(state["stopped"])
-        weights = {k.removeprefix("best/"): v for k, v in state.items() if k.startswith("best/")}
-        self.best_weights = weights or None
+    def load_state_dict(self, state: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> None:
+        """Continue from `state_dict()` output; the best weights must fit the model's `params`.
+
+        Raises:
+            ConfigError: an entry is missing or out of place (`tuidl.statecheck`).
+        """
+        self.best = statecheck.number(state, "best", or_inf=True)
+        self.wait = statecheck.whole(state, "wait")
+        self.stopped = statecheck.flag(state, "stopped")
+        self.best_weights = statecheck.weights_like(state, "best/", params)
 
     def restore(self, model) -> None:
         if self.restore_best and self.best_weights is not None:

@@ -6,11 +6,16 @@ already written is lost; nothing is written outside the folder the user named.
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import shutil
 import signal
 import subprocess
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from clitools import TUIDL, assert_one_line_error, run_tuidl, tuidl_env
 from waiting import wait_until
@@ -256,3 +261,204 @@ def test_a_disk_full_before_the_first_checkpoint_says_to_start_again(tmp_path, t
         result, "the disk is full: cannot write disk/tiny-1 before its first checkpoint",
         "free some space and start the run again",
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finished_once(tmp_path_factory) -> Path:
+    """A finished two-epoch run of 80 training samples (5 steps an epoch), its folder."""
+    tmp_path = tmp_path_factory.mktemp("finished")
+    assert run_tuidl("run", tiny(tmp_path), "--out", "out", tmp_path=tmp_path).returncode == 0
+    return tmp_path / "out" / "tiny-1"
+
+
+@pytest.fixture
+def finished(tmp_path, finished_once) -> Path:
+    """A copy of `finished_once` for a test to edit, in `tmp_path/out`."""
+    return Path(shutil.copytree(finished_once, tmp_path / "out" / "tiny-1"))
+
+
+def contents(run_dir: Path) -> dict[str, bytes | str]:
+    """Every entry of `run_dir`: a file's bytes, or what else it is."""
+    found: dict[str, bytes | str] = {}
+    for path in sorted(run_dir.iterdir()):
+        if path.is_symlink():
+            found[path.name] = f"link to {os.readlink(path)}"
+        elif path.is_dir():
+            found[path.name] = "folder"
+        elif path.is_fifo():
+            found[path.name] = "pipe"
+        else:
+            found[path.name] = path.read_bytes()
+    return found
+
+
+def assert_refused_unchanged(tmp_path: Path, run_dir: Path, *needles: str) -> None:
+    """`tuidl run --resume run_dir` fails in one line holding `needles` and changes nothing."""
+    before = contents(run_dir)
+    result = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
+    assert_one_line_error(result, *needles)
+    assert contents(run_dir) == before
+
+
+def insert_line(text: bytes):
+    """An edit of metrics.jsonl: `text` as its third line, among the lines the checkpoint has."""
+
+    def edit(path: Path) -> None:
+        lines = path.read_bytes().split(b"\n")
+        path.write_bytes(b"\n".join([*lines[:2], text, *lines[2:]]))
+
+    return edit
+
+
+def make_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def make_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def make_dangling_link(path: Path) -> None:
+    path.unlink()
+    path.symlink_to(path.parent.parent / "elsewhere.jsonl")
+
+
+# (an edit of metrics.jsonl, words the error line must hold besides the file's name)
+METRICS_CASES = [
+    (insert_line(b"not json"), "line 3 is not JSON"),
+    (insert_line(b"[1, 2]"), "line 3 is not a JSON object"),
+    (insert_line(b'"step"'), "line 3 is not a JSON object"),
+    (insert_line(b'{"step": 3, "loss": 0.5}'), "line 3 has no kind"),
+    (insert_line(b'{"kind": "bogus\\u001b[2J"}'), "line 3 has an unknown kind 'bogus\\x1b[2J'"),
+    (insert_line(b'{"kind": "step", "step": "2"}'), "step record whose step is not a whole number"),
+    (insert_line(b'{"kind": "epoch", "epoch": -1, "step": 5}'), "epoch is not a whole number"),
+    (insert_line(b'{"kind": "epoch", "epoch": 1, "step": 5, "train_loss": [1]}'),
+     "line 3 has a train_loss that is not a number"),
+    (insert_line(b'{"kind": "step", "step": 1}\xff\xfe'), "line 3 is not UTF-8 text"),
+    (make_folder, "is a folder, not a plain file; move it away"),
+    (make_dangling_link, "is a link, not a plain file"),
+    (make_fifo, "is a pipe or device, not a plain file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("edit, needle", METRICS_CASES, ids=[n for _, n in METRICS_CASES])
+def test_resume_refuses_a_damaged_metrics_file_and_changes_nothing(
+    tmp_path, finished, edit, needle
+):
+    edit(finished / "metrics.jsonl")
+    assert_refused_unchanged(tmp_path, finished, "metrics.jsonl", needle)
+    assert not (tmp_path / "out" / "elsewhere.jsonl").exists()
+
+
+# (an edit of metrics.jsonl a resume mends, the lines it keeps of the original's)
+TOLERATED = [
+    (lambda path: path.unlink(), 0),  # the metrics start afresh from the checkpoint
+    (lambda path: path.write_bytes(path.read_bytes() + b'{"kind": "st'), None),  # a cut line
+    (lambda path: path.write_bytes(path.read_bytes() + b"garbage\n\xff\n[]\n"), None),
+    (lambda path: path.write_bytes(path.read_bytes() + b'{"kind": "step", "step": 99}\n'), None),
+]
+
+
+@pytest.mark.parametrize("edit, kept", TOLERATED, ids=["missing", "cut", "garbage", "after"])
+def test_resume_mends_what_lies_after_the_checkpoint(tmp_path, finished, edit, kept):
+    metrics = finished / "metrics.jsonl"
+    original = metrics.read_bytes()
+    edit(metrics)
+    result = run_tuidl("run", "--resume", str(finished), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert metrics.read_bytes() == (original if kept is None else b"")
+
+
+def arrays_of(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def set_entries(changes: dict):
+    """An edit of checkpoint.npz: entries replaced (a function of the old value, or the new
+    one), None drops one."""
+
+    def edit(path: Path) -> None:
+        arrays = arrays_of(path)
+        for key, value in changes.items():
+            if value is None:
+                del arrays[key]
+            else:
+                arrays[key] = value(arrays[key]) if callable(value) else np.asarray(value)
+        with open(path, "wb") as file:
+            np.savez(file, **arrays)
+
+    return edit
+
+
+def claim_elements(count: int):
+    """An edit of checkpoint.npz: extra/order's header claims `count` elements."""
+
+    def edit(path: Path) -> None:
+        with zipfile.ZipFile(path) as archive:
+            members = {name: archive.read(name) for name in archive.namelist()}
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "<i8", "fortran_order": False, "shape": (count,)}
+        )
+        members["extra/order.npy"] = header.getvalue() + bytes(64)
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+
+    return edit
+
+
+def compressed(path: Path) -> None:
+    arrays = arrays_of(path)
+    with open(path, "wb") as file:
+        np.savez_compressed(file, **arrays)
+
+
+def with_objects(path: Path) -> None:
+    arrays = arrays_of(path)
+    arrays["extra/order"] = np.array([{"a": 1}], dtype=object)
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+
+
+# (an edit of checkpoint.npz, words the error line must hold besides the file's name)
+CHECKPOINT_CASES = [
+    ({"extra/step_count": "ten"}, "step_count must be a whole number >= 0, got 'ten'"),
+    ({"extra/step_count": -3}, "step_count must be a whole number >= 0, got -3"),
+    ({"extra/step_count": 2.5}, "step_count must be a whole number >= 0, got 2.5"),
+    ({"extra/step_count": None}, "no trainer state 'step_count'; it is not a run checkpoint"),
+    ({"extra/epoch": -10**12}, "epoch must be a whole number >= 0, got -1000000000000"),
+    ({"extra/batch": 10**6}, "batch must be a whole number from 0 to 4, got 1000000"),
+    ({"extra/order_rng": '{"state": '}, "order_rng is not a random generator state"),
+    ({"extra/order_rng": '{"bit_generator": "MT19937"}'}, "order_rng is not a random"),
+    ({"extra/order": lambda a: a + 1}, "order must hold each sample index from 0 to 79 once"),
+    ({"extra/order": lambda a: a.astype(str)}, "order must hold each sample index"),
+    ({"extra/order": lambda a: a[:5]}, "order orders 5 samples but the data has 80"),
+    ({"extra/epoch_loss": np.nan}, "epoch_loss must be a finite number, got nan"),
+    ({"extra/elapsed": -1.0}, "elapsed must be a finite number >= 0, got -1.0"),
+    ({"extra/epoch_correct": [1, 2]}, "epoch_correct must be a whole number >= 0, got an array"),
+    ({"param/dense_0.W": lambda a: a * np.nan}, "param/dense_0.W holds values that are not"),
+    ({"param/dense_0.W": lambda a: a.astype(str)}, "param/dense_0.W holds values that are not"),
+    ({"optim/lr": -0.1}, "optimizer state does not fit (sgd: lr must be a number"),
+    ({"format": ["tuidl-checkpoint-1"]}, "is not a tuidl checkpoint"),
+    (claim_elements(10**16), "extra/order claims 10000000000000000 int64 values but holds"),
+    (claim_elements(10**9), "extra/order claims 1000000000 int64 values but holds"),
+    (compressed, "is not a tuidl checkpoint ('format.npy' is no plain array)"),
+    (with_objects, "extra/order holds Python objects"),
+    (make_folder, "is not a file"),
+    (lambda path: path.write_bytes(path.read_bytes()[:300]), "is damaged or not an .npz file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("edit, needle", CHECKPOINT_CASES, ids=[n for _, n in CHECKPOINT_CASES])
+def test_resume_refuses_an_edited_checkpoint_and_changes_nothing(tmp_path, finished, edit, needle):
+    (set_entries(edit) if isinstance(edit, dict) else edit)(finished / "checkpoint.npz")
+    assert_refused_unchanged(tmp_path, finished, "checkpoint.npz", needle)
+
+
+def test_resume_refuses_a_config_that_is_no_file(tmp_path, finished):
+    make_folder(finished / "config.toml")
+    assert_refused_unchanged(tmp_path, finished, "is not a run directory (no config.toml)")
