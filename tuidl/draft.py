@@ -56,7 +56,7 @@ def analyze(document: dict[str, Any], dataset=None) -> Analysis:
         return result
     result.output_shape = rows[-1].output_shape
     if result.output_shape is not None:
-        message = output_problem(result.output_shape, dataset)
+        message = output_problem(result.output_shape, dataset, model.get("loss", "mse"))
         if message:
             rows[-1].problem = result.problem = message
             result.problem_row = rows[-1].index

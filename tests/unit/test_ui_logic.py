@@ -257,3 +257,10 @@ def test_gradient_bars_scale_spans_the_whole_run_however_records_arrive():
     bars = GradBars()
     bars.update_norms(run.last_step["grad_norm"], None, run.grad_seen)
     assert (bars.lo, bars.hi) == (-2.0, 1.0)  # 1e-2 .. 1e1 although the last norm is NaN
+
+
+def test_analyze_refuses_a_loss_that_cannot_read_the_targets():
+    document = tiny().to_dict()
+    document["model"]["loss"] = "mse"  # on spiral's class labels
+    result = analyze(document, load_dataset("spiral", n=200, seed=0))
+    assert not result.ok and "softmax_cross_entropy" in result.problem
