@@ -143,50 +143,84 @@ class AlertTracker:
         self.norms = np.zeros((EXPLODING_WINDOW, count))
         self.start = np.nan  # the gradient scale training started at (see the module)
         self.seen = 0  # logged steps observed
-        self.vanishing = np.zeros(count, bool)  # alerts raised and not cleared
-        self.exploding = np.zeros(count, bool)
+        self.vanishing = [False] * count  # alerts raised and not cleared, per layer
+        self.exploding = [False] * count
         self.dead: list[str] = []
 
     def observe_step(self, record: dict[str, Any]) -> list[dict[str, Any]]:
-        """The vanishing and exploding alerts that start or end at this logged step record."""
+        """The vanishing and exploding alerts that start or end at this logged step record.
+
+        A median crosses its threshold only at a step whose newest value is across it too, so
+        the medians are taken only then, while an alert is raised, and when the window fills:
+        a healthy step costs a few plain comparisons (a tiny network logs thousands a second).
+        """
         if not self.layers:
             return []
+        grads, updates = record["grad_norm"], record["update_ratio"]
         count = len(self.layers)
-        norms = np.fromiter(record["grad_norm"].values(), float, count)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.relative[self.seen % WINDOW] = norms / norms[-1]
-        self.updates[self.seen % WINDOW] = np.fromiter(
-            record["update_ratio"].values(), float, count
-        )
+        norms = np.fromiter(grads.values(), float, count)
+        out = float(norms[-1])
+        row = self.seen % WINDOW
+        if 0 < out < math.inf:
+            np.divide(norms, out, out=self.relative[row])
+        else:  # no output gradient to compare with: nothing vanishes against it
+            self.relative[row] = math.inf
+        self.updates[row] = np.fromiter(updates.values(), float, count)
         self.norms[self.seen % EXPLODING_WINDOW] = norms
         self.seen += 1
         if self.seen == EXPLODING_WINDOW:
             self.start = float(_median(self.norms).max())
         alerts = []
-        if self.seen >= WINDOW:
-            relative, updates = _median(self.relative), _median(self.updates)
-            raise_ = (relative < VANISHING_RATIO) & (updates < VANISHING_UPDATE)
-            clear = (relative >= CLEAR_FACTOR * VANISHING_RATIO) | (
-                updates >= CLEAR_FACTOR * VANISHING_UPDATE
+        if self.seen == WINDOW or (
+            self.seen > WINDOW
+            and (
+                any(self.vanishing)
+                or min(grads.values()) < VANISHING_RATIO * out
+                or min(updates.values()) < VANISHING_UPDATE
             )
-            for k, raised in self._switch(self.vanishing, raise_, clear):
-                alerts.append(self._vanishing(record, k, raised, relative[k], updates[k]))
-        growth = _median(self.norms) / self.start if self.start > 0 else np.full(count, np.nan)
+        ):
+            alerts += self._check_vanishing(record)
+        bound = EXPLODING_GROWTH * self.start  # NaN until the start is known: never exceeded
+        if (
+            any(self.exploding)
+            or not all(map(math.isfinite, grads.values()))
+            or max(grads.values()) > bound
+        ):
+            alerts += self._check_exploding(record, norms)
+        return alerts
+
+    def _check_vanishing(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        relative, updates = _median(self.relative), _median(self.updates)
+        raise_ = (relative < VANISHING_RATIO) & (updates < VANISHING_UPDATE)
+        clear = (relative >= CLEAR_FACTOR * VANISHING_RATIO) | (
+            updates >= CLEAR_FACTOR * VANISHING_UPDATE
+        )
+        return [
+            self._vanishing(record, k, raised, relative[k], updates[k])
+            for k, raised in self._switch(self.vanishing, raise_, clear)
+        ]
+
+    def _check_exploding(self, record: dict[str, Any], norms: np.ndarray) -> list[dict[str, Any]]:
+        if self.start > 0:
+            growth = _median(self.norms) / self.start
+        else:
+            growth = np.full(len(norms), np.nan)
         finite = np.isfinite(norms)
         raise_ = ~finite | (growth > EXPLODING_GROWTH)
         clear = finite & (growth <= EXPLODING_GROWTH / CLEAR_FACTOR)
-        for k, raised in self._switch(self.exploding, raise_, clear):
-            value = float(growth[k] if finite[k] else norms[k])
-            alerts.append(self._exploding(record, k, raised, value))
-        return alerts
+        return [
+            self._exploding(record, k, raised, float(growth[k] if finite[k] else norms[k]))
+            for k, raised in self._switch(self.exploding, raise_, clear)
+        ]
 
     @staticmethod
-    def _switch(active: np.ndarray, raise_: np.ndarray, clear: np.ndarray):
-        """Flip `active` where an alert starts or ends; yields (layer index, started)."""
-        started, ended = raise_ & ~active, clear & active
-        active[started], active[ended] = True, False
-        for k in np.flatnonzero(started | ended):
-            yield int(k), bool(started[k])
+    def _switch(active: list[bool], raise_: np.ndarray, clear: np.ndarray):
+        """Flip `active` where an alert starts or ends (`raise_` and `clear` never both hold);
+        yields (layer index, started)."""
+        for k in np.flatnonzero(raise_ | clear).tolist():
+            if raise_[k] != active[k]:
+                active[k] = bool(raise_[k])
+                yield k, active[k]
 
     def _vanishing(self, record, k, raised, relative, updates) -> dict[str, Any]:
         if raised:
@@ -234,8 +268,8 @@ class AlertTracker:
             "norms": self.norms,
             "start": np.array(self.start),
             "seen": np.array(self.seen),
-            "vanishing": self.vanishing,
-            "exploding": self.exploding,
+            "vanishing": np.array(self.vanishing),
+            "exploding": np.array(self.exploding),
             "dead": np.array(self.dead, dtype=str),
         }
 
@@ -244,16 +278,19 @@ class AlertTracker:
         alerts were tracked) starts the windows afresh."""
         if not state:
             return
-        for key in ("relative", "updates", "norms", "vanishing", "exploding"):
+        for key in ("relative", "updates", "norms"):
             np.copyto(getattr(self, key), state[key])
+        for key in ("vanishing", "exploding"):
+            active = np.zeros(len(self.layers), bool)
+            np.copyto(active, state[key])
+            setattr(self, key, active.tolist())
         self.start = float(state["start"])
         self.seen = int(state["seen"])
         self.dead = [str(name) for name in state["dead"]]
 
 
 def _median(window: np.ndarray) -> np.ndarray:
-    """Per column, the median of an odd window, the upper median of an even one (one
-    partition: a logged step of a tiny network takes a few hundred microseconds)."""
+    """Per column, the median of an odd window, the upper median of an even one."""
     return np.partition(window, len(window) // 2, axis=0)[len(window) // 2]
 
 

@@ -197,6 +197,33 @@ def test_a_resumed_tracker_raises_what_the_whole_run_would(tmp_path):
     assert second.observe_activations({"relu_0": {"dead": 0.9}}, 46, 2) == []
 
 
+def test_the_shortcut_raises_and_clears_what_checking_every_step_would():
+    """`observe_step` takes the medians only at steps where they can cross a threshold; a
+    twin given the same windows takes them at every step."""
+    rng = np.random.default_rng(0)
+    seen = 0
+    for _ in range(40):
+        fast, every = AlertTracker(LAYERS), AlertTracker(LAYERS)
+        scale = np.ones(3)
+        for step in range(1, 300):
+            if rng.random() < 0.05:  # a new phase: each layer's scale anywhere in 1e-7..1e4
+                scale = 10.0 ** rng.uniform(-7, 4, 3)
+            norms = scale * rng.uniform(0.3, 3, 3)
+            if rng.random() < 0.01:
+                norms[rng.integers(3)] = rng.choice([np.inf, np.nan, 0.0])
+            record = logged(step, norms.tolist(), (10.0 ** rng.uniform(-6, -2, 3)).tolist())
+            got = fast.observe_step(record)
+            every.seen, every.start = fast.seen, fast.start
+            for ring in ("relative", "updates", "norms"):
+                getattr(every, ring)[:] = getattr(fast, ring)
+            expected = every._check_vanishing(record) if every.seen >= WINDOW else []
+            expected += every._check_exploding(record, norms)
+            pairs = [[(a["layer"], a["message"]) for a in alerts] for alerts in (got, expected)]
+            assert pairs[0] == pairs[1], step  # by message, which holds the value: NaN != NaN
+            seen += len(got)
+    assert seen > 1000  # the phases raise and clear alerts of both kinds throughout
+
+
 def test_trainer_state_holds_the_tracker_and_old_checkpoints_start_it_afresh():
     trainer = Trainer(small_experiment())
     for _ in range(3):
