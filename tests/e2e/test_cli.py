@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -49,6 +50,16 @@ def written(path: Path):
     return lambda: path.exists() and path.stat().st_size > 0
 
 
+def plot_axes(stdout: str, labels: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """A printed plot's legend samples (one per label, in order), y tick labels and x tick
+    labels (the line under the frame)."""
+    samples = [re.search(rf"(\S\S) {re.escape(label)}\b", stdout).group(1) for label in labels]
+    lines = stdout.splitlines()
+    y_labels = [m.group(1) for line in lines if (m := re.match(r"\s*([-+.\de]+)┤", line))]
+    bottom = next(k for k, line in enumerate(lines) if line.lstrip().startswith("└┬"))
+    return samples, y_labels, lines[bottom + 1].split()
+
+
 def weights(run_dir: Path) -> dict[str, bytes]:
     with np.load(run_dir / "checkpoint.npz", allow_pickle=False) as npz:
         return {k: npz[k].tobytes() for k in npz.files if k.startswith("param/")}
@@ -72,6 +83,9 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     # plain output on a pipe: one line per epoch, a table, a curve, no control characters
     assert not CONTROL.search(result.stdout), repr(result.stdout[:200])
     assert "epoch 3/3" in result.stdout and "val_acc" in result.stdout
+    samples, y_labels, x_labels = plot_axes(result.stdout, ["train loss", "val loss"])
+    assert samples == ["▞▞", "xx"]  # without colour, a marker per series
+    assert len(y_labels) >= 4 and x_labels == ["1", "2", "3"]  # epochs
 
 
 def test_run_prints_each_alert_once_per_layer_with_what_to_try(tmp_path):
@@ -248,6 +262,8 @@ def test_compare_runs_share_initial_weights_and_batches(tmp_path):
     report = json.loads((root / "comparison.json").read_text())
     assert [row["optimizer"] for row in report["optimizers"]] == ["sgd", "momentum", "adam:0.01"]
     assert "best val loss" in result.stdout and not CONTROL.search(result.stdout)
+    samples, y_labels, x_labels = plot_axes(result.stdout, ["sgd", "momentum", "adam:0.01"])
+    assert samples == ["▞▞", "xx", "oo"] and len(y_labels) >= 4 and x_labels == ["1", "2"]
 
 
 def test_compare_with_seeds_draws_a_band(tmp_path):

@@ -188,6 +188,44 @@ async def test_strips_are_those_textual_draws_from_the_text():
         assert _plain(text_strips(chart, status, 80)) == _plain(textual)
 
 
+def _chart_text(chart: LineChart, width: int, height: int) -> list[str]:
+    return ["".join(piece for piece, _ in line) for line in chart._lines(width, height)]
+
+
+async def test_chart_labels_its_axes_and_turns_log_once_the_loss_spans_decades():
+    app = ChartApp()
+    async with app.run_test(size=(100, 30)):
+        chart = app.query_one(LineChart)
+        steps = np.arange(1, 401)
+        chart.extend("loss", steps[:100], 2.0 * 0.99 ** steps[:100])  # 2.0 to 0.73
+        lines = _chart_text(chart, 90, 24)
+        assert not chart.uses_log
+        labels = [line[:7].strip() for line in lines[1:-1] if line[:7].strip()]
+        assert labels == ["1.75", "1.50", "1.25", "1.00", "0.75"]
+        assert lines[-1].split() == ["step", "10", "20", "30", "40", "50", "60", "70", "80", "90",
+                                     "100"]  # fmt: skip
+        chart.extend("loss", steps[100:], 2.0 * 0.98 ** steps[100:])  # on to 6.1e-4
+        labels = [line[:7].strip() for line in _chart_text(chart, 90, 24)[1:-1]]
+        assert chart.uses_log and [v for v in labels if v] == ["1", "0.1", "0.01", "0.001"]
+        chart.log_y = False  # the `l` key: linear until pressed again
+        assert not chart.uses_log and "0.001" not in _chart_text(chart, 90, 24)[-2]
+
+
+async def test_without_colour_each_series_has_a_glyph_of_its_own(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")  # read as the app is made
+    app = ChartApp()
+    async with app.run_test(size=(100, 30)):
+        chart = app.query_one(LineChart)
+        x = np.arange(1, 101)
+        for k, name in enumerate(["batch", "train (smoothed)", "val loss"]):
+            chart.extend(name, x, np.full(100, 1.0 + k))
+        lines = _chart_text(chart, 90, 24)
+        for sample in ("⠒⠒ batch", "xx train (smoothed)", "oo val loss"):  # legend: each glyph
+            assert sample in lines[0]
+        plot = "".join(line[8:] for line in lines[1:-1])
+        assert {"x", "o"} <= set(plot) and any("\u2800" < c <= "\u28ff" for c in plot)
+
+
 HOLD = 0.2  # seconds a held trainer must stay held, and a free one needs to get through
 
 

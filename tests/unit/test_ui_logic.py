@@ -13,7 +13,7 @@ from tuidl.draft import analyze
 from tuidl.errors import ConfigError
 from tuidl.experiment import parse_value
 from tuidl.presets import PRESETS, preset
-from tuidl.render import charts, svg
+from tuidl.render import axes, charts, svg
 from tuidl.ui.forms import (
     SETTINGS,
     edit_setting,
@@ -91,6 +91,73 @@ def test_format_helpers():
     assert charts.format_eta(65) == "1:05" and charts.format_eta(3725) == "1:02:05"
     assert charts.format_eta(float("nan")) == "--"
     assert charts.short(0.012345) == "0.01235" and charts.short(1.5e-6) == "1.5e-06"
+
+
+@pytest.mark.parametrize("rows", [4, 6, 10, 23, 50])
+@pytest.mark.parametrize(
+    ("lo", "hi"), [(0.5564, 1.407), (0.0, 2.3), (-1.0, 1.0), (1e-5, 5.5e-5), (2e3, 1.2e5)]
+)
+def test_y_ticks_are_round_values_on_rows_of_their_own(lo, hi, rows):
+    ticks = axes.y_ticks(lo, hi, rows)
+    placed = [row for row, _ in ticks]
+    assert len(ticks) >= (axes.LEAST_Y_TICKS if rows >= 6 else 2)
+    assert len(set(placed)) == len(placed)
+    assert all(0 <= row < rows and 0 < len(label) <= axes.LABEL_CHARS for row, label in ticks)
+    values = [float(label) for _, label in ticks]
+    assert all(lo <= v <= hi for v in values) and values == sorted(values)
+    steps = np.diff(values)
+    assert np.allclose(steps, steps[0], rtol=1e-6)  # evenly spaced, by 1, 2, 2.5 or 5 x 10^k
+    mantissa = steps[0] / 10 ** np.floor(np.log10(steps[0]))
+    assert min(abs(mantissa - m) for m in (1, 2, 2.5, 5)) < 1e-6
+    dots = 4 * rows - 1
+    for row, value in zip(placed, values, strict=True):  # the row braille_plot draws it on
+        assert row == round((hi - value) / (hi - lo) * dots) // 4
+
+
+def test_log_y_ticks_are_decades_then_their_multiples():
+    assert [label for _, label in axes.y_ticks(-5.2, 0.3, 20, log=True)] == [
+        "1e-5", "1e-4", "0.001", "0.01", "0.1", "1",
+    ]  # fmt: skip
+    two_decades = [label for _, label in axes.y_ticks(np.log10(0.04), np.log10(3), 12, log=True)]
+    assert two_decades == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
+    ten_decades = [label for _, label in axes.y_ticks(-8, 2, 10, log=True)]
+    assert ten_decades == ["1e-8", "1e-6", "1e-4", "0.01", "1", "100"]
+    narrow = [label for _, label in axes.y_ticks(np.log10(0.55), np.log10(0.8), 10, log=True)]
+    assert narrow == ["0.55", "0.6", "0.65", "0.7", "0.75", "0.8"]  # round values, not decades
+
+
+def test_x_ticks_label_whole_steps_centred_apart_and_inside():
+    for lo, hi, columns in [(1, 30, 60), (1, 4000, 60), (1, 1_000_000, 150), (1, 3, 10)]:
+        ticks = axes.x_ticks(lo, hi, columns)
+        assert len(ticks) >= 2 or hi - lo < 3
+        ends = [start + len(label) for start, label in ticks]
+        assert all(
+            0 <= start and end <= columns for (start, _), end in zip(ticks, ends, strict=True)
+        )
+        assert all(b[0] >= end + 2 for b, end in zip(ticks[1:], ends[:-1], strict=True))  # apart
+        for start, label in ticks:
+            value = int(label)
+            column = round((value - lo) / (hi - lo) * (2 * columns - 1)) // 2
+            assert start <= column < start + len(label) or start in (0, columns - len(label))
+    assert axes.x_ticks(1, 30, 60)[:2] == [(8, "5"), (17, "10")]
+
+
+def test_a_log_axis_is_chosen_for_positive_values_spanning_over_two_decades():
+    assert axes.spans_decades(np.array([2.3, 0.5, 0.01]))
+    assert not axes.spans_decades(np.array([2.3, 0.5, 0.1]))
+    assert not axes.spans_decades(np.array([2.3, 0.0, 0.001]))  # 0 has no place on a log axis
+    assert not axes.spans_decades(np.array([np.nan, 1.0]))
+
+
+def test_without_colour_each_series_but_the_first_gets_its_marker():
+    flat = lambda level: (np.array([0.0, 1.0]), np.array([level, level]))  # noqa: E731
+    rows, owner = charts.braille_plot([flat(0.1), flat(0.5), flat(0.9)], 6, 6, (0, 1), (0, 1))
+    marked = axes.mark_series(rows, owner)
+    glyphs = [set(row[c] for c in range(6) if owner[r, c] == k) for k in range(3)
+              for r, row in enumerate(marked) if (owner[r] == k).any()]  # fmt: skip
+    assert [g <= {chr(c) for c in range(0x2800, 0x2900)} for g in glyphs[:1]] == [True]
+    assert glyphs[1:] == [{"x"}, {"o"}]
+    assert [axes.series_marker(k) for k in (1, 2, 3)] == ["x", "o", "+"]
 
 
 def test_pinned_svg_puts_each_glyph_in_its_cell():

@@ -148,7 +148,16 @@ class CompareScreen(RecordView):
                 for column, value in zip(list(table.columns)[1:], values, strict=True):
                     table.update_cell(label, column, value, update_width=True)
         chart.refresh()
+        self._title_curves()
         self._update_grads()
+
+    def _title_curves(self) -> None:
+        """The curves' panel title, saying when y is logarithmic."""
+        chart = self.query_one("#compare-curve", LineChart)
+        title = "loss (smoothed) per optimizer" + ("  [log y]" if chart.uses_log else "")
+        panel = self.query_one("#compare-curve-panel")
+        if panel.border_title != title:  # setting it repaints the panel, even unchanged
+            panel.border_title = title
 
     def _update_grads(self) -> None:
         panel = self.query_one("#compare-grads-panel")
@@ -177,4 +186,5 @@ class CompareScreen(RecordView):
 
     def action_toggle_log(self) -> None:
         chart = self.query_one("#compare-curve", LineChart)
-        chart.log_y = not chart.log_y
+        chart.log_y = not chart.uses_log  # from then on as chosen, not by the values
+        self._title_curves()

@@ -305,9 +305,11 @@ class TrainScreen(RecordView):
         run = self.runs.get(self.primary) if self.primary else None
         if self.metric == "loss" and not many and run is not None and not run.steps:
             title = self._draw_pretraining(chart, run)
+            chart.x_unit = "epoch"
         else:
             title = self._draw_metric(chart, many)
-        self._set_title("loss-panel", title + ("  [log y]" if chart.log_y else ""))
+            chart.x_unit = "step"
+        self._set_title("loss-panel", title + ("  [log y]" if chart.uses_log else ""))
         chart.refresh()
 
     def _draw_metric(self, chart: LineChart, many: bool) -> str:
@@ -413,7 +415,7 @@ class TrainScreen(RecordView):
 
     def action_toggle_log(self) -> None:
         chart = self.query_one("#curve", LineChart)
-        chart.log_y = not chart.log_y
+        chart.log_y = not chart.uses_log  # from then on as chosen, not by the values
         self._draw_curves()
 
     # ---- controls: commands to the app's session ----
