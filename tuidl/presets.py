@@ -155,7 +155,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "exploding-rnn": (
         "adding-rnn with SGD, unclipped: gradients explode, the loss overflows (try clip_norm=1)",
-        # measured (seeds 0-4): the exploding alert at step 9-10, the loss NaN at step 22-31;
+        # measured (seeds 0-4): the exploding alert at step 9-11, the loss inf at step 22-31;
         # at lr 0.05 one seed in five trained calmly
         _adding("rnn", {"name": "sgd", "lr": 0.1}),
     ),
