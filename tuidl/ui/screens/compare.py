@@ -169,9 +169,8 @@ class CompareScreen(RecordView):
         run = self.runs[label]
         panel.border_title = f"gradients: {label}"
         if run.last_step is not None:
-            self.query_one("#compare-grads", GradBars).update_norms(
-                run.last_step.get("grad_norm", {}), run.last_step.get("alerts"), run.grad_seen
-            )
+            bars = self.query_one("#compare-grads", GradBars)
+            bars.update_norms(run.last_step.get("grad_norm", {}), seen=run.grad_seen)
 
     def action_toggle_pause(self) -> None:
         self.app.toggle(self.app.race)
