@@ -533,6 +533,46 @@ async def test_digits_cnn_panels_fit_at_160x48_and_tab_through_at_80x24(tmp_path
         assert screen.query_one("#view-panel").max_scroll_y == 0
 
 
+def _image_widths(widget, row: int = 0) -> list[int]:
+    """Widths of the images on a row of an image widget, as drawn (runs of half blocks)."""
+    return [len(run) for run in widget.render_line(row).text.split()]
+
+
+async def _images_after_one_step(pilot, app) -> tuple[SampleStrip, FilterGrid]:
+    await wait_for(pilot, lambda: run_state(app) == "paused", CHILD_READY, "the run ready")
+    await take_steps(pilot, 1)
+    app.train_screen.redraw(force=True)
+    await pilot.pause()
+    return app.train_screen.query_one(SampleStrip), app.train_screen.query_one(FilterGrid)
+
+
+async def test_images_at_160x48_are_as_large_as_their_panels_allow(tmp_path):
+    app = make_app(two_conv(), runs_root=None)  # 8x8 digits, 3x3 filters
+    async with app.run_test(size=(160, 48)) as pilot:
+        strip, grid = await _images_after_one_step(pilot, app)
+        assert strip.room() == (48 - 2) // 2 - 2  # its panel's max-height 50%, less borders
+        assert _image_widths(strip) == [8] * 5  # all eight fit at their own size, not at 2x
+        legend = grid.render_line(0).text.split()  # weights −0.42 ◀███ 0 ███▶ +0.42
+        assert legend[0] == "weights" and legend[2:5] == ["◀███", "0", "███▶"]
+        assert legend[1] == "−" + legend[5][1:] and legend[5].startswith("+")
+        filters = _image_widths(grid, 1)  # 3x3 filters at 4x or more, each weight a block
+        assert len(set(filters)) == 1 and filters[0] % 3 == 0 and filters[0] >= 12
+        maps = next(y for y in range(40) if "feature maps" in grid.render_line(y).text)
+        assert set(_image_widths(grid, maps + 1)) == {16}  # the input and its maps at 2x
+        assert grid.parent.max_scroll_y == 0  # all of it in the panel
+    try:
+        load_experiment_data(preset("mnist-lenet"))
+    except ConfigError as error:
+        pytest.skip(f"MNIST not found ({error}): set TUIDL_DATA to a folder with mnist/")
+    app = make_app("mnist-lenet", runs_root=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        strip, grid = await _images_after_one_step(pilot, app)
+        assert _image_widths(strip) == _image_widths(strip, 13) == [28]  # one row fits
+        assert strip.render_line(14).text.strip()[0].isdigit()  # 28 columns by 14 rows, a label
+        assert _image_widths(grid, 1) == [10] * 5  # 5x5 filters at 2x
+        assert "◀███ 0 ███▶" in grid.render_line(0).text
+
+
 def _summary(build) -> str:
     return str(build.query_one("#build-summary").render())
 

@@ -5,11 +5,15 @@
 - `log_fraction`, `log_range`: log scales for gradient bars and heatmaps.
 - `bin_means`: a layer x step matrix (its sums and counts) averaged down to a number of columns.
 - `ramp`, `diverging`, `quantize`: colour maps as hex strings, quantised to cached levels.
+- `zoom_steps`, `rescale`, `grid_height`, `strip_zoom`, `filter_zooms`: images at whole-number
+  scales (each value an n x n block of pixels, or n x n values averaged into one) as large as
+  the room allows, laid out in grids of half-block cells (two pixel rows per text row).
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -195,8 +199,13 @@ def ramp(levels: int = LEVELS) -> list[str]:
     return _mix(stops, levels)
 
 
-def diverging(levels: int = LEVELS) -> list[str]:
-    """Blue - near white - red, for signed values (weights): the middle level is zero."""
+def diverging(levels: int = LEVELS - 1) -> list[str]:
+    """Blue (negative) - near white - red (positive), for signed values such as weights.
+
+    An odd number of levels gives zero a level of its own, the neutral middle one, with `v` and
+    `-v` as far from it on either side. The colours are far enough apart that 256-colour
+    terminals keep about eight distinct shades a side (blues and reds, not grays).
+    """
     return _mix([(33, 102, 172), (146, 197, 222), (240, 240, 240), (244, 165, 130),
                  (178, 24, 43)], levels)  # fmt: skip
 
@@ -206,13 +215,48 @@ def gray(levels: int = LEVELS) -> list[str]:
     return _mix([(0, 0, 0), (255, 255, 255)], levels)
 
 
-def symmetric_levels(image: np.ndarray, levels: int = LEVELS) -> np.ndarray:
-    """Quantise a signed image so 0 is the middle level, scaled by its largest |value|."""
+def symmetric_levels(
+    image: np.ndarray, scale: float | None = None, levels: int = LEVELS
+) -> np.ndarray:
+    """Quantise a signed image so 0 is the middle level and -`scale`, `scale` the two ends
+    (values beyond them are clipped); `scale` defaults to the image's largest |value|."""
     image = np.asarray(image, dtype=np.float64)
-    scale = float(np.max(np.abs(image))) if image.size else 0.0
+    if scale is None:
+        scale = signed_scale(image)
     if scale == 0 or not math.isfinite(scale):
         return np.full(image.shape, levels // 2, dtype=np.int64)
     return quantize(image, -scale, scale, levels)
+
+
+def signed_scale(values: np.ndarray, quantile: float = 1.0) -> float:
+    """The ends of a diverging scale centred on 0 for `values`: the `quantile` of their finite
+    |values| (1: the largest; a little less keeps a few outliers from washing the rest out);
+    0 for none."""
+    values = np.abs(np.asarray(values, dtype=np.float64))
+    values = values[np.isfinite(values)]
+    return float(np.quantile(values, quantile)) if values.size else 0.0
+
+
+def scale_legend(scale: float, palette: list[str], cells: int = 3) -> list[tuple[str, str | None]]:
+    """A diverging scale's legend, `-0.31 ◀███ 0 ███▶ +0.31`, as (text, colour) pieces: `cells`
+    swatches a side from the palette's ends towards its neutral middle (colour None: plain)."""
+    number = f"{scale:.2f}" if 0.01 <= scale < 100 else f"{scale:.1e}"
+    middle = len(palette) // 2
+    picks = np.linspace(0, middle, cells + 1).round().astype(int)[:-1]  # ends first, no middle
+    pieces: list[tuple[str, str | None]] = [(f"−{number} ", None), ("◀", palette[0])]
+    pieces += [("█", palette[k]) for k in picks]
+    pieces += [(" 0 ", None)]
+    pieces += [("█", palette[-1 - k]) for k in picks[::-1]]
+    pieces += [("▶", palette[-1]), (f" +{number}", None)]
+    return pieces
+
+
+def decade_legend(lo: int, hi: int, palette: list[str]) -> list[tuple[str, str | None]]:
+    """A log colour scale's legend, `≤1e-7 ██████████ ≥1e+2`, as (text, colour) pieces: one
+    swatch per decade from 10**lo to 10**hi, the colour `quantize` gives it (None: plain)."""
+    levels = quantize(np.arange(lo, hi + 1), lo, hi, len(palette))
+    swatches = [("█", palette[k]) for k in levels.tolist()]
+    return [(f"≤1e{lo:+d} ", None), *swatches, (f" ≥1e{hi:+d}", None)]
 
 
 def block_average(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -225,6 +269,131 @@ def block_average(image: np.ndarray, max_side: int) -> np.ndarray:
     padded = np.zeros((hh, ww), dtype=np.float64)
     padded[:h, :w] = image
     return padded.reshape(hh // factor, factor, ww // factor, factor).mean(axis=(1, 3))
+
+
+MAX_ZOOM = 8  # the largest enlargement: a 3x3 filter at most 24 pixels a side
+FILTER_TARGET = 12  # pixels a side at which a filter reads well (a 3x3 one at 4x, 5x5 at 2x)
+MAP_TARGET = 14  # the same for a feature map: larger maps need not be shown whole
+
+
+def zoom_steps(side: int) -> list[Fraction]:
+    """The scales for an image whose longer side is `side`, largest first: n (each value an
+    n x n block of pixels) down to 1, then 1/n (n x n values averaged into one pixel) for the
+    factors that give distinct sizes, down to one pixel."""
+    ups = [Fraction(n) for n in range(MAX_ZOOM, 0, -1)]
+    factors = sorted({-(-side // s) for s in range(1, side)})  # block_average's factors
+    return ups + [Fraction(1, f) for f in factors]
+
+
+def scaled_shape(shape: tuple[int, int], zoom: Fraction) -> tuple[int, int]:
+    """(height, width) in pixels of an image of `shape` drawn at `zoom`."""
+    h, w = shape
+    if zoom >= 1:
+        return h * int(zoom), w * int(zoom)
+    f = zoom.denominator
+    return -(-h // f), -(-w // f)
+
+
+def rescale(image: np.ndarray, zoom: Fraction) -> np.ndarray:
+    """A (H, W) image at `zoom`: each value repeated into an n x n block, or blocks averaged."""
+    image = np.asarray(image, dtype=np.float64)
+    if zoom >= 1:
+        n = int(zoom)
+        return np.repeat(np.repeat(image, n, axis=0), n, axis=1)
+    return block_average(image, max(scaled_shape(image.shape, zoom)))
+
+
+def fit_zoom(shape: tuple[int, int], side: int) -> Fraction:
+    """The largest scale at which an image of `shape` is at most `side` pixels a side."""
+    steps = zoom_steps(max(shape))
+    return next((z for z in steps if max(scaled_shape(shape, z)) <= side), steps[-1])
+
+
+def grid_columns(count: int, tile_width: int, width: int, gap: int = 1) -> int:
+    """How many tiles `tile_width` pixels wide a row of `width` columns holds, `gap` apart
+    (at least one, at most `count`): as `halfblock.compose` lays them out."""
+    return max(1, min(count, (width + gap) // (tile_width + gap)))
+
+
+def grid_height(count: int, tile: tuple[int, int], width: int, gap: int = 1) -> int:
+    """Text rows of `count` tiles of `tile` (height, width) pixels laid out in `width` columns,
+    rows of tiles `gap` text rows apart, two pixel rows per text row."""
+    rows = -(-count // grid_columns(count, tile[1], width, gap))
+    return -(-(rows * tile[0] + (rows - 1) * 2 * gap) // 2)
+
+
+def strip_zoom(shape: tuple[int, int], count: int, width: int, rows: int) -> Fraction:
+    """The scale for `count` images of `shape` in rows of images, each row of them followed by
+    a text row (their labels), in `width` x `rows` cells.
+
+    The largest enlargement (or their own size) at which all of them fit; failing that their
+    own size, when one row of them fits (the rest scroll into view); failing that, the
+    largest reduction at which one row fits; failing that, the smallest.
+    """
+    steps = zoom_steps(max(shape))
+
+    def fits(zoom: Fraction, images: int) -> bool:
+        h, w = scaled_shape(shape, zoom)
+        image_rows = -(-images // grid_columns(images, w, width))
+        return w <= width and image_rows * (-(-h // 2) + 1) <= rows
+
+    enlarged = [z for z in steps if z >= 1 and fits(z, count)]
+    if enlarged:
+        return enlarged[0]
+    return next((z for z in steps if z <= 1 and fits(z, 1)), steps[-1])
+
+
+def filter_zooms(
+    kernel: tuple[int, int],
+    kernels: int,
+    maps: tuple[tuple[int, int], int] | None,
+    width: int,
+    rows: int,
+) -> tuple[Fraction, Fraction | None]:
+    """Scales for a conv layer's filters and (if any) its feature maps in `width` x `rows`
+    cells: a legend row, the filters' grid, then a caption row and the maps' grid.
+
+    Filters are never averaged down (unless wider than the panel), maps not below half their
+    target (the map's own size up to `MAP_TARGET` pixels a side). Of the pairs that fit, the
+    one whose smaller part is the largest relative to its target (`FILTER_TARGET` for a
+    filter), then the largest overall: filters are not enlarged at the cost of maps shrunk
+    below their target, nor the other way round. When no pair fits: the filters as large as
+    fit on their own, and below them, scrolled to, the maps at up to their target.
+
+    Args:
+        kernel: (height, width) of one filter; kernels: how many.
+        maps: ((height, width) of one map tile, how many tiles), or None.
+    """
+
+    def grid(shape: tuple[int, int], count: int, zoom: Fraction) -> tuple[int, int, int]:
+        """(text rows, pixels a side, pixel width) of `count` tiles of `shape` at `zoom`."""
+        h, w = scaled_shape(shape, zoom)
+        return grid_height(count, (h, w), width), max(h, w), w
+
+    filter_steps = [z for z in zoom_steps(max(kernel)) if z >= 1 or kernel[1] > width]
+    fitting = [z for z in filter_steps if grid(kernel, kernels, z)[2] <= width]
+    alone = next((z for z in fitting if 1 + grid(kernel, kernels, z)[0] <= rows), filter_steps[-1])
+    if maps is None:
+        return alone, None
+    map_shape, map_count = maps
+    all_map_steps = zoom_steps(max(map_shape))
+    map_steps = [z for z in all_map_steps if grid(map_shape, map_count, z)[2] <= width]
+    target = min(max(map_shape), MAP_TARGET)
+    best, best_key = None, None
+    for fz in fitting:
+        filter_rows, filter_side, _ = grid(kernel, kernels, fz)
+        for mz in map_steps:
+            map_rows, map_side, _ = grid(map_shape, map_count, mz)
+            if 1 + filter_rows + 1 + map_rows > rows or 2 * map_side < target:
+                continue
+            relative = (filter_side / FILTER_TARGET, map_side / target)
+            key = (min(relative), sum(relative), relative[1])  # a tie: the larger maps
+            if best_key is None or key > best_key:
+                best, best_key = (fz, mz), key
+    if best is not None:
+        return best
+    small = (z for z in map_steps if grid(map_shape, map_count, z)[1] <= target)
+    return alone, next(small, all_map_steps[-1])
 
 
 def format_eta(seconds: float) -> str:

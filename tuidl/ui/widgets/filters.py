@@ -1,39 +1,20 @@
-"""`FilterGrid`: a conv layer's filters as small half-block images (diverging colours, each
-filter scaled by its own largest |weight|, so 0 is the middle colour), and the feature maps
-it makes of one probe input, shown beside that input."""
+"""`FilterGrid`: a conv layer's filters as half-block images, and the feature maps it makes
+of one probe input, shown beside that input.
+
+Filters and maps are each drawn on one diverging colour scale centred on 0 (blue negative,
+red positive, up to the largest |value| shown), named in a legend above them, so filters can
+be compared with each other; they are enlarged (each weight an n x n block of pixels) or
+averaged down to whole-number scales as large as the panel fits (`charts.filter_zooms`).
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from rich.text import Text
-
-from ...render.charts import block_average, diverging, gray, quantize, symmetric_levels
+from ...render.charts import filter_zooms, fit_zoom, grid_columns, scale_legend, signed_scale
 from ...session.messages import FeatureMaps, Filters
-from .halfblock import compose, levels_to_pixels
+from .halfblock import DIVERGING, compose, gray_tile, legend, signed_tile
 from .imageview import ImageView, Pixels
 
-_PALETTE = diverging()
-_GRAY = gray()
-FILTER_SIDE = 6  # filters smaller than this are enlarged (a 3x3 kernel becomes 6x6 pixels)
-MAP_SIDES = (14, 8, 5)  # feature-map sizes tried, largest first, until the panel fits
-
-
-def tiles(images: np.ndarray, max_side: int, min_side: int = 1) -> list[Pixels]:
-    """(K, H, W) signed images to pixel tiles: shrunk to at most `max_side` per side, small
-    ones enlarged by a whole factor towards `min_side`."""
-    out = []
-    for image in images:
-        small = block_average(image, max_side)
-        factor = max(1, min_side // max(small.shape))
-        big = np.kron(small, np.ones((factor, factor)))
-        out.append(levels_to_pixels(symmetric_levels(big), _PALETTE))
-    return out
-
-
-def input_tile(image: np.ndarray, max_side: int) -> Pixels:
-    """A (C, H, W) input as a gray tile (channels averaged), scaled to its own range."""
-    small = block_average(image.mean(axis=0), max_side)
-    return levels_to_pixels(quantize(small, small.min(), small.max() + 1e-9), _GRAY)
+MAP_QUANTILE = 0.99  # the maps' scale ends there: a few strong responses clip, the rest show
 
 
 def filter_title(filters: Filters, maps: FeatureMaps | None) -> str:
@@ -64,32 +45,30 @@ class FilterGrid(ImageView):
     def has_data(self) -> bool:
         return self.filters is not None
 
-    def layout_key(self) -> tuple[int, int]:
-        return self.size.width, self._room()
-
-    def _room(self) -> int:
-        """Rows the enclosing panel offers (0: not known yet)."""
-        parent = self.parent
-        return parent.scrollable_content_region.height if parent is not None else 0
-
     def redraw(self) -> None:
         if self.filters is None or not self.size.width:
             return
         width = self.size.width
         W = self.filters.W
-        kernels = W.mean(axis=1) if W.ndim == 4 else W
-        blocks: list = [_grid(tiles(kernels, 7, FILTER_SIDE), width)]
-        maps = self.maps
-        if maps is not None and len(maps.maps):
-            room = self._room() - _rows(blocks[0]) - 1
-            for side in MAP_SIDES:  # the largest maps that fit; else the panel scrolls
-                map_tiles = tiles(maps.maps, side)
-                fit = max(len(map_tiles[0]), len(map_tiles[0][0]))  # the input, as large
-                grid = _grid([input_tile(maps.image, fit), *map_tiles], width)
-                if _rows(grid) <= room:
-                    break
-            caption = f"input #{maps.input} → its {len(maps.maps)} feature maps"
-            blocks += [Text(caption, style="dim"), grid]
+        kernels = W.mean(axis=1) if W.ndim == 4 else W  # input channels averaged
+        maps = self.maps if self.maps is not None and len(self.maps.maps) else None
+        map_tiles = None if maps is None else (maps.maps.shape[1:], len(maps.maps) + 1)
+        fz, mz = filter_zooms(kernels.shape[1:], len(kernels), map_tiles, width, self.room())
+        scale = signed_scale(kernels)
+        blocks: list = [
+            legend([("weights ", None), *scale_legend(scale, DIVERGING)]),
+            _grid([signed_tile(k, fz, scale) for k in kernels], width),
+        ]
+        if maps is not None and mz is not None:
+            scale = signed_scale(maps.maps, MAP_QUANTILE)
+            tiles = [signed_tile(m, mz, scale) for m in maps.maps]
+            side = max(len(tiles[0]), len(tiles[0][0]))  # the input, as large
+            image = maps.image.mean(axis=0)
+            caption = f"input #{maps.input} → its {len(maps.maps)} feature maps  "
+            blocks += [
+                legend([(caption, None), *scale_legend(scale, DIVERGING)]),
+                _grid([gray_tile(image, fit_zoom(image.shape, side)), *tiles], width),
+            ]
         self.show(blocks)
 
 
@@ -101,9 +80,4 @@ def _grid(tile_list: list[Pixels], width: int) -> Pixels:
         [row + [None] * (tw - len(row)) for row in tile] + [[None] * tw] * (th - len(tile))
         for tile in tile_list
     ]
-    columns = max(1, min(len(padded), (width + 1) // (tw + 1)))
-    return compose(padded, columns)
-
-
-def _rows(pixels: Pixels) -> int:
-    return (len(pixels) + 1) // 2
+    return compose(padded, grid_columns(len(padded), tw, width))

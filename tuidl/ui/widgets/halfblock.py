@@ -6,11 +6,18 @@ segment; strips are built when data arrives, never in `render_line`.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual.strip import Strip
 
+from ...render.charts import diverging, gray, quantize, rescale, symmetric_levels
+
+GRAY = gray()
+DIVERGING = diverging()
 _STYLES: dict[tuple[str | None, str | None], Style] = {}
 
 
@@ -55,6 +62,27 @@ def _segment(run: int, style: Style | None) -> Segment:
 def levels_to_pixels(levels: np.ndarray, palette: list[str]) -> list[list[str | None]]:
     """(H, W) ints (-1 = blank) to colour names."""
     return [[palette[v] if v >= 0 else None for v in row] for row in levels.tolist()]
+
+
+def gray_tile(image: np.ndarray, zoom: Fraction) -> list[list[str | None]]:
+    """A (H, W) image at `zoom` in gray, black to white over its own range."""
+    image = rescale(image, zoom)
+    return levels_to_pixels(quantize(image, image.min(), image.max(), len(GRAY)), GRAY)
+
+
+def signed_tile(image: np.ndarray, zoom: Fraction, scale: float) -> list[list[str | None]]:
+    """A (H, W) signed image at `zoom` in diverging colours: 0 neutral, -`scale` and `scale`
+    the deepest blue and red."""
+    levels = symmetric_levels(rescale(image, zoom), scale, len(DIVERGING))
+    return levels_to_pixels(levels, DIVERGING)
+
+
+def legend(pieces: list[tuple[str, str | None]], style: str = "dim") -> Text:
+    """(text, colour) pieces as one line: plain pieces in `style`, coloured ones in theirs."""
+    line = Text(no_wrap=True)
+    for text, colour in pieces:
+        line.append(text, style=colour or style)
+    return line
 
 
 def compose(

@@ -1,8 +1,10 @@
 """`GradHeatmap`: gradient norm per layer (rows) over steps (columns), log colour scale.
 
 Dark is small: in deep-sigmoid the first layers visibly go dark while deep-relu stays lit.
-The log norms are kept as means over bins of steps (`history.BinnedMeans`), at most a few
-thousand, so memory and a redraw cost the same however long the run.
+The scale is fixed, `LOG_RANGE`, written in the legend row, so two runs' pictures compare
+colour for colour. The log norms are kept as means over bins of steps
+(`history.BinnedMeans`), at most a few thousand, so memory and a redraw cost the same however
+long the run.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ...render.charts import LEVELS, bin_means, log_range, quantize, ramp
+from ...render.charts import LEVELS, bin_means, decade_legend, quantize, ramp
 from ..history import BinnedMeans
+from .halfblock import legend
 
 NAME_WIDTH = 10
+# log10 of the darkest and brightest norms, clipped beyond: the presets' whole runs stay inside
+# (deep-sigmoid's first layer from 7e-7, adding-rnn up to 93); exploding-rnn clips at the top
+LOG_RANGE = (-7, 2)
 _RAMP = ramp()
 _STYLES = [Style(bgcolor=c) for c in _RAMP]
 
@@ -75,21 +81,22 @@ class GradHeatmap(Widget):
             self._strips = []
             return
         binned = bin_means(history.sums.T, history.counts.T, plot_w)  # (layers, <= plot_w)
-        extremes = np.array([history.lo, history.hi] if history.lo <= history.hi else [])
-        lo, hi = log_range(10.0**extremes, 2.0)
-        levels = quantize(binned, lo, hi, LEVELS)
+        levels = quantize(binned, *LOG_RANGE, LEVELS)
         strips = []
         for name, row in zip(self.layer_names, levels, strict=True):
             segments = [Segment(f"{name[: NAME_WIDTH - 1]:<{NAME_WIDTH}}")]
             for v in row.tolist():
                 segments.append(Segment(" ", _STYLES[v] if v >= 0 else Style()))
             strips.append(Strip(segments).simplify())
-        first, last = self.first_step, self.last_step
-        legend = Text(f"{'':<{NAME_WIDTH}}step {first}", style="dim")
-        right = f"step {last}   dark 1e{int(lo)} .. bright 1e{int(hi)}"
-        legend.append(" " * max(1, plot_w - len(legend.plain) + NAME_WIDTH - len(right)) + right)
-        strips.append(Strip(list(legend.render(self.app.console))))
+        strips.append(Strip(list(self._legend(plot_w).render(self.app.console))))
         self._strips = strips
+
+    def _legend(self, plot_w: int) -> Text:
+        """`step first ... step last   ≤1e-7 ██████████ ≥1e+2` under the plot."""
+        left = Text(f"{'':<{NAME_WIDTH}}step {self.first_step}", style="dim")
+        right = legend([(f"step {self.last_step}   ", None), *decade_legend(*LOG_RANGE, _RAMP)])
+        left.append(" " * max(1, plot_w + NAME_WIDTH - len(left) - len(right)))
+        return left + right
 
     def refresh_data(self) -> None:
         self._built_for = ()

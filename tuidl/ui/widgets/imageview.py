@@ -1,7 +1,8 @@
 """`ImageView`: a widget showing prebuilt half-block strips plus caption lines.
 
 Subclasses turn their data into pixels in `redraw()` (on the UI thread, about once a second,
-and again when a resize changes what their drawing depends on) and call `show`;
+and again when a layout of the screen changes what their drawing depends on: their width, the
+rows their panel offers, which other panels' contents change too) and call `show`;
 `render_line` only returns a prebuilt strip. `show` repaints only this widget, and only when
 the drawing changed; a full layout of the screen (~20 ms at 160x48) only when its size did.
 """
@@ -18,6 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from .halfblock import image_rows
+from .panel import ScrollPanel
 
 Pixels = list[list[str | None]]
 
@@ -36,8 +38,21 @@ class ImageView(Widget):
         self._drawn_for: Any = None  # layout_key() of the current strips
 
     def layout_key(self) -> Any:
-        """What the drawing depends on besides the data (a resize that changes it redraws)."""
-        return self.size.width
+        """What the drawing depends on besides the data (a layout that changes it redraws)."""
+        return self.size.width, self.room()
+
+    def room(self) -> int:
+        """Rows the enclosing panel offers its content: as many as it may grow to when its
+        height follows its content (its max-height), else as many as it has; 0 before the
+        first layout."""
+        panel = next((node for node in self.ancestors if isinstance(node, ScrollPanel)), None)
+        if panel is None or panel.parent is None:
+            return self.size.height
+        height, limit = panel.styles.height, panel.styles.max_height
+        if height is not None and height.is_auto and limit is not None:
+            rows = limit.resolve(panel.parent.content_size, self.app.size)
+            return max(0, int(rows) - panel.gutter.height)
+        return panel.scrollable_content_region.height
 
     def has_data(self) -> bool:
         return False
@@ -45,7 +60,10 @@ class ImageView(Widget):
     def redraw(self) -> None:
         """Rebuild the strips from the last data (subclasses)."""
 
-    def on_resize(self) -> None:
+    def on_mount(self) -> None:
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._laid_out)
+
+    def _laid_out(self, _screen) -> None:
         if self.has_data() and self.size.width and self._drawn_for != self.layout_key():
             self.redraw()
 

@@ -1,5 +1,6 @@
 """`SampleStrip`: a few validation images with the model's predictions (green right, red
-wrong; the input whose feature maps show is underlined), and `ConfusionMatrix`: the latest
+wrong; the input whose feature maps show is underlined), as large as the panel shows them all
+(or one row of them, when not even their own size does), and `ConfusionMatrix`: the latest
 epoch's confusion matrix (true rows x predicted columns)."""
 
 from __future__ import annotations
@@ -7,13 +8,10 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
-from ...render.charts import block_average, gray, quantize
+from ...render.charts import grid_columns, strip_zoom
 from ...session.messages import Samples
-from .halfblock import compose, levels_to_pixels
+from .halfblock import compose, gray_tile
 from .imageview import ImageView
-
-_GRAY = gray()
-SAMPLE_SIDE = 10  # larger images are block-averaged down to this many pixels a side
 
 
 class SampleStrip(ImageView):
@@ -37,13 +35,11 @@ class SampleStrip(ImageView):
         samples = self._last
         if samples is None or not self.size.width:
             return
-        x, y, pred = samples.x, samples.y, samples.pred
-        tiles = []
-        for image in x:
-            small = block_average(image.mean(axis=0), SAMPLE_SIDE)
-            tiles.append(levels_to_pixels(quantize(small, small.min(), small.max() + 1e-9), _GRAY))
+        images, y, pred = samples.x.mean(axis=1), samples.y, samples.pred  # channels averaged
+        zoom = strip_zoom(images.shape[1:], len(images), self.size.width, self.room())
+        tiles = [gray_tile(image, zoom) for image in images]
         tw = len(tiles[0][0])
-        per_row = max(1, min(len(tiles), (self.size.width + 1) // (tw + 1)))
+        per_row = grid_columns(len(tiles), tw, self.size.width)
         blocks: list = []
         for start in range(0, len(tiles), per_row):  # a row of images, then their labels
             blocks.append(compose(tiles[start : start + per_row], per_row))
