@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import ConfigError, printable
+from .errors import ConfigError, Interrupted, printable
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -147,15 +147,23 @@ def app_command(argv: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    started = False  # the command runs (and says itself what an interrupt leaves)
     try:
         if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+            started = True
             return app_command(argv) or 0
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)  # imports numpy and numba: Ctrl-C may land here
+        started = True
         return args.run(args) or 0
     except ConfigError as error:
         print(f"tuidl: error: {printable(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except Interrupted as error:
+        print(f"tuidl: {printable(str(error))}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # Ctrl-C where the command says no more
+        where = "" if started else " while starting; nothing was written"
+        print(f"tuidl: interrupted{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `tuidl ... | head`: the reader left; stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -221,6 +221,24 @@ class RunWriter(Callback):
         with self._writing():
             self.close()
 
+    def stopped_at_once(self, trainer: Trainer) -> bool:
+        """Training stopped in the middle of a step (a second Ctrl-C): the trainer's state is
+        not saved (the last checkpoint stands), the summary says so, and the metrics file and
+        the lock are let go. Returns whether there is a checkpoint to resume from."""
+        resumable = (self.run_dir / CHECKPOINT).exists()
+        if not self.failed:
+            with contextlib.suppress(ConfigError):  # a failed write has said so already
+                self.write_summary(
+                    trainer,
+                    "interrupted",
+                    message="stopped at once: tuidl run --resume continues from the last checkpoint"
+                    if resumable
+                    else "stopped at once, before its first checkpoint: nothing to resume",
+                )
+        with contextlib.suppress(OSError):
+            self.close()
+        return resumable
+
     def close(self) -> None:
         """Close the metrics file and let go of the directory's lock."""
         file, self._file = self._file, None

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -462,3 +463,88 @@ def test_resume_refuses_an_edited_checkpoint_and_changes_nothing(tmp_path, finis
 def test_resume_refuses_a_config_that_is_no_file(tmp_path, finished):
     make_folder(finished / "config.toml")
     assert_refused_unchanged(tmp_path, finished, "is not a run directory (no config.toml)")
+
+
+def start_cold(tmp_path: Path, *args: str) -> subprocess.Popen:
+    """`tuidl ARGS` with an empty numba cache (seconds of compiling before training), once it
+    has imported numba: its start-up."""
+    process = subprocess.Popen(
+        [TUIDL, *args], cwd=tmp_path, text=True, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=tuidl_env(tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "numba")),
+    )  # fmt: skip
+    maps = Path(f"/proc/{process.pid}/maps")
+    wait_until(lambda: "numba" in maps.read_text(), 60, "numba to load")
+    return process
+
+
+def interrupt(process: subprocess.Popen, *pauses: float) -> str:
+    """SIGINT `process`, and again after each of `pauses` (seconds); its stderr, once it ended
+    with 130, in one line and without a traceback."""
+    process.send_signal(signal.SIGINT)
+    for pause in pauses:
+        time.sleep(pause)
+        process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and len(stderr.splitlines()) == 1, stderr
+    return stderr
+
+
+@pytest.mark.parametrize("after", [0.0, 2.5], ids=["importing", "compiling"])
+def test_ctrl_c_at_start_up_writes_nothing(tmp_path, after):
+    process = start_cold(tmp_path, "run", "digits-cnn", "--out", "out")
+    time.sleep(after)
+    assert "nothing was written" in interrupt(process)
+    assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_at_the_start_of_a_resume_changes_nothing(tmp_path, finished):
+    before = contents(finished)
+    process = start_cold(tmp_path, "run", "--resume", str(finished))
+    time.sleep(0.5)
+    assert "nothing was written" in interrupt(process)
+    assert contents(finished) == before
+
+
+def test_two_quick_ctrl_c_leave_the_last_checkpoint_to_resume_from(tmp_path):
+    experiment = tiny(tmp_path, n=2000, epochs=20)
+    assert run_tuidl("run", experiment, "--out", "whole", tmp_path=tmp_path).returncode == 0
+    process = start_tuidl(tmp_path, "run", experiment, "--out", "out")
+    run_dir = tmp_path / "out" / "tiny-1"
+    wait_until((run_dir / "checkpoint.npz").exists, 60, "the first epoch's checkpoint")
+    stderr = interrupt(process, 0.002)
+    resume = f"tuidl run --resume {Path('out') / 'tiny-1'}"
+    if not stderr.startswith("interrupted at step"):  # unless the second came after the end
+        shown = run_dir.relative_to(tmp_path)
+        assert (
+            stderr
+            == f"tuidl: interrupted; the last checkpoint is in {shown}, resume with: {resume}\n"
+        )
+    assert resume in stderr
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
+    assert not (run_dir / ".lock").exists()
+    resumed = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert without_time(run_dir) == without_time(tmp_path / "whole" / "tiny-1")
+
+
+def test_two_quick_ctrl_c_before_the_first_checkpoint_mark_the_run(tmp_path):
+    process = start_tuidl(tmp_path, "run", "digits-cnn", "--out", "out")
+    assert process.stdout.readline().startswith("training digits-cnn")
+    stderr = interrupt(process, 0.002)
+    run_dir = tmp_path / "out" / "digits-cnn-1"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    if (run_dir / "checkpoint.npz").exists():  # the second Ctrl-C came after the first's save
+        assert "resume with: tuidl run --resume" in stderr
+    else:
+        shown = run_dir.relative_to(tmp_path)
+        assert (
+            stderr
+            == f"tuidl: interrupted before the first checkpoint; {shown} has nothing to resume\n"
+        )
+        assert "nothing to resume" in summary["message"]
+        result = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
+        assert_one_line_error(result, "has no checkpoint.npz to resume from; start a new run")
+    assert not (run_dir / ".lock").exists()

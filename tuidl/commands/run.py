@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 from contextlib import contextmanager
@@ -10,12 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from ..console import ConsoleProgress, make_console, metrics_table
-from ..errors import ConfigError
+from ..errors import ConfigError, Interrupted
 from ..experiment import Experiment
 from ..presets import resolve_experiment
 from ..render.plot import line_plot
-from ..runs import RunWriter, new_run_dir, open_for_resume, printable_name, read_metrics
+from ..runs import (
+    RunWriter,
+    new_run_dir,
+    open_for_resume,
+    printable_name,
+    read_metrics,
+    run_name,
+)
 from ..trainer import Diverged, Trainer
+from ..warmup import compile_kernels
 
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130
@@ -57,12 +66,17 @@ def add_run_command(commands) -> None:
 
 @contextmanager
 def stop_on_signals(trainer: Trainer):
-    """SIGINT/SIGTERM ask the trainer to stop after its current step (a second SIGINT
-    interrupts at once)."""
+    """SIGINT/SIGTERM ask the trainer to stop after its current step; a second SIGINT
+    interrupts at once (KeyboardInterrupt), and any after it are ignored, so what the command
+    does about it runs to its end."""
+    interrupts = 0
 
     def request_stop(signum: int, frame: Any) -> None:
-        if trainer.stop_requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+        nonlocal interrupts
+        if signum == signal.SIGINT:
+            interrupts += 1
+            if interrupts == 2:
+                raise KeyboardInterrupt
         trainer.stop_requested = True
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -74,37 +88,99 @@ def stop_on_signals(trainer: Trainer):
 
 
 def run_command(args: argparse.Namespace) -> int:
+    try:  # loading data and compiling kernels can take a while: Ctrl-C ends it at once
+        trainer, writer = open_run(args)
+    except KeyboardInterrupt:
+        raise Interrupted(NOTHING_WRITTEN) from None
+    with stop_on_signals(trainer):
+        try:
+            if writer is None:
+                writer = RunWriter(new_run_dir(args.out, trainer.experiment.name))
+                if trainer.stop_requested:  # Ctrl-C as the folder was made
+                    writer.run_dir.rmdir()
+                    raise Interrupted(NOTHING_WRITTEN)
+            trainer.callbacks = [writer, ConsoleProgress()]
+            trainer.fit()
+        except Diverged as error:
+            print(f"tuidl: run diverged: {error}", file=sys.stderr)
+            return EXIT_DIVERGED
+        except KeyboardInterrupt:
+            raise Interrupted(stopped_at_once(trainer, writer)) from None
+    if not trainer.finished:
+        print(
+            f"interrupted at step {trainer.step_count}; checkpoint saved. "
+            f"Continue with: {resume_command(writer.run_dir)}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    print_report(writer.run_dir, sys.stdout)
+    return 0
+
+
+NOTHING_WRITTEN = "interrupted before training started; nothing was written"
+
+
+def open_run(args: argparse.Namespace) -> tuple[Trainer, RunWriter | None]:
+    """The trainer of `--resume DIR` and its writer, or of a new run and None (its folder is
+    made once Ctrl-C no longer interrupts at once, so none is left empty), its kernels
+    compiled: with an empty numba cache that takes seconds, which Ctrl-C cuts short."""
     if args.resume:
         if args.experiment or args.overrides or args.epochs is not None or args.seed is not None:
             raise ConfigError("--resume continues a run as it was; drop the other options")
         trainer, writer = open_for_resume(args.resume, args.data_dir)
-        epochs = trainer.epochs
-    else:
-        if not args.experiment:
-            raise ConfigError("name an experiment: tuidl run PRESET|FILE.toml (see tuidl presets)")
-        if args.epochs is not None and args.epochs < 1:
-            raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
-        experiment = printable_name(experiment_from_args(args))
-        trainer = Trainer(experiment, data_dir=args.data_dir)
-        writer = RunWriter(new_run_dir(args.out, experiment.name))
-        epochs = None
-    trainer.callbacks = [writer, ConsoleProgress()]
-    out = sys.stdout
+        try:
+            compile_interruptibly(trainer)
+        except BaseException:
+            writer.close()
+            raise
+        return trainer, writer
+    if not args.experiment:
+        raise ConfigError("name an experiment: tuidl run PRESET|FILE.toml (see tuidl presets)")
+    if args.epochs is not None and args.epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+    experiment = printable_name(experiment_from_args(args))
+    run_name(experiment.name)  # a name that gives no folder fails before the data loads
+    trainer = Trainer(experiment, data_dir=args.data_dir)
+    compile_interruptibly(trainer)
+    return trainer, None
+
+
+def compile_interruptibly(trainer: Trainer) -> None:
+    """`compile_kernels`, Ctrl-C taken between two of its passes: raised inside numba's
+    compiler (a ctypes callback), KeyboardInterrupt is swallowed there and the compilation
+    fails later with a RuntimeError."""
+    asked = False
+
+    def ask(signum: int, frame: Any) -> None:
+        nonlocal asked
+        asked = True
+
+    def check(done: int, total: int) -> None:
+        if asked:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, ask)
     try:
-        with stop_on_signals(trainer):
-            trainer.fit(epochs)
-    except Diverged as error:
-        print(f"tuidl: run diverged: {error}", file=sys.stderr)
-        return EXIT_DIVERGED
-    if not trainer.finished:
-        print(
-            f"interrupted at step {trainer.step_count}; checkpoint saved. "
-            f"Continue with: tuidl run --resume {writer.run_dir}",
-            file=sys.stderr,
+        compile_kernels(trainer, check)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    check(0, 0)
+
+
+def stopped_at_once(trainer: Trainer, writer: RunWriter | None) -> str:
+    """What a second Ctrl-C left: the last checkpoint, or nothing to resume."""
+    if writer is None:  # it came as the folder was being made
+        return NOTHING_WRITTEN
+    if writer.stopped_at_once(trainer):
+        return (
+            f"interrupted; the last checkpoint is in {writer.run_dir}, resume with: "
+            f"{resume_command(writer.run_dir)}"
         )
-        return EXIT_INTERRUPTED
-    print_report(writer.run_dir, out)
-    return 0
+    return f"interrupted before the first checkpoint; {writer.run_dir} has nothing to resume"
+
+
+def resume_command(run_dir: Path) -> str:
+    return shlex.join(["tuidl", "run", "--resume", str(run_dir)])
 
 
 def print_report(run_dir: Path, out) -> None:
