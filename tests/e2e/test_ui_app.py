@@ -557,7 +557,7 @@ async def test_images_at_160x48_are_as_large_as_their_panels_allow(tmp_path):
         assert legend[1] == "−" + legend[5][1:] and legend[5].startswith("+")
         filters = _image_widths(grid, 1)  # 3x3 filters at 4x or more, each weight a block
         assert len(set(filters)) == 1 and filters[0] % 3 == 0 and filters[0] >= 12
-        maps = next(y for y in range(40) if "feature maps" in grid.render_line(y).text)
+        maps = next(y for y in range(40) if "→ maps" in grid.render_line(y).text)
         assert set(_image_widths(grid, maps + 1)) == {16}  # the input and its maps at 2x
         assert grid.parent.max_scroll_y == 0  # all of it in the panel
     try:

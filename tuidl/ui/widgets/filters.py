@@ -64,7 +64,7 @@ class FilterGrid(ImageView):
             tiles = [signed_tile(m, mz, scale) for m in maps.maps]
             side = max(len(tiles[0]), len(tiles[0][0]))  # the input, as large
             image = maps.image.mean(axis=0)
-            caption = f"input #{maps.input} → its {len(maps.maps)} feature maps  "
+            caption = f"input #{maps.input} → maps "  # short: all of it fits at 120 columns
             blocks += [
                 legend([(caption, None), *scale_legend(scale, DIVERGING)]),
                 _grid([gray_tile(image, fit_zoom(image.shape, side)), *tiles], width),
