@@ -77,4 +77,3 @@ def test_binned_means_match_the_means_of_each_bins_rows(seed):
         finite = np.isfinite(chunk)
         np.testing.assert_allclose(binned.sums[k], np.where(finite, chunk, 0).sum(0), atol=1e-9)
         np.testing.assert_array_equal(binned.counts[k], finite.sum(0))
-    assert binned.lo == np.nanmin(rows) and binned.hi == np.nanmax(rows)

@@ -110,13 +110,12 @@ class Envelope:
 class BinnedMeans:
     """Rows of `columns` values, one row per step, as sums and counts of their finite values
     over bins of `width` consecutive rows, at most `limit` bins (`width` is 1 until the rows
-    would not fit, then doubles). Also the lowest and highest finite value seen."""
+    would not fit, then doubles)."""
 
     def __init__(self, columns: int, limit: int = LIMIT) -> None:
         self.limit = limit
         self.width = 1
         self.rows = 0  # rows added
-        self.lo, self.hi = math.inf, -math.inf
         self._sums = np.zeros((0, columns))
         self._counts = np.zeros((0, columns), np.int64)
 
@@ -139,9 +138,6 @@ class BinnedMeans:
         if not len(rows):
             return
         finite = np.isfinite(rows)
-        if finite.any():
-            self.lo = min(self.lo, float(rows[finite].min()))
-            self.hi = max(self.hi, float(rows[finite].max()))
         while -(-(self.rows + len(rows)) // self.width) > self.limit:
             self._merge_pairs()
         index = (self.rows + np.arange(len(rows))) // self.width  # each new row's bin
