@@ -1,4 +1,5 @@
-"""Snapshot tests of the main screens at 80x24 and 160x48 (pytest-textual-snapshot).
+"""Snapshot tests of the main screens at 80x24, 120x36, 160x48 and 200x60
+(pytest-textual-snapshot).
 
 Every frame is deterministic: training (in a child process, as users get it) starts paused and
 takes a fixed number of single steps (`Step()`) from the experiment's fixed seed, and the frame
@@ -18,7 +19,9 @@ from tuidl.runs import RunWriter
 from tuidl.trainer import Trainer
 from tuidl.ui.app import make_app
 
-SIZES = [(80, 24), (160, 48)]
+SIZES = [(80, 24), (120, 36), (160, 48), (200, 60)]
+SIZE_IDS = [f"{w}x{h}" for w, h in SIZES]
+WIDE = list(zip(SIZES[1:], [()] * 3, strict=True))  # wide enough for every panel: no keys
 
 
 def fixed_clock() -> float:
@@ -46,7 +49,7 @@ def stepped(steps: int, keys: tuple[str, ...] = ()):
     return run_before
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_build_screen(snap_compare, size):
     app = make_app("spiral-mlp", runs_root=None, start_screen="build", clock=fixed_clock)
 
@@ -57,9 +60,7 @@ def test_build_screen(snap_compare, size):
 
 
 @pytest.mark.parametrize(
-    ("size", "keys"),
-    [((80, 24), ("tab",) * 4), ((160, 48), ())],
-    ids=["80x24-boundary", "160x48"],
+    ("size", "keys"), [((80, 24), ("tab",) * 4), *WIDE], ids=["80x24-boundary", *SIZE_IDS[1:]]
 )
 def test_train_spiral_decision_boundary(snap_compare, size, keys):
     app = make_app("spiral-mlp", runs_root=None, clock=fixed_clock)
@@ -68,8 +69,8 @@ def test_train_spiral_decision_boundary(snap_compare, size, keys):
 
 @pytest.mark.parametrize(
     ("size", "keys"),
-    [((80, 24), ("tab",) * 4), ((80, 24), ("tab",) * 5), ((160, 48), ())],
-    ids=["80x24-filters", "80x24-samples", "160x48"],
+    [((80, 24), ("tab",) * 4), ((80, 24), ("tab",) * 5), *WIDE],
+    ids=["80x24-filters", "80x24-samples", *SIZE_IDS[1:]],
 )
 def test_train_digits_cnn_filters_and_samples(snap_compare, size, keys):
     app = make_app("digits-cnn", runs_root=None, clock=fixed_clock)
@@ -77,7 +78,14 @@ def test_train_digits_cnn_filters_and_samples(snap_compare, size, keys):
     assert snap_compare(app, terminal_size=size, run_before=stepped(steps, keys))
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_train_deep_sigmoid_vanishing_gradients(snap_compare, size):
+    app = make_app("deep-sigmoid", runs_root=None, clock=fixed_clock)
+    steps = 40  # its first layers' alerts (vanishing) are raised by step 33
+    assert snap_compare(app, terminal_size=size, run_before=stepped(steps))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_compare_three_optimizers(snap_compare, size):
     app = make_app(tiny(epochs=2), runs_root=None, start_screen="compare", clock=fixed_clock)
 
@@ -93,7 +101,7 @@ def test_compare_three_optimizers(snap_compare, size):
     assert snap_compare(app, terminal_size=size, run_before=raced)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_help_screen(snap_compare, size):
     app = make_app("spiral-mlp", runs_root=None, clock=fixed_clock)
     assert snap_compare(app, terminal_size=size, run_before=stepped(0, ("question_mark",)))
@@ -105,7 +113,7 @@ def epochs_shown(screen, source: str) -> int:
     return 0 if run is None or "train_loss" not in run.epochs else run.epochs["train_loss"].count
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_view_of_a_finished_run(snap_compare, size, tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
