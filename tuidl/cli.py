@@ -9,9 +9,12 @@ Exit codes (PRODUCT.md): 0 success, 1 run diverged, 2 bad input, 130 interrupted
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from . import __version__
 from .errors import ConfigError, Interrupted, printable
@@ -128,9 +131,10 @@ def _check_experiment_word(word: str) -> None:
 
 
 def app_command(argv: list[str]) -> int:
-    if argv and not argv[0].startswith("-"):
-        _check_experiment_word(argv[0])
-    args = build_app_parser().parse_args(argv)
+    with interrupts_deferred():
+        if argv and not argv[0].startswith("-"):
+            _check_experiment_word(argv[0])
+        args = build_app_parser().parse_args(argv)
     from .commands.run import experiment_from_args
     from .presets import DEFAULT_PRESET
 
@@ -145,6 +149,26 @@ def app_command(argv: list[str]) -> int:
     return app.return_code or 0
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C inside the block is taken at its end: the libraries imported there (plotext,
+    numba's llvmlite) catch KeyboardInterrupt in their own start-up, then fail with a
+    traceback or carry on as if nothing happened."""
+    asked = False
+
+    def ask(signum: int, frame: Any) -> None:
+        nonlocal asked
+        asked = True
+
+    previous = signal.signal(signal.SIGINT, ask)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if asked:
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     started = False  # the command runs (and says itself what an interrupt leaves)
@@ -152,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
             started = True
             return app_command(argv) or 0
-        args = build_parser().parse_args(argv)  # imports numpy and numba: Ctrl-C may land here
+        with interrupts_deferred():
+            args = build_parser().parse_args(argv)
         started = True
         return args.run(args) or 0
     except ConfigError as error:

@@ -1,24 +1,33 @@
 """Bad input around run directories: names, `--out`, locks, resume and interrupts.
 
-The product rule: one line naming the problem and the fix, exit 2, no traceback; nothing
-already written is lost; nothing is written outside the folder the user named.
+The product rule: one line naming the problem and the fix, exit 2 (130 for Ctrl-C), no
+traceback; nothing already written is lost; nothing is written outside the folder the user
+named. The edits that damage a run directory are in `rundamage`.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import shutil
 import signal
 import subprocess
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from clitools import TUIDL, assert_one_line_error, run_tuidl, tuidl_env
+from rundamage import (
+    claim_elements,
+    compressed,
+    contents,
+    insert_line,
+    make_dangling_link,
+    make_fifo,
+    make_folder,
+    set_entries,
+    with_objects,
+)
 from waiting import wait_until
 
 TINY = """
@@ -278,52 +287,12 @@ def finished(tmp_path, finished_once) -> Path:
     return Path(shutil.copytree(finished_once, tmp_path / "out" / "tiny-1"))
 
 
-def contents(run_dir: Path) -> dict[str, bytes | str]:
-    """Every entry of `run_dir`: a file's bytes, or what else it is."""
-    found: dict[str, bytes | str] = {}
-    for path in sorted(run_dir.iterdir()):
-        if path.is_symlink():
-            found[path.name] = f"link to {os.readlink(path)}"
-        elif path.is_dir():
-            found[path.name] = "folder"
-        elif path.is_fifo():
-            found[path.name] = "pipe"
-        else:
-            found[path.name] = path.read_bytes()
-    return found
-
-
 def assert_refused_unchanged(tmp_path: Path, run_dir: Path, *needles: str) -> None:
     """`tuidl run --resume run_dir` fails in one line holding `needles` and changes nothing."""
     before = contents(run_dir)
     result = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path)
     assert_one_line_error(result, *needles)
     assert contents(run_dir) == before
-
-
-def insert_line(text: bytes):
-    """An edit of metrics.jsonl: `text` as its third line, among the lines the checkpoint has."""
-
-    def edit(path: Path) -> None:
-        lines = path.read_bytes().split(b"\n")
-        path.write_bytes(b"\n".join([*lines[:2], text, *lines[2:]]))
-
-    return edit
-
-
-def make_fifo(path: Path) -> None:
-    path.unlink()
-    os.mkfifo(path)
-
-
-def make_folder(path: Path) -> None:
-    path.unlink()
-    path.mkdir()
-
-
-def make_dangling_link(path: Path) -> None:
-    path.unlink()
-    path.symlink_to(path.parent.parent / "elsewhere.jsonl")
 
 
 # (an edit of metrics.jsonl, words the error line must hold besides the file's name)
@@ -353,76 +322,34 @@ def test_resume_refuses_a_damaged_metrics_file_and_changes_nothing(
     assert not (tmp_path / "out" / "elsewhere.jsonl").exists()
 
 
-# (an edit of metrics.jsonl a resume mends, the lines it keeps of the original's)
-TOLERATED = [
-    (lambda path: path.unlink(), 0),  # the metrics start afresh from the checkpoint
-    (lambda path: path.write_bytes(path.read_bytes() + b'{"kind": "st'), None),  # a cut line
-    (lambda path: path.write_bytes(path.read_bytes() + b"garbage\n\xff\n[]\n"), None),
-    (lambda path: path.write_bytes(path.read_bytes() + b'{"kind": "step", "step": 99}\n'), None),
-]
+def appended(text: bytes):
+    """An edit of metrics.jsonl: `text` after its lines, as if written after the checkpoint."""
+    return lambda path: path.write_bytes(path.read_bytes() + text)
 
 
-@pytest.mark.parametrize("edit, kept", TOLERATED, ids=["missing", "cut", "garbage", "after"])
-def test_resume_mends_what_lies_after_the_checkpoint(tmp_path, finished, edit, kept):
+# edits of metrics.jsonl a resume mends: all after the (finished) run's checkpoint
+TOLERATED = {
+    "cut line": appended(b'{"kind": "st'),
+    "garbage": appended(b"garbage\n\xff\n[]\n"),
+    "a later step": appended(b'{"kind": "step", "step": 99}\n'),
+}
+
+
+@pytest.mark.parametrize("edit", TOLERATED.values(), ids=TOLERATED)
+def test_resume_cuts_what_lies_after_the_checkpoint(tmp_path, finished, edit):
     metrics = finished / "metrics.jsonl"
     original = metrics.read_bytes()
     edit(metrics)
     result = run_tuidl("run", "--resume", str(finished), tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert metrics.read_bytes() == (original if kept is None else b"")
+    assert metrics.read_bytes() == original
 
 
-def arrays_of(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
-
-
-def set_entries(changes: dict):
-    """An edit of checkpoint.npz: entries replaced (a function of the old value, or the new
-    one), None drops one."""
-
-    def edit(path: Path) -> None:
-        arrays = arrays_of(path)
-        for key, value in changes.items():
-            if value is None:
-                del arrays[key]
-            else:
-                arrays[key] = value(arrays[key]) if callable(value) else np.asarray(value)
-        with open(path, "wb") as file:
-            np.savez(file, **arrays)
-
-    return edit
-
-
-def claim_elements(count: int):
-    """An edit of checkpoint.npz: extra/order's header claims `count` elements."""
-
-    def edit(path: Path) -> None:
-        with zipfile.ZipFile(path) as archive:
-            members = {name: archive.read(name) for name in archive.namelist()}
-        header = io.BytesIO()
-        np.lib.format.write_array_header_1_0(
-            header, {"descr": "<i8", "fortran_order": False, "shape": (count,)}
-        )
-        members["extra/order.npy"] = header.getvalue() + bytes(64)
-        with zipfile.ZipFile(path, "w") as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-
-    return edit
-
-
-def compressed(path: Path) -> None:
-    arrays = arrays_of(path)
-    with open(path, "wb") as file:
-        np.savez_compressed(file, **arrays)
-
-
-def with_objects(path: Path) -> None:
-    arrays = arrays_of(path)
-    arrays["extra/order"] = np.array([{"a": 1}], dtype=object)
-    with open(path, "wb") as file:
-        np.savez(file, **arrays)
+def test_resume_without_a_metrics_file_starts_one(tmp_path, finished):
+    (finished / "metrics.jsonl").unlink()
+    result = run_tuidl("run", "--resume", str(finished), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (finished / "metrics.jsonl").read_bytes() == b""  # finished: no step to add
 
 
 # (an edit of checkpoint.npz, words the error line must hold besides the file's name)
