@@ -10,7 +10,8 @@ killed process loses at most that interval (a run killed after its first epoch c
 `--resume` drops the metric lines written after the checkpoint, and the writer removes the
 temporary files the killed process's atomic writes left. While it writes, the writer
 holds the directory's lock (`tuidl.lock`), so a second writer (`tuidl run --resume`, the app)
-is refused in one line instead of interleaving its lines with the first's.
+is refused in one line instead of interleaving its lines with the first's. A write that fails
+(a full disk) ends the writing, with one line saying what is kept and how to go on.
 
 `tuidl view`, the app and any other tool (pandas, jq) read the same files.
 """
@@ -326,7 +327,7 @@ def parse_record(line: bytes) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise DamagedLine("is not a JSON object")
     kind = record.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise DamagedLine("has no kind" if kind is None else f"has an unknown kind {kind!r:.40}")
     for key in KINDS[kind]:
         value = record.get(key)

@@ -2,7 +2,9 @@
 
 import errno
 import json
+import math
 import os
+import re
 import stat
 
 import pytest
@@ -179,3 +181,35 @@ def test_a_folder_that_cannot_be_written_before_a_checkpoint_says_start_again(tm
         f"cannot write {tmp_path / 'x-1'} (Read-only file system) before its first checkpoint; "
         "start the run again in a folder you can write to"
     )
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        (b"{", "is not JSON"),
+        (b"\xff", "is not UTF-8 text"),
+        (b"[]", "is not a JSON object"),
+        (b"{}", "has no kind"),
+        (b'{"kind": [1]}', "has an unknown kind [1]"),
+        (b'{"kind": "epoch", "epoch": true, "step": 1}', "epoch is not a whole number"),
+        (b'{"kind": "alert", "step": -1}', "alert record whose step is not a whole number"),
+        (b'{"kind": "step", "step": 1, "loss": "low"}', "has a loss that is not a number"),
+    ],
+)
+def test_damaged_metrics_lines_say_what_is_wrong(line, problem):
+    with pytest.raises(runs.DamagedLine, match=re.escape(problem)):
+        runs.parse_record(line)
+
+
+def test_read_metrics_passes_damaged_lines_over_and_gives_non_finite_numbers_back(tmp_path):
+    lines = [
+        b'{"kind": "epoch", "epoch": 1, "step": 5, "train_loss": 0.5, "val_loss": "nan"}',
+        b"garbage",
+        b'{"kind": "epoch", "epoch": 2, "step": 10, "train_loss": "inf"}',
+        b'{"kind": "step", "st',  # still being written
+    ]
+    (tmp_path / runs.METRICS).write_bytes(b"\n".join(lines))
+    records = runs.read_metrics(tmp_path)
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert math.isnan(records[0]["val_loss"]) and records[1]["train_loss"] == math.inf
+    assert runs.read_metrics(tmp_path / "nothing-yet") == []
