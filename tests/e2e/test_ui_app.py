@@ -706,3 +706,21 @@ async def test_view_of_a_run_with_alerts_shows_and_clears_them(tmp_path):
             file.write(json.dumps(cleared) + "\n")
         await wait_for(pilot, lambda: len(banner.alerts) == 5, 5, "dense_0's alert cleared")
         assert "dense_0" not in [a["layer"] for a in banner.alerts]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+async def test_every_screen_and_panel_draws_without_colour(tmp_path, monkeypatch, size):
+    monkeypatch.setenv("NO_COLOR", "1")  # Textual's colour filter then reads every style
+    app = make_app(two_conv(), runs_root=None)
+    async with app.run_test(size=size) as pilot:
+        await take_steps(pilot, 3)
+        app.train_screen.redraw(force=True)
+        for key in ["tab"] * len(PANELS) + ["c", "s", "b", "question_mark", "escape", "t"]:
+            await pilot.press(key)
+            await pilot.pause()
+        await wait_for(
+            pilot, lambda: app.race is not None and app.race.progress().state == "finished", 60
+        )
+        app.tick()
+        await pilot.pause()
+        assert app.is_running and app.no_color

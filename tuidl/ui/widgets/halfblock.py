@@ -52,8 +52,8 @@ def image_rows(pixels: list[list[str | None]]) -> list[list[Segment]]:
 
 
 def _segment(run: int, style: Style | None) -> Segment:
-    if style is None:
-        return Segment(" " * run)
+    if style is None:  # styled all the same: Textual's NO_COLOR filter reads every style
+        return Segment(" " * run, Style())
     if style.color is None:  # only the bottom pixel: draw the lower half block in its colour
         return Segment("▄" * run, Style(color=style.bgcolor))
     return Segment("▀" * run, style)

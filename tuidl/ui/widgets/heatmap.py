@@ -19,6 +19,7 @@ from textual.widget import Widget
 from ...render.charts import LEVELS, bin_means, decade_legend, quantize, ramp
 from ..history import BinnedMeans
 from .halfblock import legend
+from .textstrips import text_strip
 
 NAME_WIDTH = 10
 # log10 of the darkest and brightest norms, clipped beyond: the presets' whole runs stay inside
@@ -84,11 +85,12 @@ class GradHeatmap(Widget):
         levels = quantize(binned, *LOG_RANGE, LEVELS)
         strips = []
         for name, row in zip(self.layer_names, levels, strict=True):
-            segments = [Segment(f"{name[: NAME_WIDTH - 1]:<{NAME_WIDTH}}")]
+            # every segment styled: Textual's NO_COLOR filter reads each one's style
+            segments = [Segment(f"{name[: NAME_WIDTH - 1]:<{NAME_WIDTH}}", Style())]
             for v in row.tolist():
                 segments.append(Segment(" ", _STYLES[v] if v >= 0 else Style()))
             strips.append(Strip(segments).simplify())
-        strips.append(Strip(list(self._legend(plot_w).render(self.app.console))))
+        strips.append(text_strip(self._legend(plot_w), self.app.console))
         self._strips = strips
 
     def _legend(self, plot_w: int) -> Text:
@@ -115,8 +117,8 @@ class GradHeatmap(Widget):
             return (
                 Strip([Segment("gradient history appears after the first step", Style(dim=True))])
                 if y == 0
-                else Strip.blank(width)
+                else Strip.blank(width, Style())
             )
         if y < len(self._strips):
             return self._strips[y].crop(0, width)
-        return Strip.blank(width)
+        return Strip.blank(width, Style())

@@ -20,6 +20,7 @@ from textual.widget import Widget
 
 from .halfblock import image_rows
 from .panel import ScrollPanel
+from .textstrips import text_strip
 
 Pixels = list[list[str | None]]
 
@@ -77,7 +78,7 @@ class ImageView(Widget):
         strips = []
         for block in blocks:
             if isinstance(block, Text):
-                strips.append(Strip(list(block.render(console))))
+                strips.append(text_strip(block, console))
             else:
                 strips += [Strip(segments) for segments in image_rows(block)]
         size = self._content_size()
@@ -100,7 +101,7 @@ class ImageView(Widget):
         if not self._strips:
             if y == 0:
                 return Strip([Segment(self.EMPTY, Style(dim=True))]).crop(0, width)
-            return Strip.blank(width)
+            return Strip.blank(width, Style())
         if y < len(self._strips):
             return self._strips[y].crop(0, width)
-        return Strip.blank(width)
+        return Strip.blank(width, Style())

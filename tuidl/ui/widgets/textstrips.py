@@ -120,3 +120,11 @@ def pieces_strips(widget: Widget, lines: list[Pieces], width: int) -> list[Strip
             segments.append(Segment(unstyled, rich_styles[""]))
         strips.append(Strip(segments, length))
     return strips
+
+
+def text_strip(text: Text, console) -> Strip:
+    """One line of rich `text` as a strip, every segment with a style: Textual's NO_COLOR
+    filter reads each segment's style, and a console without colour leaves some unset."""
+    blank = RichStyle()
+    segments = text.render(console, end="")
+    return Strip([Segment(piece, style or blank, control) for piece, style, control in segments])
