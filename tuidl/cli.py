@@ -102,10 +102,18 @@ def _prepare_terminal(color: str) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def _require_terminal(instead: str) -> None:
+    """The app draws on a terminal and reads keys from it: without one (a pipe, a cron job,
+    CI) it would write escape codes nobody sees and wait forever for keys."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ConfigError(f"the app needs a terminal (stdin and stdout); use {instead} instead")
+
+
 def view_command(args: argparse.Namespace) -> int:
     from .session.follow import run_dirs_in
 
     run_dirs = run_dirs_in(args.run_dirs)
+    _require_terminal("tail -f RUN_DIR/metrics.jsonl or tuidl run")
     _prepare_terminal(args.color)
     from .ui.app import make_app
 
@@ -141,6 +149,7 @@ def app_command(argv: list[str]) -> int:
     if args.experiment is None:
         args.experiment = DEFAULT_PRESET
     experiment = experiment_from_args(args)  # bad input fails here, before the screen opens
+    _require_terminal(f"tuidl run {args.experiment}")
     _prepare_terminal(args.color)
     from .ui.app import make_app
 

@@ -160,3 +160,12 @@ def test_resume_without_checkpoint(tmp_path, finished_run):
 def test_resume_refuses_other_options(tmp_path, finished_run):
     result = run_tuidl("run", "--resume", str(finished_run), "--epochs", "3", tmp_path=tmp_path)
     assert_one_line_error(result, "drop the other options")
+
+
+def test_the_app_without_a_terminal_says_to_use_tuidl_run(tmp_path, finished_run):
+    # run_tuidl gives no terminal: stdin from /dev/null, stdout and stderr captured
+    result = run_tuidl("spiral-mlp", tmp_path=tmp_path, timeout=30)
+    assert_one_line_error(result, "needs a terminal", "tuidl run spiral-mlp")
+    assert result.stdout == "" and not (tmp_path / "runs").exists()  # no escape codes, no run
+    result = run_tuidl("view", str(finished_run), tmp_path=tmp_path, timeout=30)
+    assert_one_line_error(result, "needs a terminal")
