@@ -162,6 +162,12 @@ class Trainer:
         Raises:
             Diverged: the loss is NaN or infinite (the weights are left as before this step).
         """
+        # overflow is the run's own business: it diverges (a NaN loss) or shows a huge loss,
+        # and numpy's warnings would only clutter the terminal
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._step()
+
+    def _step(self) -> dict[str, Any] | None:
         if not self.pretraining.done:
             record = self.pretraining.step()
             if record is not None:
@@ -177,9 +183,8 @@ class Trainer:
         index = self.order[self.batch * self.batch_size : (self.batch + 1) * self.batch_size]
         x, t = self.dataset.x_train[index], self.dataset.y_train[index]
         model = self.model
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught just below
-            y = model.logits(x, train=True)
-            loss = model.loss.forward(y, t)
+        y = model.logits(x, train=True)
+        loss = model.loss.forward(y, t)
         if not np.isfinite(loss):
             raise Diverged(self.step_count + 1, loss)
         model.backward(model.loss.backward())

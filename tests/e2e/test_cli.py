@@ -241,6 +241,7 @@ def test_diverging_run_exits_1_naming_the_step(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert "at step" in result.stderr and "smaller learning rate" in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # no numpy overflow warnings
     summary = json.loads((tmp_path / "o" / "tiny-1" / "summary.json").read_text())
     assert summary["status"] == "diverged"
 
@@ -301,3 +302,27 @@ def test_gradcheck_fails_with_exit_1_above_the_threshold(tmp_path):
     )
     assert result.returncode == 1
     assert "FAIL: 5 of 5 arrays above 1e-30" in result.stdout
+
+
+def test_compare_counts_steps_to_the_smoothed_loss(tmp_path):
+    path = experiment_file(tmp_path, epochs=3)
+    result = run_tuidl(
+        "compare", str(path), "--optimizers", "sgd:0.01,adam:0.01", "--jobs", "2",
+        "--target-loss", "0.6", "--out", "o", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "steps to smoothed loss 0.6 (EMA 0.1)" in result.stdout
+    root = tmp_path / "o" / "compare-tiny-1"
+    report = json.loads((root / "comparison.json").read_text())
+    steps = {row["optimizer"]: row["steps_to_target"] for row in report["optimizers"]}
+    for name, folder in (("sgd:0.01", "sgd-lr0.01"), ("adam:0.01", "adam-lr0.01")):
+        records = [r for r in metrics(root / folder) if r["kind"] == "step"]
+        average, expected = float("nan"), None
+        for record in records:  # the EMA written out again, not imported from tuidl
+            average = record["loss"] if average != average else average
+            average += 0.1 * (record["loss"] - average)
+            if average <= 0.6:
+                expected = record["step"]
+                break
+        assert steps[name] == expected, (name, steps)
+    assert steps["adam:0.01"] is not None and steps["sgd:0.01"] != steps["adam:0.01"]
