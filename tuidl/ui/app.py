@@ -28,14 +28,12 @@ from textual.css.query import NoMatches
 from ..experiment import Experiment
 from ..presets import DEFAULT_PRESET, preset
 from ..render.svg import pin_cells
-from ..runs import CHECKPOINT
 from ..session.base import Session
 from ..session.child import ProcessSession
 from ..session.compare import CompareSession
 from ..session.follow import FollowSession, run_dirs_in
 from ..session.messages import (
     AlertRaised,
-    Command,
     ConfusionMeasured,
     EpochEnded,
     Failed,
@@ -45,8 +43,6 @@ from ..session.messages import (
     ProbeTaken,
     Progress,
     Record,
-    Reinit,
-    Resume,
     RunEnded,
     RunStarted,
     Saved,
@@ -55,6 +51,7 @@ from ..session.messages import (
 from ..session.priority import UiPriority
 from ..session.run import Launch
 from ..session.thread import ThreadSession
+from .controls import SessionControls
 from .messages import ExperimentAccepted
 from .pacing import TICK_SECONDS, PanelPacer
 from .screens.build import BuildScreen
@@ -68,15 +65,9 @@ from .widgets.statusline import Status, StatusLine
 COMMAND_RECHECK = 0.005  # a key's command not yet applied by the trainer: look again this soon
 TOAST_DELAY = 0.05
 TRAINING_STATES = ("starting", "compiling", "running", "stepping")
-# no training process to take a command, and what the user can do about it
-GONE = {
-    "died": "; R resumes from its last checkpoint, r starts a fresh run",
-    "failed": "; r tries again",
-    "stopped": "",
-}
 
 
-class TuidlApp(App):
+class TuidlApp(SessionControls, App):
     """The interactive lab. See `make_app` for the arguments."""
 
     CSS_PATH = "tuidl.tcss"
@@ -210,44 +201,6 @@ class TuidlApp(App):
             priority=self.priority,
         )
         self.race.start()
-
-    def send(self, command: Command) -> None:
-        """A key's command for the train screen's run; the status line shows its effect.
-        With no training process to take it (died, failed, stopped), say why instead; `r`
-        then starts a fresh run."""
-        if self.session is None or self.following:
-            self.notify("nothing is training here (tuidl view only watches)", severity="warning")
-            return
-        progress = self.session.progress()
-        if progress is not None and progress.state in GONE:
-            if isinstance(command, Reinit) and progress.state != "stopped":
-                self.start_training(self.experiment)
-            else:
-                hint = GONE[progress.state]
-                self.notify(f"{progress.message}{hint}", severity="warning", timeout=6)
-            return
-        self.session.send(command)
-        self.tick()
-
-    def toggle(self, session: Session | None) -> None:
-        """Pause `session` if it trains, else resume it."""
-        progress = session.progress() if session is not None else None
-        if progress is not None and session is self.session:
-            self.send(Pause() if progress.running else Resume())
-        elif progress is not None:
-            session.send(Pause() if progress.running else Resume())
-            self.tick()
-
-    def resume_run(self) -> None:
-        """A run whose training process died goes on from its last checkpoint."""
-        progress = self.session.progress() if self.session is not None else None
-        run_dir = self.report.run_dir
-        if self.following or progress is None or progress.state != "died":
-            self.notify("R resumes a run whose training process died", severity="warning")
-        elif run_dir is None or not (Path(run_dir) / CHECKPOINT).exists():
-            self.notify(f"no checkpoint in {run_dir} yet: r starts a fresh run", severity="warning")
-        else:
-            self.start_training(self.experiment, resume=run_dir)
 
     async def on_event(self, event: events.Event) -> None:
         """Keys first: the training threads hold still from a key's arrival until the frame
