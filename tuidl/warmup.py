@@ -18,6 +18,11 @@ from .diagnostics import StepNorms
 WARM_SAMPLES = 2
 
 
+def compiling_text(done: int, total: int) -> str:
+    """What a terminal shows meanwhile: `compiling kernels (first start only) 3/15`."""
+    return f"compiling kernels (first start only) {done}/{total}"
+
+
 def compile_kernels(trainer, report: Callable[[int, int], None]) -> None:
     """Run every layer's kernels once on a copy of `trainer.model`.
 

@@ -24,7 +24,7 @@ from ..runs import (
     run_name,
 )
 from ..trainer import Diverged, Trainer
-from ..warmup import compile_kernels
+from ..warmup import compile_kernels, compiling_text
 
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130
@@ -150,6 +150,7 @@ def compile_interruptibly(trainer: Trainer) -> None:
     compiler (a ctypes callback), KeyboardInterrupt is swallowed there and the compilation
     fails later with a RuntimeError."""
     asked = False
+    terminal = sys.stderr.isatty()  # where it says what it is doing, as the app does
 
     def ask(signum: int, frame: Any) -> None:
         nonlocal asked
@@ -158,12 +159,16 @@ def compile_interruptibly(trainer: Trainer) -> None:
     def check(done: int, total: int) -> None:
         if asked:
             raise KeyboardInterrupt
+        if terminal and total:
+            print(f"\r{compiling_text(done, total)}", end="", file=sys.stderr, flush=True)
 
     previous = signal.signal(signal.SIGINT, ask)
     try:
         compile_kernels(trainer, check)
     finally:
         signal.signal(signal.SIGINT, previous)
+        if terminal:
+            print("\r\x1b[K", end="", file=sys.stderr, flush=True)  # the line goes
     check(0, 0)
 
 

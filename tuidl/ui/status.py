@@ -13,6 +13,7 @@ from typing import Any
 
 from ..render.charts import short
 from ..session.messages import Progress
+from ..warmup import compiling_text
 from .widgets.statusline import Status
 
 RATE_WINDOW = 2.0  # seconds of history for samples/s
@@ -71,7 +72,7 @@ class StatusReport:
             lr=progress.lr,
             lr_marked=now < self.lr_marked_until,
             loss=loss,
-            stage=compiling_text(progress.compiling)
+            stage=(compiling_text(*progress.compiling) if progress.compiling else "")
             or pretraining_text(progress.pretraining, self.pretrain.get("train")),
             note=progress.message or where,
         )
@@ -102,13 +103,6 @@ class StatusReport:
             stage=pretraining_text(stage, pretrain),
             note=note,
         )
-
-
-def compiling_text(compiling: tuple[int, int] | None) -> str:
-    """`compiling kernels (first start only) 3/15` while the run's kernels compile."""
-    if compiling is None:
-        return ""
-    return f"compiling kernels (first start only) {compiling[0]}/{compiling[1]}"
 
 
 def pretraining_text(stage: tuple[str, str, int] | None, record: dict[str, Any] | None) -> str:

@@ -8,6 +8,7 @@ And while it trains, the learning-rate and chart keys take effect.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -129,3 +130,18 @@ def test_a_first_start_says_it_compiles_then_trains(tmux, tmp_path):
     tmux.wait_for(r"RUNNING\s+epoch \d+\.\d+/\d+\s+step [1-9]", timeout=120)
     assert any((tmp_path / "numba").rglob("*.nbi"))  # it was a cold start: the cache is new
     tmux("send-keys", "-t", "app", "q")
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="script (util-linux) gives a pty")
+def test_tuidl_run_on_a_terminal_says_it_compiles(tmp_path):
+    """On a terminal, `tuidl run` shows the app's compiling line before the first step, then
+    clears it; piped (every other test), it prints nothing of the kind."""
+    command = f"{TUIDL} run spiral-mlp --epochs 1 --out {tmp_path / 'runs'}"
+    result = subprocess.run(
+        ["script", "-qec", command, "/dev/null"], capture_output=True, timeout=120,
+        env=os.environ | {"OPENBLAS_NUM_THREADS": "1"}, cwd=tmp_path,
+    )  # fmt: skip
+    out = result.stdout.decode()  # as bytes: the carriage returns stay
+    assert result.returncode == 0, out
+    assert re.search(r"compiling kernels \(first start only\) \d+/\d+", out)
+    assert "\r\x1b[K" in out  # the line is cleared once the kernels are ready
