@@ -305,24 +305,24 @@ def test_gradcheck_fails_with_exit_1_above_the_threshold(tmp_path):
 
 
 def test_compare_counts_steps_to_the_smoothed_loss(tmp_path):
-    path = experiment_file(tmp_path, epochs=3)
     result = run_tuidl(
-        "compare", str(path), "--optimizers", "sgd:0.01,adam:0.01", "--jobs", "2",
-        "--target-loss", "0.6", "--out", "o", tmp_path=tmp_path,
+        "compare", "xor-mlp", "--optimizers", "sgd,adam", "--jobs", "2", "--out", "o",
+        tmp_path=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "steps to smoothed loss 0.6 (EMA 0.1)" in result.stdout
-    root = tmp_path / "o" / "compare-tiny-1"
+    assert "steps to smoothed" in result.stdout and "(EMA 0.1)" in result.stdout
+    root = tmp_path / "o" / "compare-xor-mlp-1"
     report = json.loads((root / "comparison.json").read_text())
+    target = report["target_loss"]
     steps = {row["optimizer"]: row["steps_to_target"] for row in report["optimizers"]}
-    for name, folder in (("sgd:0.01", "sgd-lr0.01"), ("adam:0.01", "adam-lr0.01")):
-        records = [r for r in metrics(root / folder) if r["kind"] == "step"]
+    for name in ("sgd", "adam"):
         average, expected = float("nan"), None
-        for record in records:  # the EMA written out again, not imported from tuidl
+        for record in (r for r in metrics(root / name) if r["kind"] == "step"):
+            # the app's EMA written out again, not imported from tuidl
             average = record["loss"] if average != average else average
             average += 0.1 * (record["loss"] - average)
-            if average <= 0.6:
+            if average <= target:
                 expected = record["step"]
                 break
         assert steps[name] == expected, (name, steps)
-    assert steps["adam:0.01"] is not None and steps["sgd:0.01"] != steps["adam:0.01"]
+    assert steps["adam"] * 4 < steps["sgd"], steps  # one noisy batch made them look alike

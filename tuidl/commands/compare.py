@@ -27,6 +27,7 @@ from ..experiment import Experiment
 from ..optimizers import OPTIMIZERS
 from ..render.plot import line_plot
 from ..runs import RunWriter, new_run_dir, printable_name, read_metrics, variant_folder
+from ..smoothing import SMOOTHING, smooth
 from ..suggest import did_you_mean
 from ..trainer import Diverged, Trainer
 from .run import add_experiment_options, experiment_from_args
@@ -50,7 +51,7 @@ def add_compare_command(commands) -> None:
     parser.add_argument(
         "--target-loss",
         type=float,
-        help="loss for the steps-to-target column (default: the worst final loss)",
+        help="smoothed training loss for the steps-to-target column (default: the worst final)",
     )
     add_experiment_options(parser)
     parser.set_defaults(run=compare_command)
@@ -159,13 +160,20 @@ def _make_folder(run_dir: Path) -> None:
 
 
 def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[str, Any]:
-    """Per optimizer: best/final val metrics (means over seeds), wall time, steps to target."""
+    """Per optimizer: best/final val metrics (means over seeds), wall time, steps to target.
+
+    The steps to target are read on the smoothed training loss (the curve the app draws): one
+    lucky batch under the target says nothing about the optimizer.
+    """
     curves = {}
     for result in results:
         records = read_metrics(result["run_dir"])
         result["epochs"] = [r for r in records if r["kind"] == "epoch"]
-        result["steps"] = [(r["step"], r["loss"]) for r in records if r["kind"] == "step"]
-    finals = [r["epochs"][-1]["train_loss"] for r in results if r["epochs"]]
+        steps = [r for r in records if r["kind"] == "step"]
+        averages = smooth(float(r["loss"]) for r in steps)
+        result["steps"] = [(r["step"], a) for r, a in zip(steps, averages, strict=True)]
+    # every run reaches the worst final smoothed loss, so the default target always has a number
+    finals = [r["steps"][-1][1] for r in results if r["steps"]]
     if target is None and finals:
         target = (
             max(f for f in finals if math.isfinite(f)) if any(map(math.isfinite, finals)) else None
@@ -186,7 +194,7 @@ def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[
             row["steps_to_target"] = None if None in reached else float(np.mean(reached))
         rows.append(row)
         curves[label] = [[e.get("val_loss", e["train_loss"]) for e in r["epochs"]] for r in mine]
-    return {"target_loss": target, "optimizers": rows, "curves": curves}
+    return {"target_loss": target, "smoothing": SMOOTHING, "optimizers": rows, "curves": curves}
 
 
 def print_comparison(root: Path, report: dict[str, Any]) -> None:
@@ -198,7 +206,11 @@ def print_comparison(root: Path, report: dict[str, Any]) -> None:
         "best val acc",
         "final val acc",
         "time s",
-        f"steps to loss {report['target_loss']:.3g}" if report["target_loss"] else "steps",
+        (
+            f"steps to smoothed\nloss {report['target_loss']:.3g} (EMA {SMOOTHING})"
+            if report["target_loss"]
+            else "steps"
+        ),
     )
     fmt = lambda v, pct=False: "-" if v is None else (f"{v:.2%}" if pct else f"{v:.4g}")  # noqa: E731
     for row in report["optimizers"]:

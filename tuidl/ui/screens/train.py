@@ -30,6 +30,7 @@ from ...session.messages import (
     ShowView,
     Step,
 )
+from ...smoothing import smooth
 from ..history import Envelope
 from ..widgets.actstats import ActivationStats
 from ..widgets.alertbanner import AlertBanner
@@ -44,7 +45,6 @@ from ..widgets.samples import ConfusionMatrix, SampleStrip
 from ..widgets.statusline import StatusLine
 from .records import RecordView
 
-SMOOTHING = 0.1  # weight of the newest batch in the smoothed training loss
 EPOCH_METRICS = ("train_loss", "val_loss", "train_acc", "val_acc")
 PLOT_SECONDS = 0.5
 IMAGE_SECONDS = 1.0
@@ -97,14 +97,8 @@ class RunSeries:
             return
         xs = [record["step"] for record in steps]
         losses = [_num(record["loss"]) for record in steps]
-        smooth, previous = [], self.smooth.last
-        for loss in losses:
-            if not math.isfinite(previous):
-                previous = loss
-            previous += SMOOTHING * (loss - previous)
-            smooth.append(previous)
         self.loss.extend(xs, losses)
-        self.smooth.extend(xs, smooth)
+        self.smooth.extend(xs, smooth(losses, self.smooth.last))
         self.last_step = steps[-1]
         norms = np.array([v for r in steps for v in r.get("grad_norm", {}).values()], float)
         norms = norms[np.isfinite(norms) & (norms > 0)]
