@@ -292,6 +292,28 @@ async def test_compare_three_optimizers_same_first_loss(tmp_path):
     assert runs == ["adam", "momentum", "sgd"]
 
 
+async def test_compare_table_fits_at_120_columns_and_each_run_keeps_its_colour(tmp_path):
+    app = make_app(tiny(epochs=1), runs_root=tmp_path, throttle=THROTTLE, start_screen="compare")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.compare_screen
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.race is not None)
+        await wait_for(pilot, lambda: app.race.progress().state == "finished", what="race over")
+        app.tick()
+        screen.redraw(0.0, app.race.progress(), force=True)
+        await pilot.press("down", "g")  # momentum's gradients
+        await pilot.pause()
+        table = screen.query_one("#compare-table")
+        assert len(table.columns) == 7
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no scrolling
+        colors = screen.query_one("#compare-curve", LineChart).series_colors
+        assert len(set(colors.values())) == 3
+        for label in ("sgd", "momentum", "adam"):
+            assert str(table.get_row(label)[0].style) == colors[label]
+        title = screen.query_one("#compare-grads-panel").border_title
+        assert f"[{colors['momentum']}]momentum" in str(title)
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 async def test_compare_screen_ends_runs_as_tuidl_compare_does(tmp_path):
     # a diverging optimizer gets its summary; an early-stopped run keeps its best weights

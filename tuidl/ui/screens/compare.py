@@ -7,10 +7,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widgets import DataTable, Input, Label
 
 from ...commands.compare import parse_optimizers
@@ -26,12 +28,16 @@ from .records import RecordView
 from .train import PLOT_SECONDS, RunSeries
 
 DEFAULT_OPTIMIZERS = "sgd,momentum,adam"
+# the race table needs about 70 cells ("early stopped" in a row); beside the curves it gets 2/5
+# of the width, so below 180 columns it goes under them, at full width
+SIDE_BY_SIDE_COLUMNS = 180
 
 
 class CompareScreen(RecordView):
     """o edits the optimizers (`sgd:0.1,adam`), s (or enter) races them, space pauses, g
     shows the highlighted run's gradients."""
 
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (SIDE_BY_SIDE_COLUMNS, "-wide")]
     BINDINGS = [
         Binding("s", "start", "start race"),
         Binding("space", "toggle_pause", "pause/resume"),
@@ -99,7 +105,7 @@ class CompareScreen(RecordView):
         table = self.query_one("#compare-table", DataTable)
         table.clear()
         for label in labels:
-            table.add_row(label, "", "", "", "", "", "", key=label)
+            table.add_row(Text(label, style=self.color(label)), *[""] * 6, key=label)
         self._dirty = True
 
     def begin(self, record: RunStarted) -> None:
@@ -125,9 +131,9 @@ class CompareScreen(RecordView):
         chart = self.query_one("#compare-curve", LineChart)
         chart.clear()
         table = self.query_one("#compare-table", DataTable)
-        for k, (label, run) in enumerate(self.runs.items()):
+        for label, run in self.runs.items():
             if run.steps:
-                chart.extend(label, *run.smooth.curve(), PALETTE[k % len(PALETTE)])
+                chart.extend(label, *run.smooth.curve(), self.color(label))
             step = int(run.loss.last_x) if run.steps else 0
             previous = self.rates.get(label)
             rate = 0.0
@@ -151,6 +157,17 @@ class CompareScreen(RecordView):
         self._title_curves()
         self._update_grads()
 
+    def color(self, label: str) -> str:
+        """The one colour of run `label` on this screen: its curve, table label, gradients title.
+
+        Args:
+            label: a run of the race.
+
+        Returns:
+            A colour of the charts' palette, by the run's place in the race.
+        """
+        return PALETTE[list(self.runs).index(label) % len(PALETTE)]
+
     def _title_curves(self) -> None:
         """The curves' panel title, saying when y is logarithmic."""
         chart = self.query_one("#compare-curve", LineChart)
@@ -167,7 +184,7 @@ class CompareScreen(RecordView):
         labels = list(self.runs)
         label = labels[min(max(table.cursor_row, 0), len(labels) - 1)]
         run = self.runs[label]
-        panel.border_title = f"gradients: {label}"
+        panel.border_title = f"gradients: [{self.color(label)}]{escape(label)}[/]"
         if run.last_step is not None:
             bars = self.query_one("#compare-grads", GradBars)
             bars.update_norms(run.last_step.get("grad_norm", {}), seen=run.grad_seen)
