@@ -73,6 +73,7 @@ class TuidlApp(SessionControls, App):
     CSS_PATH = "tuidl.tcss"
     TITLE = "tuidl"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (44, "-tall")]
     BINDINGS = [
         Binding("question_mark", "help", "help"),
         Binding("q", "quit_app", "quit"),
