@@ -14,6 +14,7 @@ from tuidl.errors import ConfigError
 from tuidl.experiment import parse_value
 from tuidl.presets import PRESETS, preset
 from tuidl.render import axes, charts, svg
+from tuidl.render.charts import GRADIENT_DECADES
 from tuidl.ui.forms import (
     SETTINGS,
     edit_setting,
@@ -22,7 +23,7 @@ from tuidl.ui.forms import (
     parse_typed_line,
     setting_value,
 )
-from tuidl.ui.screens.train import RunSeries
+from tuidl.ui.widgets import heatmap
 from tuidl.ui.widgets.gradbars import GradBars
 
 
@@ -308,22 +309,12 @@ def test_settings_edit_the_draft(tmp_path):
     assert edit_setting(document, "normalize", "standard")["data"] == document["data"]
 
 
-def test_gradient_bars_scale_spans_the_whole_run_however_records_arrive():
-    # the scale comes from every step record, not only from those the screen drew: records
-    # reach the screen in batches whose size depends on timing
-    records = [
-        {"kind": "step", "step": step, "loss": 1.0, "grad_norm": {"dense_0": norm}}
-        for step, norm in enumerate([5.0, 0.4, 0.01, "nan"], 1)
-    ]
-    whole, batched = RunSeries(), RunSeries()
-    whole.add_steps(records)
-    for k in range(0, 4, 3):
-        batched.add_steps(records[k : k + 3])
-    assert whole.grad_seen == batched.grad_seen == (0.01, 5.0)
-    run = whole
+def test_gradient_bars_use_the_heatmaps_fixed_scale_whatever_the_norms():
+    # two runs' bars (and a run's bars and its heatmap) compare: one stated scale for all
     bars = GradBars()
-    bars.update_norms(run.last_step["grad_norm"], None, run.grad_seen)
-    assert (bars.lo, bars.hi) == (-2.0, 1.0)  # 1e-2 .. 1e1 although the last norm is NaN
+    for norms in ({"dense_0": 5.0, "dense_1": 0.4}, {"dense_0": 1e-5, "dense_1": float("nan")}):
+        bars.update_norms(norms)
+        assert (bars.lo, bars.hi) == GRADIENT_DECADES == heatmap.LOG_RANGE
 
 
 def test_analyze_refuses_a_loss_that_cannot_read_the_targets():

@@ -17,6 +17,11 @@ from fractions import Fraction
 
 import numpy as np
 
+# log10 of the smallest and largest gradient norm the heatmap and the bars draw, the same for
+# every run so two runs' pictures compare: the presets' whole runs stay inside (deep-sigmoid's
+# first layer from 7e-7, adding-rnn up to 93); exploding-rnn clips at the top
+GRADIENT_DECADES = (-7, 2)
+
 # braille dot bits by (row, column) inside a cell: U+2800 + sum of bits
 _BRAILLE_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int32)
 LEVELS = 32  # colour levels of heatmaps and images (styles are cached per level)

@@ -187,7 +187,7 @@ class CompareScreen(RecordView):
         panel.border_title = f"gradients: [{self.color(label)}]{escape(label)}[/]"
         if run.last_step is not None:
             bars = self.query_one("#compare-grads", GradBars)
-            bars.update_norms(run.last_step.get("grad_norm", {}), seen=run.grad_seen)
+            bars.update_norms(run.last_step.get("grad_norm", {}))
 
     def action_toggle_pause(self) -> None:
         self.app.toggle(self.app.race)

@@ -12,7 +12,6 @@ import math
 import time
 from typing import Any
 
-import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -65,9 +64,6 @@ class RunSeries:
         self.epochs: dict[str, Envelope] = {}
         self.last_step: dict[str, Any] | None = None
         self.last_epoch: dict[str, Any] | None = None
-        # smallest and largest positive gradient norm of any layer so far: the bars' scale,
-        # the same however the records were batched on their way to the screen
-        self.grad_seen = (math.inf, -math.inf)
         self.pretrain: dict[str, tuple[list[float], list[float]]] = {}  # rbm layer: x, error
         self.pretrain_epochs = 0  # pretraining epochs seen, over all layers (the x axis)
 
@@ -100,11 +96,6 @@ class RunSeries:
         self.loss.extend(xs, losses)
         self.smooth.extend(xs, smooth(losses, self.smooth.last))
         self.last_step = steps[-1]
-        norms = np.array([v for r in steps for v in r.get("grad_norm", {}).values()], float)
-        norms = norms[np.isfinite(norms) & (norms > 0)]
-        if norms.size:
-            lo, hi = self.grad_seen
-            self.grad_seen = (min(lo, float(norms.min())), max(hi, float(norms.max())))
 
 
 def _num(value: Any) -> float:
@@ -282,9 +273,7 @@ class TrainScreen(RecordView):
             run = self.runs.get(self.primary) if self.primary else None
             if run is not None and run.last_step is not None:
                 self.query_one(GradBars).update_norms(
-                    run.last_step.get("grad_norm", {}),
-                    self._alerted("vanishing", "exploding"),
-                    run.grad_seen,
+                    run.last_step.get("grad_norm", {}), self._alerted("vanishing", "exploding")
                 )
             self.query_one(GradHeatmap).refresh_data()
         if self._image_dirty and (force or now - self._last_image >= IMAGE_SECONDS):

@@ -1,13 +1,13 @@
-"""`GradBars`: each layer's gradient norm now, one row per layer, on a log10 scale; a layer
-with an active vanishing or exploding alert is tagged (the bars make room for the tag, and every
-row is cut to the width, so none wraps)."""
+"""`GradBars`: each layer's gradient norm now, one row per layer, on the fixed log10 scale
+the heatmap uses (`GRADIENT_DECADES`, written under the bars), so two runs' bars compare; a
+layer with an active vanishing or exploding alert is tagged (the bars make room for the tag,
+and every row is cut to the width, so none wraps)."""
 
 from __future__ import annotations
 
-import numpy as np
 from rich.text import Text
 
-from ...render.charts import log_fraction, log_range, ramp, short
+from ...render.charts import GRADIENT_DECADES, log_fraction, ramp, short
 from .textstrips import TextStrips
 
 NAME_WIDTH = 10
@@ -17,7 +17,7 @@ _RAMP = ramp()
 
 
 class GradBars(TextStrips):
-    """Bars of the latest `grad_norm` record on a scale spanning the decades of the run."""
+    """Bars of the latest `grad_norm` record on the fixed gradient scale."""
 
     DEFAULT_CSS = """
     GradBars { height: auto; min-height: 3; }
@@ -27,23 +27,15 @@ class GradBars(TextStrips):
         super().__init__(**kwargs)
         self.norms: dict[str, float] = {}
         self.alerts: dict[str, str] = {}
-        self.lo, self.hi = -3.0, 0.0
+        self.lo, self.hi = GRADIENT_DECADES
 
-    def update_norms(
-        self,
-        norms: dict[str, float],
-        alerts: dict[str, str] | None = None,
-        seen: tuple[float, float] | None = None,
-    ) -> None:
+    def update_norms(self, norms: dict[str, float], alerts: dict[str, str] | None = None) -> None:
         """Show `norms` (layer -> L2 norm), tagging the layers in `alerts` (layer -> active
-        alert: vanishing or exploding); `seen` is the (smallest, largest) norm of the run so
-        far, which sets the scale (else `norms` alone does)."""
+        alert: vanishing or exploding)."""
         # a layout pass re-composes the whole screen: ask for one only when the height changes
         layout = len(norms) != len(self.norms)
         self.norms = dict(norms)
         self.alerts = dict(alerts or {})
-        values = list(seen) if seen is not None else list(norms.values())
-        self.lo, self.hi = log_range(np.array(values, dtype=np.float64), 3.0)
         self.refresh(layout=layout)
 
     def get_content_height(self, container, viewport, width: int) -> int:

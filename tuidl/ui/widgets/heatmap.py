@@ -16,15 +16,13 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ...render.charts import LEVELS, bin_means, decade_legend, quantize, ramp
+from ...render.charts import GRADIENT_DECADES, LEVELS, bin_means, decade_legend, quantize, ramp
 from ..history import BinnedMeans
 from .halfblock import legend
 from .textstrips import text_strip
 
 NAME_WIDTH = 10
-# log10 of the darkest and brightest norms, clipped beyond: the presets' whole runs stay inside
-# (deep-sigmoid's first layer from 7e-7, adding-rnn up to 93); exploding-rnn clips at the top
-LOG_RANGE = (-7, 2)
+LOG_RANGE = GRADIENT_DECADES  # the darkest and brightest norms, clipped beyond
 _RAMP = ramp()
 _STYLES = [Style(bgcolor=c) for c in _RAMP]
 
