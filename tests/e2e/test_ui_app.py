@@ -123,6 +123,10 @@ async def test_train_keys_step_pause_lr_save_reinit(tmp_path):
         )
         assert shown_step(app) == 0
         assert lr(app) == pytest.approx(0.005)
+        assert "seed 1" in status_text(app)  # a new seed: other weights, another batch order
+        app.tick()
+        screen = app.train_screen  # the old run's panels are gone, none shows stale numbers
+        assert screen.runs["train"].steps == 0 and not screen.query_one(GradBars).norms
         child = app.session.process
         await pilot.press("q")  # paused: quits without asking
     assert app.return_code == 0

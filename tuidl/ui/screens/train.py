@@ -191,9 +191,12 @@ class TrainScreen(RecordView):
         if self.primary in (None, source):
             self.primary = source
             self.query_one(GradHeatmap).reset(record.layers)
-            self.query_one(ConfusionMatrix).set_confusion(None)  # the old run's is stale
+            # every panel of the old run goes: the new run's show as its records arrive
+            self.query_one(ConfusionMatrix).set_confusion(None)
             self._pending_confusion = None
             self.query_one(AlertBanner).show_alerts([])
+            self.query_one(ActivationStats).update_stats({}, set())
+            self.query_one(GradBars).update_norms({})
         self._plot_dirty = True
 
     def add_steps(self, steps: list[dict[str, Any]], source: str) -> None:
