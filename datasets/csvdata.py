@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..validate import file_size, size_text, within_memory
 from .dataset import Raw
+from .textfile import read_text_file
 
 MAX_AUTO_CLASSES = 100
 # memory while parsing, per byte of the file: its text, and each cell as a str in a list per
@@ -39,23 +39,8 @@ def _number(cell: str) -> float | None:
 
 def read_rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, cells) for each non-blank row."""
-    try:
-        size = file_size(path)
-    except ValueError as error:
-        raise ConfigError(f"{path}: {error}; check the path after 'csv:'") from None
-    try:
-        within_memory(f"parsing its {size_text(size)}", size * PARSE_BYTES_PER_BYTE)
-    except ValueError as error:
-        raise ConfigError(f"{path}: {error}; use a smaller file (fewer rows)") from None
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
-            f"{error.start}); save it as UTF-8"
-        ) from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read it ({error.strerror})") from None
+    smaller = "use a smaller file (fewer rows)"
+    text = read_text_file(path, "csv", PARSE_BYTES_PER_BYTE, smaller, encoding="utf-8-sig")
     if not text.strip():
         raise ConfigError(f"{path}: the file is empty; it needs rows of numbers (a header first)")
     try:

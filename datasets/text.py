@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..validate import file_size, size_text, within_memory
+from ..validate import within_memory
 from .dataset import LOAD_COPIES, Raw
+from .textfile import read_text_file
 
 # memory while reading, per byte of the file: its text (up to 4 bytes a character), the
 # character codes (4) and their indices into the vocabulary (8), and np.unique's sorting
@@ -22,23 +23,7 @@ READ_BYTES_PER_BYTE = 40
 
 
 def load_text(path: Path, T: int, stride: int | None, n: int) -> Raw:
-    try:
-        size = file_size(path)
-    except ValueError as error:
-        raise ConfigError(f"{path}: {error}; check the path after 'text:'") from None
-    try:
-        within_memory(f"reading its {size_text(size)}", size * READ_BYTES_PER_BYTE)
-    except ValueError as error:
-        raise ConfigError(f"{path}: {error}; use a smaller file") from None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
-            f"{error.start}); save it as UTF-8"
-        ) from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read it ({error.strerror})") from None
+    text = read_text_file(path, "text", READ_BYTES_PER_BYTE, "use a smaller file")
     stride = stride or T
     if len(text) < T + 1:
         raise ConfigError(

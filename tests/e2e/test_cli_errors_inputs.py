@@ -140,7 +140,7 @@ CASES = [
     Case("csv of a folder", experiment('name = "csv:data"'), ["data: a folder, not a file"],
          {"data/x.csv": b"1,2,0\n"}),
     Case("csv of 1 TiB", experiment('name = "csv:big.csv"'),
-         ["big.csv: parsing its 1.0 TiB needs about 24.0 TiB", "use a smaller file"],
+         ["big.csv: reading its 1.0 TiB needs about 24.0 TiB", "use a smaller file"],
          {"big.csv": (b"", 2**40)}),
     Case("csv of one class", experiment('name = "csv:one.csv"'),
          ["csv:one.csv has only one class, '1'", "a classifier needs at least two"],
