@@ -112,3 +112,16 @@ async def wait_until_ended(pilot, status: str = "finished", timeout: float = 30.
         return current is not None and current.state == status and handed_over(app, current.step)
 
     await wait_for(pilot, ended, timeout, f"the run {status}")
+
+
+async def raced(pilot) -> None:
+    """On the compare screen: race the default optimizers to the end, draw the table and
+    curves, and show the gradient panel."""
+    app = pilot.app
+    await pilot.press("s")
+    await wait_for(pilot, lambda: app.race is not None)
+    await wait_for(pilot, lambda: app.race.progress().state == "finished", what="race over")
+    app.tick()
+    app.compare_screen.redraw(0.0, app.race.progress(), force=True)
+    await pilot.press("g")
+    await pilot.pause()

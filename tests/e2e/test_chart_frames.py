@@ -16,7 +16,7 @@ from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from uitools import take_steps, tiny, wait_for
+from uitools import raced, take_steps, tiny, wait_for
 
 from tuidl.render.svg import pin_cells, text_elements
 from tuidl.runs import RunWriter
@@ -116,18 +116,6 @@ async def stepped(pilot, steps: int) -> None:
     """A paused run `steps` steps on, everything drawn (as the snapshot tests take it)."""
     await take_steps(pilot, steps)
     pilot.app.train_screen.redraw(force=True)
-    await pilot.pause()
-
-
-async def raced(pilot) -> None:
-    """The compare screen once its race is over, the gradient panel shown."""
-    app = pilot.app
-    await pilot.press("s")
-    await wait_for(pilot, lambda: app.race is not None)
-    await wait_for(pilot, lambda: app.race.progress().state == "finished", what="race over")
-    app.tick()
-    app.compare_screen.redraw(0.0, app.race.progress(), force=True)
-    await pilot.press("g")
     await pilot.pause()
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from uitools import take_steps, tiny, wait_for
+from uitools import raced, take_steps, tiny, wait_for
 
 from tuidl.runs import RunWriter
 from tuidl.trainer import Trainer
@@ -88,15 +88,6 @@ def test_train_deep_sigmoid_vanishing_gradients(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_compare_three_optimizers(snap_compare, size):
     app = make_app(tiny(epochs=2), runs_root=None, start_screen="compare", clock=fixed_clock)
-
-    async def raced(pilot) -> None:
-        await pilot.press("s")
-        await wait_for(pilot, lambda: app.race is not None)
-        await wait_for(pilot, lambda: app.race.progress().state == "finished", what="race over")
-        app.tick()
-        app.compare_screen.redraw(0.0, app.race.progress(), force=True)
-        await pilot.press("g")
-        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=raced)
 
