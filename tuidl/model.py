@@ -150,6 +150,13 @@ class Sequential:
         """Non-trainable arrays (batchnorm running statistics), keyed as `params`."""
         return {f"{l.name}.{k}": v for l in self.layers for k, v in l.state().items()}  # noqa: E741
 
+    def step_fields(self) -> dict[str, Any]:
+        """Fields the layers add to every logged step record (a surface's `position`)."""
+        fields: dict[str, Any] = {}
+        for layer in self.layers:
+            fields.update(getattr(layer, "step_fields", dict)())
+        return fields
+
     def count_params(self) -> int:
         return sum(value.size for value in self.params.values())
 

@@ -212,6 +212,7 @@ class Trainer:
                 "time": round(self.elapsed, 4),
                 "grad_norm": grad_norm,
                 "update_ratio": self.step_norms.after(),
+                **model.step_fields(),
             }
             self._emit("on_step_end", record)
             for alert in self.alerts.observe_step(record):
