@@ -261,7 +261,7 @@ def test_compare_runs_share_initial_weights_and_batches(tmp_path):
     second = {name: records[1]["loss"] for name, records in runs.items()}
     assert len(set(second.values())) == 3  # the optimizers did differ after step 1
     report = json.loads((root / "comparison.json").read_text())
-    assert [row["optimizer"] for row in report["optimizers"]] == ["sgd", "momentum", "adam:0.01"]
+    assert [row["variant"] for row in report["variants"]] == ["sgd", "momentum", "adam:0.01"]
     assert "best val loss" in result.stdout and not CONTROL.search(result.stdout)
     samples, y_labels, x_labels = plot_axes(result.stdout, ["sgd", "momentum", "adam:0.01"])
     assert samples == ["▞▞", "xx", "oo"] and len(y_labels) >= 4 and x_labels == ["1", "2"]
@@ -314,7 +314,7 @@ def test_compare_counts_steps_to_the_smoothed_loss(tmp_path):
     root = tmp_path / "o" / "compare-xor-mlp-1"
     report = json.loads((root / "comparison.json").read_text())
     target = report["target_loss"]
-    steps = {row["optimizer"]: row["steps_to_target"] for row in report["optimizers"]}
+    steps = {row["variant"]: row["steps_to_target"] for row in report["variants"]}
     for name in ("sgd", "adam"):
         average, expected = float("nan"), None
         for record in (r for r in metrics(root / name) if r["kind"] == "step"):

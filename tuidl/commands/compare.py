@@ -1,7 +1,9 @@
-"""`tuidl compare`: one run per optimizer (and seed) from identical weights and batches.
+"""`tuidl compare`: one run per variant (and seed) from identical weights and batches.
 
-The trainer draws initial weights and the batch order from the experiment seed alone, so runs
-that differ only in `[optimizer]` start from the same weights and see the same batches: any
+A variant is an optimizer, a value of any experiment key (`--vary model.init=he,xavier`) or
+another experiment on the same data, and every combination of them (`tuidl.variants`). The
+trainer draws initial weights and the batch order from the experiment seed alone, so runs that
+differ only in `[optimizer]` start from the same weights and see the same batches: any
 difference in their curves is the optimizer's doing.
 """
 
@@ -24,26 +26,33 @@ from ..atomic import atomic_write
 from ..console import make_console
 from ..errors import ConfigError
 from ..experiment import Experiment
-from ..optimizers import OPTIMIZERS
 from ..render.plot import line_plot
-from ..runs import RunWriter, new_run_dir, printable_name, read_metrics, variant_folder
+from ..runs import RunWriter, new_run_dir, printable_name, read_metrics
 from ..smoothing import SMOOTHING, smooth
-from ..suggest import did_you_mean
 from ..trainer import Diverged, Trainer
+from ..variants import plan_race
 from .run import add_experiment_options, experiment_from_args
-
-CARRIED_KEYS = ("weight_decay", "l1", "clip_norm", "clip_value", "schedule")
 
 
 def add_compare_command(commands) -> None:
-    parser = commands.add_parser("compare", help="race optimizers on the same network")
-    parser.add_argument("experiment", help="preset name or experiment .toml file")
+    parser = commands.add_parser(
+        "compare", help="race variants (optimizers, any key, experiments) on the same data"
+    )
+    parser.add_argument(
+        "experiment", nargs="+", help="preset names or experiment .toml files (same data)"
+    )
     parser.add_argument(
         "--optimizers",
-        required=True,
         help="comma-separated names, each optionally with its lr: sgd:0.1,momentum,adam:0.001",
     )
-    parser.add_argument("--seeds", type=int, default=1, help="runs per optimizer (seeds S..S+K-1)")
+    parser.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="race these values of an experiment key, e.g. model.init=he,xavier (repeatable)",
+    )
+    parser.add_argument("--seeds", type=int, default=1, help="runs per variant (seeds S..S+K-1)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes")
     parser.add_argument("--epochs", type=int, help="number of epochs (overrides [train] epochs)")
     parser.add_argument("--seed", type=int, help="first random seed (overrides seed)")
@@ -57,39 +66,7 @@ def add_compare_command(commands) -> None:
     parser.set_defaults(run=compare_command)
 
 
-def parse_optimizers(text: str, base: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """`"sgd:0.1,adam"` -> [(label, optimizer table)]; shared keys (decay, clipping, schedule)
-    come from the experiment, lr from the spec, else the experiment's for the same optimizer,
-    else the optimizer's default."""
-    runs = []
-    for spec in filter(None, (part.strip() for part in text.split(","))):
-        name, _, lr = spec.partition(":")
-        if name not in OPTIMIZERS:
-            raise ConfigError(
-                f"--optimizers: unknown optimizer {name!r}{did_you_mean(name, OPTIMIZERS)}"
-            )
-        if base.get("name") == name:
-            table = dict(base)
-        else:
-            table = {"name": name} | {k: base[k] for k in CARRIED_KEYS if k in base}
-        if lr:
-            try:
-                table["lr"] = float(lr)
-            except ValueError:
-                raise ConfigError(
-                    f"--optimizers: {spec!r} needs a number after ':', e.g. sgd:0.1"
-                ) from None
-        # the label names a folder: "sgd: 0.1" and "sgd:0.1" are one run, not two
-        runs.append((f"{name}:{lr.strip()}" if lr else name, table))
-    if not runs:
-        raise ConfigError("--optimizers needs at least one name, e.g. --optimizers sgd,adam")
-    labels = [label for label, _ in runs]
-    if len(set(labels)) != len(labels):
-        raise ConfigError("--optimizers lists the same optimizer twice; give each a different lr")
-    return runs
-
-
-def _train_one(config: dict[str, Any], run_dir: str, data_dir: str | None) -> dict[str, Any]:
+def _train_one(config: dict[str, Any], run_dir: Path, data_dir: str | None) -> dict[str, Any]:
     """One run in a worker process; returns its summary. SIGINT stops it after a checkpoint."""
     experiment = Experiment.from_dict(config)
     trainer = Trainer(experiment, callbacks=[RunWriter(run_dir)], data_dir=data_dir)
@@ -98,21 +75,19 @@ def _train_one(config: dict[str, Any], run_dir: str, data_dir: str | None) -> di
         status = trainer.fit()["status"]
     except Diverged:
         status = trainer.status
-    return {"run_dir": run_dir, "status": status, "time": trainer.elapsed}
+    return {"run_dir": str(run_dir), "status": status, "time": trainer.elapsed}
 
 
 def compare_command(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.jobs < 1:
         raise ConfigError("--seeds and --jobs must be at least 1")
-    experiment = printable_name(experiment_from_args(args))
-    runs = parse_optimizers(args.optimizers, experiment.optimizer)
-    # validate every variant before starting any process
-    configs = []
-    for label, table in runs:
-        for k in range(args.seeds):
-            document = experiment.to_dict() | {"optimizer": table, "seed": experiment.seed + k}
-            Experiment.from_dict(document)
-            configs.append((label, k, document))
+    experiments = [
+        printable_name(experiment_from_args(argparse.Namespace(**{**vars(args), "experiment": e})))
+        for e in args.experiment
+    ]
+    experiment = experiments[0]
+    # every variant is validated before any process starts
+    variants = plan_race(experiments, args.optimizers, args.vary, args.seeds)
     root = new_run_dir(args.out, f"compare-{experiment.name}")
     results: list[dict[str, Any]] = []
     interrupted = False
@@ -120,20 +95,19 @@ def compare_command(args: argparse.Namespace) -> int:
     try:
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
             futures = []
-            for label, k, document in configs:
-                run_dir = root / (variant_folder(label) + (f"-seed{k}" if args.seeds > 1 else ""))
+            for variant in variants:
+                run_dir = root / variant.folder
                 _make_folder(run_dir)
-                futures.append(
-                    (label, k, pool.submit(_train_one, document, str(run_dir), args.data_dir))
-                )
+                document = variant.experiment.to_dict()
+                futures.append((variant, pool.submit(_train_one, document, run_dir, args.data_dir)))
             signal.signal(signal.SIGINT, original)
-            for label, k, future in futures:
+            for variant, future in futures:
                 try:
                     result = future.result()
                 except KeyboardInterrupt:
                     interrupted = True
                     result = future.result()
-                results.append({"optimizer": label, "seed": experiment.seed + k, **result})
+                results.append({"variant": variant.label, "seed": variant.seed, **result})
     finally:
         signal.signal(signal.SIGINT, original)
     interrupted |= any(r["status"] == "interrupted" for r in results)
@@ -160,7 +134,7 @@ def _make_folder(run_dir: Path) -> None:
 
 
 def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[str, Any]:
-    """Per optimizer: best/final val metrics (means over seeds), wall time, steps to target.
+    """Per variant: best/final val metrics (means over seeds), wall time, steps to target.
 
     The steps to target are read on the smoothed training loss (the curve the app draws): one
     lucky batch under the target says nothing about the optimizer.
@@ -179,9 +153,9 @@ def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[
             max(f for f in finals if math.isfinite(f)) if any(map(math.isfinite, finals)) else None
         )
     rows = []
-    for label in dict.fromkeys(r["optimizer"] for r in results):
-        mine = [r for r in results if r["optimizer"] == label]
-        row: dict[str, Any] = {"optimizer": label, "runs": [r["run_dir"] for r in mine]}
+    for label in dict.fromkeys(r["variant"] for r in results):
+        mine = [r for r in results if r["variant"] == label]
+        row: dict[str, Any] = {"variant": label, "runs": [r["run_dir"] for r in mine]}
         row["status"] = ",".join(sorted({r["status"] for r in mine}))
         row["time"] = float(np.mean([r["time"] for r in mine]))
         for key, pick in (("val_loss", min), ("val_acc", max), ("train_loss", min)):
@@ -194,13 +168,13 @@ def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[
             row["steps_to_target"] = None if None in reached else float(np.mean(reached))
         rows.append(row)
         curves[label] = [[e.get("val_loss", e["train_loss"]) for e in r["epochs"]] for r in mine]
-    return {"target_loss": target, "smoothing": SMOOTHING, "optimizers": rows, "curves": curves}
+    return {"target_loss": target, "smoothing": SMOOTHING, "variants": rows, "curves": curves}
 
 
 def print_comparison(root: Path, report: dict[str, Any]) -> None:
     console = make_console()
     table = Table(
-        "optimizer",
+        "variant",
         "best val loss",
         "final val loss",
         "best val acc",
@@ -213,9 +187,9 @@ def print_comparison(root: Path, report: dict[str, Any]) -> None:
         ),
     )
     fmt = lambda v, pct=False: "-" if v is None else (f"{v:.2%}" if pct else f"{v:.4g}")  # noqa: E731
-    for row in report["optimizers"]:
+    for row in report["variants"]:
         table.add_row(
-            row["optimizer"] + ("" if row["status"] == "finished" else f" ({row['status']})"),
+            row["variant"] + ("" if row["status"] == "finished" else f" ({row['status']})"),
             fmt(row.get("best_val_loss")),
             fmt(row.get("final_val_loss")),
             fmt(row.get("best_val_acc"), True),
@@ -232,7 +206,7 @@ def print_comparison(root: Path, report: dict[str, Any]) -> None:
 
 
 def overlay_curves(curves: dict[str, list[list[float]]], color: bool) -> str:
-    """Validation loss per epoch, one line per optimizer (mean over seeds, min-max band)."""
+    """Validation loss per epoch, one line per variant (mean over seeds, min-max band)."""
     series = []
     for label, runs in curves.items():
         length = min((len(r) for r in runs), default=0)

@@ -15,11 +15,11 @@ from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.widgets import DataTable, Input, Label
 
-from ...commands.compare import parse_optimizers
 from ...errors import ConfigError
 from ...experiment import Experiment
 from ...render.charts import short
 from ...session.messages import Progress, RunStarted
+from ...variants import parse_optimizers
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.linechart import PALETTE, LineChart
