@@ -9,6 +9,7 @@ allow) and see identical batches.
 from __future__ import annotations
 
 import itertools
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from .suggest import did_you_mean
 
 # what a race carries over from the experiment's optimizer table to another optimizer
 CARRIED_KEYS = ("weight_decay", "l1", "clip_norm", "clip_value", "schedule")
+RACE_EXAMPLE = "sgd:0.1,adam --vary model.init=he,xavier --seeds 3"
 
 
 @dataclass(frozen=True)
@@ -177,3 +179,37 @@ def _apply(first: Experiment, combination: tuple[_Change, ...]) -> Experiment:
         except ConfigError as error:
             raise ConfigError(f"--vary: {error}") from None
     return experiment
+
+
+def parse_race(text: str) -> tuple[str | None, list[str], int]:
+    """The app's race line, `tuidl compare`'s options after the experiment: `sgd:0.1,adam
+    --vary model.init=he,xavier --seeds 3` -> (optimizers, vary, seeds); a first bare word is
+    the optimizers.
+
+    Raises:
+        ConfigError: an unknown option, a missing value or a bad seed count.
+    """
+    try:
+        words = shlex.split(text)
+    except ValueError as error:
+        raise ConfigError(f"race: {error}; close the quote") from None
+    optimizers, vary, seeds = None, [], 1
+    while words:
+        word = words.pop(0)
+        if word in ("--optimizers", "--vary", "--seeds"):
+            if not words:
+                raise ConfigError(f"race: {word} needs a value, e.g. {RACE_EXAMPLE}")
+            value = words.pop(0)
+            if word == "--vary":
+                vary.append(value)
+            elif word == "--seeds":
+                seeds = int(value) if value.isdigit() else 0
+                if seeds < 1:
+                    raise ConfigError(f"race: --seeds {value!r} must be a whole number ≥ 1")
+            else:
+                optimizers = value
+        elif word.startswith("-") or optimizers is not None:
+            raise ConfigError(f"race: {word!r} is not an option here; write e.g. {RACE_EXAMPLE}")
+        else:
+            optimizers = word
+    return optimizers, vary, seeds

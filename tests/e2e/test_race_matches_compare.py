@@ -15,6 +15,7 @@ from tuidl.checkpoint import load_checkpoint
 from tuidl.experiment import Experiment
 from tuidl.session.compare import CompareSession
 from tuidl.trainer import Trainer
+from tuidl.variants import plan_race
 
 
 def race_experiment(tmp_path: Path) -> Path:
@@ -31,10 +32,7 @@ def race_experiment(tmp_path: Path) -> Path:
 def test_race_summaries_match_tuidl_compare(tmp_path):
     path = race_experiment(tmp_path)
     experiment = Experiment.load(path)
-    variants = [
-        ("adam", experiment),
-        ("sgd:1e38", experiment.with_overrides(["optimizer.name=sgd", "optimizer.lr=1e38"])),
-    ]
+    variants = plan_race([experiment], "adam,sgd:1e38")
     race = CompareSession(experiment.name, variants, runs_root=tmp_path / "app")
     race.start()
     try:

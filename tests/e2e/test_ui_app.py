@@ -327,7 +327,7 @@ async def test_compare_screen_ends_runs_as_tuidl_compare_does(tmp_path):
     app = make_app(experiment, runs_root=tmp_path, start_screen="compare")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("o")  # the optimizers field, focused
-        app.compare_screen.query_one("#optimizers").value = ""
+        app.compare_screen.query_one("#race").value = ""
         await pilot.press(*"adam,sgd:1e38", "enter")
         await wait_for(pilot, lambda: app.race is not None, what="the race")
         await wait_for(pilot, lambda: app.race.progress().state == "finished", 30, "race over")

@@ -26,6 +26,7 @@ from ..atomic import atomic_write
 from ..console import make_console
 from ..errors import ConfigError
 from ..experiment import Experiment
+from ..render.bands import seed_band
 from ..render.plot import line_plot
 from ..runs import RunWriter, new_run_dir, printable_name, read_metrics
 from ..smoothing import SMOOTHING, smooth
@@ -209,15 +210,13 @@ def overlay_curves(curves: dict[str, list[list[float]]], color: bool) -> str:
     """Validation loss per epoch, one line per variant (mean over seeds, min-max band)."""
     series = []
     for label, runs in curves.items():
-        length = min((len(r) for r in runs), default=0)
-        if length == 0:
+        epochs, mean, low, high = seed_band([(np.arange(1, len(r) + 1), r) for r in runs])
+        if len(epochs) == 0:
             continue
-        values = np.array([r[:length] for r in runs], dtype=float)
-        epochs = list(range(1, length + 1))
-        series.append((label, epochs, values.mean(axis=0).tolist()))
+        series.append((label, epochs.tolist(), mean.tolist()))
         if len(runs) > 1:
-            series.append((None, epochs, values.min(axis=0).tolist()))
-            series.append((None, epochs, values.max(axis=0).tolist()))
+            series.append((None, epochs.tolist(), low.tolist()))
+            series.append((None, epochs.tolist(), high.tolist()))
     if not series:
         return ""
     return line_plot(series, "validation loss (mean; dots: min-max over seeds)", "epoch", color)

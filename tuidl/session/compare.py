@@ -12,9 +12,9 @@ import threading
 import time
 from pathlib import Path
 
-from ..experiment import Experiment
-from ..runs import RunWriter, new_run_dir, variant_folder
+from ..runs import RunWriter, new_run_dir
 from ..trainer import Callback, Diverged, Trainer, load_experiment_data
+from ..variants import Variant
 from .base import failure_message
 from .messages import Command, Failed, Pause, Progress, Record, Resume, RunStarted
 from .sink import RecordQueue, SessionSink
@@ -24,7 +24,8 @@ JOIN_SECONDS = 10.0
 
 
 class CompareSession:
-    """A `Session` racing `variants`, (label, experiment) pairs on the same data.
+    """A `Session` racing `variants` (`tuidl.variants.plan_race`) on the same data; records
+    and progress name each run by its `run` label.
 
     Args:
         name: the race's name (its folder is `compare-<name>-<n>` under `runs_root`).
@@ -39,7 +40,7 @@ class CompareSession:
     def __init__(
         self,
         name: str,
-        variants: list[tuple[str, Experiment]],
+        variants: list[Variant],
         runs_root: str | Path | None = None,
         dataset=None,
         data_dir: str | None = None,
@@ -49,7 +50,7 @@ class CompareSession:
         self.name, self.variants = name, variants
         self.runs_root, self.dataset, self.data_dir = runs_root, dataset, data_dir
         self.throttle, self.priority = throttle, priority
-        self.labels = [label for label, _ in variants]
+        self.labels = [variant.run for variant in variants]
         self.records = RecordQueue()
         self.state = "starting"
         self.trainers: dict[str, Trainer] = {}
@@ -97,18 +98,19 @@ class CompareSession:
 
     def _begin(self) -> None:
         if self.dataset is None:
-            self.dataset = load_experiment_data(self.variants[0][1], self.data_dir)
+            self.dataset = load_experiment_data(self.variants[0].experiment, self.data_dir)
         root = None
         if self.runs_root is not None:
             root = new_run_dir(self.runs_root, f"compare-{self.name}")
-        for label, experiment in self.variants:
+        for variant in self.variants:
+            label = variant.run
             callbacks: list[Callback] = [SessionSink(self.records, label)]
             run_dir = None
             if root is not None:
-                run_dir = root / variant_folder(label)
+                run_dir = root / variant.folder
                 run_dir.mkdir()
                 callbacks.insert(0, RunWriter(run_dir))
-            trainer = Trainer(experiment, dataset=self.dataset, callbacks=callbacks)
+            trainer = Trainer(variant.experiment, dataset=self.dataset, callbacks=callbacks)
             trainer.begin()
             self.trainers[label] = trainer
             self.records.put(

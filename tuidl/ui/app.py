@@ -51,6 +51,7 @@ from ..session.messages import (
 from ..session.priority import UiPriority
 from ..session.run import Launch
 from ..session.thread import ThreadSession
+from ..variants import Variant
 from .controls import SessionControls
 from .messages import ExperimentAccepted
 from .pacing import TICK_SECONDS, PanelPacer
@@ -187,8 +188,8 @@ class TuidlApp(SessionControls, App):
         self.report.restart()
         self.session.start()
 
-    def start_compare(self, variants: list[tuple[str, Experiment]]) -> None:
-        """Race `variants` ((label, experiment) pairs) in one worker thread."""
+    def start_compare(self, variants: list[Variant]) -> None:
+        """Race `variants` (`tuidl.variants.plan_race`) in one worker thread."""
         progress = self.session.progress() if self.session is not None else None
         if progress is not None and progress.running:
             self.session.send(Pause())

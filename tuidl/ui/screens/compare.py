@@ -1,6 +1,8 @@
-"""The compare screen: race optimizers on the current network from identical weights and
-batches; overlaid loss curves with a legend, a live table, each run's gradients on demand.
-The race runs in the app's `CompareSession`; this screen shows its records and progress."""
+"""The compare screen: race variants of the current experiment (optimizers, values of any key,
+seeds: `tuidl compare`'s options) from identical weights and batches; overlaid loss curves with
+a legend (several seeds: their mean inside a min-max band), a live table (mean ± half the range
+over seeds), each run's gradients on demand. The race runs in the app's `CompareSession`; this
+screen shows its records and progress."""
 
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ from textual.markup import escape
 from textual.widgets import DataTable, Input, Label
 
 from ...errors import ConfigError
-from ...experiment import Experiment
+from ...render.bands import mean_spread, seed_band
 from ...render.charts import short
 from ...session.messages import Progress, RunStarted
-from ...variants import parse_optimizers
+from ...variants import RACE_EXAMPLE, Variant, parse_race, plan_race
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.linechart import PALETTE, LineChart
@@ -27,39 +29,40 @@ from ..widgets.panel import Panel
 from .records import RecordView
 from .train import PLOT_SECONDS, RunSeries
 
-DEFAULT_OPTIMIZERS = "sgd,momentum,adam"
+DEFAULT_RACE = "sgd,momentum,adam"
 # the race table needs about 70 cells ("early stopped" in a row); beside the curves it gets 2/5
 # of the width, so below 180 columns it goes under them, at full width
 SIDE_BY_SIDE_COLUMNS = 180
 
 
 class CompareScreen(RecordView):
-    """o edits the optimizers (`sgd:0.1,adam`), s (or enter) races them, space pauses, g
-    shows the highlighted run's gradients."""
+    """o edits the race (`sgd:0.1,adam --vary model.init=he,xavier --seeds 3`), s (or enter)
+    starts it, space pauses, g shows the highlighted variant's gradients (its first seed's)."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (SIDE_BY_SIDE_COLUMNS, "-wide")]
     BINDINGS = [
         Binding("s", "start", "start race"),
         Binding("space", "toggle_pause", "pause/resume"),
         Binding("g", "toggle_grads", "gradients"),
-        Binding("o", "focus_input", "optimizers"),
+        Binding("o", "focus_input", "edit race"),
         Binding("l", "toggle_log", "log y"),
     ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.runs: dict[str, RunSeries] = {}
+        self.runs: dict[str, RunSeries] = {}  # by run label (`adam seed1`)
+        self.groups: dict[str, list[str]] = {}  # variant label -> its runs, one per seed
         self.rates: dict[str, tuple[float, int, float]] = {}  # label -> (time, step, steps/s)
         self._dirty = False
         self._last_plot = -math.inf
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="compare-controls"):
-            yield Label("optimizers[:lr] ", classes="field-label")
-            yield Input(value=DEFAULT_OPTIMIZERS, id="optimizers")
+            yield Label("race ", classes="field-label")
+            yield Input(value=DEFAULT_RACE, placeholder=RACE_EXAMPLE, id="race")
         with Horizontal(id="compare-body"):
-            chart = LineChart(id="compare-curve", empty="s starts the race (o edits the list)")
-            yield Panel(chart, title="loss (smoothed) per optimizer", id="compare-curve-panel")
+            chart = LineChart(id="compare-curve", empty="s starts the race (o edits it)")
+            yield Panel(chart, title="loss (smoothed) per variant", id="compare-curve-panel")
             with Vertical(id="compare-side"):
                 table = DataTable(id="compare-table", cursor_type="row")
                 yield Panel(table, title="race", id="compare-table-panel")
@@ -71,40 +74,40 @@ class CompareScreen(RecordView):
 
     def on_mount(self) -> None:
         table = self.query_one("#compare-table", DataTable)
-        table.add_columns("optimizer", "state", "step", "loss", "val loss", "val acc", "steps/s")
+        table.add_columns("variant", "state", "step", "loss", "val loss", "val acc", "steps/s")
         self.query_one("#compare-table", DataTable).focus()
 
-    @on(Input.Submitted, "#optimizers")
+    @on(Input.Submitted, "#race")
     def _submitted(self, event: Input.Submitted) -> None:
         self.action_start()
 
     def action_start(self) -> None:
-        """Race the optimizers typed in the input (`sgd:0.1,momentum,adam`)."""
+        """Race what the input says (`sgd:0.1,adam --vary model.init=he,xavier --seeds 3`)."""
         app = self.app
-        text = self.query_one("#optimizers", Input).value
         if app.experiment is None:
             self.notify("no experiment to race on", severity="error")
             return
-        base = app.experiment.to_dict()
         try:
-            runs = parse_optimizers(text, app.experiment.optimizer)
-            variants = [(label, Experiment.from_dict(base | {"optimizer": table}))
-                        for label, table in runs]  # fmt: skip
+            optimizers, vary, seeds = parse_race(self.query_one("#race", Input).value)
+            variants = plan_race([app.experiment], optimizers, vary, seeds)
         except ConfigError as error:
             self.notify(str(error), severity="error")
             return
-        self.reset([label for label, _ in variants])
+        self.reset(variants)
         app.start_compare(variants)
         self.query_one("#compare-table", DataTable).focus()
 
-    def reset(self, labels: list[str]) -> None:
-        self.runs = {label: RunSeries() for label in labels}
+    def reset(self, variants: list[Variant]) -> None:
+        self.runs = {variant.run: RunSeries() for variant in variants}
+        self.groups = {}
+        for variant in variants:
+            self.groups.setdefault(variant.label, []).append(variant.run)
         self.rates = {}
         chart = self.query_one("#compare-curve", LineChart)
         chart.clear()
         table = self.query_one("#compare-table", DataTable)
         table.clear()
-        for label in labels:
+        for label in self.groups:
             table.add_row(Text(label, style=self.color(label)), *[""] * 6, key=label)
         self._dirty = True
 
@@ -131,23 +134,24 @@ class CompareScreen(RecordView):
         chart = self.query_one("#compare-curve", LineChart)
         chart.clear()
         table = self.query_one("#compare-table", DataTable)
-        for label, run in self.runs.items():
-            if run.steps:
-                chart.extend(label, *run.smooth.curve(), self.color(label))
-            step = int(run.loss.last_x) if run.steps else 0
+        for label, runs in self.groups.items():
+            series = [self.runs[run] for run in runs]
+            self._draw_group(chart, label, series)
+            steps = [int(run.loss.last_x) if run.steps else 0 for run in series]
+            step = min(steps)
             previous = self.rates.get(label)
             rate = 0.0
             if previous is not None and now > previous[0]:
                 rate = (step - previous[1]) / (now - previous[0])
             self.rates[label] = (now, step, rate)
-            state = progress.runs.get(label, "").replace("_", " ")
-            epoch = run.last_epoch or {}
+            states = dict.fromkeys(progress.runs.get(run, "").replace("_", " ") for run in runs)
+            epochs = [run.last_epoch or {} for run in series]
             values = [
-                state,
+                ", ".join(states),
                 str(step),
-                short(run.smooth.last) if run.steps else "",
-                short(epoch["val_loss"]) if "val_loss" in epoch else "",
-                f"{epoch['val_acc']:.1%}" if "val_acc" in epoch else "",
+                _spread([run.smooth.last for run in series if run.steps], short),
+                _spread([e["val_loss"] for e in epochs if "val_loss" in e], short),
+                _spread([e["val_acc"] for e in epochs if "val_acc" in e], _percent),
                 f"{rate:,.0f}",
             ]
             if label in table.rows:
@@ -157,34 +161,52 @@ class CompareScreen(RecordView):
         self._title_curves()
         self._update_grads()
 
+    def _draw_group(self, chart: LineChart, label: str, series: list[RunSeries]) -> None:
+        """One variant's curve: its run's, or its seeds' mean inside their min-max band."""
+        color = self.color(label)
+        curves = [run.smooth.curve() for run in series if run.steps]
+        if len(series) == 1 and curves:
+            chart.extend(label, *curves[0], color)
+        elif len(curves) == len(series) > 1:
+            x, mean, low, high = seed_band(curves)
+            chart.extend(f"{label} min", x, low, f"dim {color}", legend=False)
+            chart.extend(f"{label} max", x, high, f"dim {color}", legend=False)
+            chart.extend(label, x, mean, color)
+
     def color(self, label: str) -> str:
-        """The one colour of run `label` on this screen: its curve, table label, gradients title.
+        """The one colour of variant `label` on this screen: its curve, table label, gradients
+        title.
 
         Args:
-            label: a run of the race.
+            label: a variant of the race.
 
         Returns:
-            A colour of the charts' palette, by the run's place in the race.
+            A colour of the charts' palette, by the variant's place in the race.
         """
-        return PALETTE[list(self.runs).index(label) % len(PALETTE)]
+        return PALETTE[list(self.groups).index(label) % len(PALETTE)]
 
     def _title_curves(self) -> None:
         """The curves' panel title, saying when y is logarithmic."""
         chart = self.query_one("#compare-curve", LineChart)
-        title = "loss (smoothed) per optimizer" + ("  [log y]" if chart.uses_log else "")
+        seeds = max(map(len, self.groups.values()), default=1)
+        title = "loss (smoothed) per variant"
+        if seeds > 1:
+            title += f": mean, band min-max over {seeds} seeds"
+        title += "  [log y]" if chart.uses_log else ""
         panel = self.query_one("#compare-curve-panel")
         if panel.border_title != title:  # setting it repaints the panel, even unchanged
             panel.border_title = title
 
     def _update_grads(self) -> None:
         panel = self.query_one("#compare-grads-panel")
-        if not panel.display or not self.runs:
+        if not panel.display or not self.groups:
             return
         table = self.query_one("#compare-table", DataTable)
-        labels = list(self.runs)
+        labels = list(self.groups)
         label = labels[min(max(table.cursor_row, 0), len(labels) - 1)]
-        run = self.runs[label]
-        panel.border_title = f"gradients: [{self.color(label)}]{escape(label)}[/]"
+        first = self.groups[label][0]
+        run = self.runs[first]
+        panel.border_title = f"gradients: [{self.color(label)}]{escape(first)}[/]"
         if run.last_step is not None:
             bars = self.query_one("#compare-grads", GradBars)
             bars.update_norms(run.last_step.get("grad_norm", {}))
@@ -198,9 +220,23 @@ class CompareScreen(RecordView):
         self._update_grads()
 
     def action_focus_input(self) -> None:
-        self.query_one("#optimizers", Input).focus()
+        self.query_one("#race", Input).focus()
 
     def action_toggle_log(self) -> None:
         chart = self.query_one("#compare-curve", LineChart)
         chart.log_y = not chart.uses_log  # from then on as chosen, not by the values
         self._title_curves()
+
+
+def _spread(values: list[float], fmt) -> str:
+    """A table cell: the value, or over several seeds their mean ± half the range."""
+    if not values:
+        return ""
+    if len(values) == 1:
+        return fmt(values[0])
+    mean, half = mean_spread(values)
+    return f"{fmt(mean)} ±{fmt(half)}"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1%}"

@@ -72,6 +72,7 @@ class LineChart(TextStrips):
         self.empty = empty
         self.points: dict[str, Points] = {}
         self.series_colors: dict[str, str] = {}
+        self.unlisted: set[str] = set()  # series drawn but not in the legend (a seed band's)
         self.x_unit = "step"  # what x counts, named on the x axis
 
     @property
@@ -90,13 +91,17 @@ class LineChart(TextStrips):
     def clear(self) -> None:
         self.points = {}
         self.series_colors.clear()
+        self.unlisted.clear()
 
-    def extend(self, name: str, xs, ys, color: str | None = None) -> None:
-        """Append points to series `name` (created on first use); call `refresh()` to redraw."""
+    def extend(self, name: str, xs, ys, color: str | None = None, *, legend: bool = True) -> None:
+        """Append points to series `name` (created on first use, in the legend unless `legend`
+        is False); call `refresh()` to redraw."""
         points = self.points.get(name)
         if points is None:
             points = self.points[name] = Points()
             self.series_colors[name] = color or PALETTE[len(self.series_colors) % len(PALETTE)]
+            if not legend:
+                self.unlisted.add(name)
         points.append(xs, ys)
 
     def count(self, name: str) -> int:
@@ -143,6 +148,8 @@ class LineChart(TextStrips):
             rows = mark_series(rows, owner)
         legend: Pieces = []
         for k, name in enumerate(names):  # legend with the latest value
+            if name in self.unlisted:
+                continue
             if colored:
                 legend.append(("━━ ", self.series_colors[name]))
             else:
