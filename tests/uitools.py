@@ -114,10 +114,12 @@ async def wait_until_ended(pilot, status: str = "finished", timeout: float = 30.
     await wait_for(pilot, ended, timeout, f"the run {status}")
 
 
-async def raced(pilot) -> None:
-    """On the compare screen: race the default optimizers to the end, draw the table and
-    curves, and show the gradient panel."""
+async def raced(pilot, text: str | None = None) -> None:
+    """On the compare screen: race `text` (else the default race line) to the end, draw the
+    table and curves, and show the gradient panel."""
     app = pilot.app
+    if text is not None:
+        app.compare_screen.query_one("#race").value = text
     await pilot.press("s")
     await wait_for(pilot, lambda: app.race is not None)
     await wait_for(pilot, lambda: app.race.progress().state == "finished", what="race over")

@@ -11,6 +11,7 @@ speed. `--snapshot-update` rewrites the SVGs in `snapshots/`; look at them befor
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 from uitools import raced, take_steps, tiny, wait_for
@@ -90,6 +91,15 @@ def test_compare_three_optimizers(snap_compare, size):
     app = make_app(tiny(epochs=2), runs_root=None, start_screen="compare", clock=fixed_clock)
 
     assert snap_compare(app, terminal_size=size, run_before=raced)
+
+
+@pytest.mark.parametrize("size", [(120, 36)], ids=["120x36"])
+def test_compare_seeds_as_bands(snap_compare, size):
+    app = make_app(tiny(epochs=2), runs_root=None, start_screen="compare", clock=fixed_clock)
+
+    assert snap_compare(
+        app, terminal_size=size, run_before=partial(raced, text="sgd,adam --seeds 3")
+    )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
