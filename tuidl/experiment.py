@@ -1,8 +1,11 @@
 """Experiment files: TOML parsed and validated into one object shared by the CLI and the app.
 
-Layout (PRODUCT.md): top-level `name`, `seed`; tables `[data]`, `[model]`, `[optimizer]`,
-`[train]`. `[data]` and `[optimizer]` keys beyond the common ones go to the dataset and the
-optimizer, which check them; `[model]` is checked by `Sequential.from_config`; `[train]` here.
+Layout (PRODUCT.md): top-level `name`, `seed`, and optionally `lesson` (what the experiment
+shows and what to watch, on its lesson card); tables `[data]`, `[model]`, `[optimizer]`,
+`[train]`, and optionally `[compare]` (what `tuidl compare` and the app race by default:
+`optimizers`, `vary`, `seeds`, as the command's options). `[data]` and `[optimizer]` keys
+beyond the common ones go to the dataset and the optimizer, which check them; `[model]` is
+checked by `Sequential.from_config`; `[train]` here.
 
 An experiment loaded from a file keeps the file's tomlkit document, and edits of it (`--set`,
 the build screen) carry it along, so saving writes the user's file back with only the changed
@@ -28,7 +31,8 @@ from .errors import ConfigError
 from .suggest import did_you_mean
 from .validate import boolean, file_size, integer, number, size_text
 
-TOP_KEYS = ("name", "seed", "data", "model", "optimizer", "train")
+TOP_KEYS = ("name", "seed", "lesson", "data", "model", "optimizer", "train", "compare")
+COMPARE_KEYS = ("optimizers", "vary", "seeds")
 TRAIN_DEFAULTS: dict[str, Any] = {"epochs": 10, "batch_size": 64, "log_every": 1, "shuffle": True}
 EARLY_STOPPING_DEFAULTS: dict[str, Any] = {
     "patience": 3,
@@ -56,6 +60,8 @@ class Experiment:
     model: dict[str, Any]
     optimizer: dict[str, Any]
     train: dict[str, Any]
+    lesson: str = ""
+    compare: dict[str, Any] = field(default_factory=dict)
     source: Path | None = field(default=None, compare=False)
     document: tomlkit.TOMLDocument | None = field(default=None, compare=False, repr=False)
 
@@ -85,13 +91,18 @@ class Experiment:
         for key in document:
             if key not in TOP_KEYS:
                 raise ConfigError(f"unknown top-level key {key!r}{did_you_mean(key, TOP_KEYS)}")
-        for key in ("data", "model", "optimizer", "train"):
+        for key in ("data", "model", "optimizer", "train", "compare"):
             if not isinstance(document.get(key, {}), dict):
                 raise ConfigError(f"{key} must be a table: write it as [{key}]")
         name = document.get("name", source.stem if source else "experiment")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"name must be a non-empty string, got {name!r}")
         seed = _checked(integer, "seed", document.get("seed", 0), low=0)
+        lesson = document.get("lesson", "")
+        if not isinstance(lesson, str):
+            raise ConfigError(
+                f'lesson must be a string, e.g. lesson = "watch the ...", got {lesson!r}'
+            )
         data = dict(document.get("data", {}))
         if "name" not in data:
             raise ConfigError('[data] needs a name, e.g. name = "spiral" (see tuidl data list)')
@@ -104,6 +115,8 @@ class Experiment:
             model=copy.deepcopy(document.get("model", {})),
             optimizer=dict(document.get("optimizer", {"name": "adam"})),
             train=_check_train(document.get("train", {})),
+            lesson=lesson,
+            compare=_check_compare(document.get("compare", {})),
             source=source,
             document=original,
         )
@@ -154,14 +167,18 @@ class Experiment:
             raise ConfigError(f"{path}: {error}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "seed": self.seed,
+        document = {"name": self.name, "seed": self.seed}
+        if self.lesson:
+            document["lesson"] = self.lesson
+        document |= {
             "data": self.data,
             "model": self.model,
             "optimizer": self.optimizer,
             "train": self.train,
         }
+        if self.compare:
+            document["compare"] = self.compare
+        return document
 
     def to_toml(self) -> str:
         """The TOML text: the source document with the current values written in, or a fresh one."""
@@ -216,6 +233,22 @@ class Experiment:
             raise
         except ValueError as error:
             raise ConfigError(f"[optimizer] schedule: {error}") from None
+
+
+def _check_compare(table: dict[str, Any]) -> dict[str, Any]:
+    """`[compare]`: the race `tuidl compare EXP` runs when no option says what to vary."""
+    for key, value in table.items():
+        if key not in COMPARE_KEYS:
+            raise ConfigError(f"[compare]: unknown key {key!r}{did_you_mean(key, COMPARE_KEYS)}")
+        if key == "seeds":
+            _checked(integer, "[compare] seeds", value, low=1)
+        elif key == "vary" and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise ConfigError('[compare] vary must be a list, e.g. vary = ["model.init=he,xavier"]')
+        elif key == "optimizers" and not isinstance(value, str):
+            raise ConfigError('[compare] optimizers must be a string, e.g. "sgd:0.1,adam"')
+    return dict(table)
 
 
 def _check_train(table: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from .suggest import did_you_mean
 # what a race carries over from the experiment's optimizer table to another optimizer
 CARRIED_KEYS = ("weight_decay", "l1", "clip_norm", "clip_value", "schedule")
 RACE_EXAMPLE = "sgd:0.1,adam --vary model.init=he,xavier --seeds 3"
+DEFAULT_RACE = "sgd,momentum,adam"  # the app's race line for an experiment without [compare]
 
 
 @dataclass(frozen=True)
@@ -105,18 +106,23 @@ def plan_race(
     experiments: list[Experiment],
     optimizers: str | None = None,
     vary: list[str] = (),
-    seeds: int = 1,
+    seeds: int | None = None,
 ) -> list[Variant]:
     """Every combination of `experiments` (when several), `optimizers` and each `vary` axis,
-    for seeds S..S+seeds-1 (S: each experiment's seed); all validated before any run starts.
+    for seeds S..S+seeds-1 (S: each experiment's seed; seeds 1 unless given); all validated
+    before any run starts. One experiment and nothing else to vary races its `[compare]` table.
 
     Raises:
         ConfigError: nothing varies, the experiments use different data, a value is invalid,
             or two variants would get the same label.
     """
+    first = experiments[0]
+    if len(experiments) == 1 and optimizers is None and not vary:
+        optimizers, vary = first.compare.get("optimizers"), first.compare.get("vary", [])
+        seeds = seeds or first.compare.get("seeds")
+    seeds = 1 if seeds is None else seeds
     if seeds < 1:
         raise ConfigError("--seeds must be at least 1")
-    first = experiments[0]
     for other in experiments[1:]:
         if other.data != first.data:
             raise ConfigError(
@@ -181,7 +187,20 @@ def _apply(first: Experiment, combination: tuple[_Change, ...]) -> Experiment:
     return experiment
 
 
-def parse_race(text: str) -> tuple[str | None, list[str], int]:
+def race_line(experiment: Experiment) -> str:
+    """The app's race line for `experiment`: its `[compare]` table as options, else
+    DEFAULT_RACE."""
+    table = experiment.compare
+    if not table:
+        return DEFAULT_RACE
+    words = [table["optimizers"]] if "optimizers" in table else []
+    words += [f"--vary {shlex.quote(axis)}" for axis in table.get("vary", [])]
+    if table.get("seeds", 1) > 1:
+        words.append(f"--seeds {table['seeds']}")
+    return " ".join(words)
+
+
+def parse_race(text: str) -> tuple[str | None, list[str], int | None]:
     """The app's race line, `tuidl compare`'s options after the experiment: `sgd:0.1,adam
     --vary model.init=he,xavier --seeds 3` -> (optimizers, vary, seeds); a first bare word is
     the optimizers.
@@ -193,7 +212,7 @@ def parse_race(text: str) -> tuple[str | None, list[str], int]:
         words = shlex.split(text)
     except ValueError as error:
         raise ConfigError(f"race: {error}; close the quote") from None
-    optimizers, vary, seeds = None, [], 1
+    optimizers, vary, seeds = None, [], None
     while words:
         word = words.pop(0)
         if word in ("--optimizers", "--vary", "--seeds"):

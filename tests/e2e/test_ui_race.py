@@ -67,3 +67,11 @@ async def test_the_race_line_varies_any_key(tmp_path):
         assert "write KEY=V1,V2" in str(list(app._notifications)[-1].message)
     runs = sorted(p.name for p in next(tmp_path.glob("compare-*")).iterdir())
     assert runs == ["model.init-he", "model.init-xavier"]
+
+
+async def test_the_race_line_offers_the_experiments_own_race(tmp_path):
+    experiment = tiny(epochs=1).with_overrides(['compare={optimizers="sgd:0.5,adam", seeds=2}'])
+    app = make_app(experiment, runs_root=tmp_path, throttle=THROTTLE, start_screen="compare")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert app.compare_screen.query_one("#race").value == "sgd:0.5,adam --seeds 2"

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from tuidl.errors import ConfigError
+from tuidl.experiment import Experiment
 from tuidl.presets import preset
 from tuidl.trainer import Trainer
-from tuidl.variants import plan_race
+from tuidl.variants import DEFAULT_RACE, parse_race, plan_race, race_line
 
 
 def small(name: str = "xor-mlp"):
@@ -84,3 +85,59 @@ def test_a_bad_race_is_one_clear_error(experiments, optimizers, vary, message):
         plan_race([small(name) for name in experiments], optimizers, vary)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_an_experiments_compare_table_is_its_default_race():
+    document = small().to_dict() | {
+        "compare": {"optimizers": "sgd:0.5,adam", "vary": ["train.batch_size=4,8"], "seeds": 2}
+    }
+    experiment = Experiment.from_dict(document)
+    variants = plan_race([experiment])
+    assert [(v.label, v.seed) for v in variants][:3] == [
+        ("sgd:0.5 train.batch_size=4", 0), ("sgd:0.5 train.batch_size=4", 1),
+        ("sgd:0.5 train.batch_size=8", 0),
+    ]  # fmt: skip
+    assert len(variants) == 8
+    assert [v.label for v in plan_race([experiment], "momentum")] == ["momentum"]  # options win
+    assert race_line(experiment) == "sgd:0.5,adam --vary train.batch_size=4,8 --seeds 2"
+    assert race_line(small()) == DEFAULT_RACE
+    assert parse_race(race_line(experiment)) == ("sgd:0.5,adam", ["train.batch_size=4,8"], 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sgd --seeds 0", "must be a whole number"),
+        ("sgd --seeds", "needs a value"),
+        ("sgd adam", "is not an option here"),
+        ("--jobs 2", "is not an option here"),
+        ("sgd --vary 'model.init=he", "close the quote"),
+    ],
+)
+def test_a_bad_race_line_is_one_clear_error(text, message):
+    with pytest.raises(ConfigError) as error:
+        parse_race(text)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"compare": {"optimisers": "sgd"}}, "did you mean 'optimizers'"),
+        ({"compare": {"vary": "model.init=he"}}, "vary must be a list"),
+        ({"compare": {"seeds": 0}}, "seeds"),
+        ({"lesson": 3}, "lesson must be a string"),
+    ],
+)
+def test_bad_lesson_or_compare_tables_are_named(table, message):
+    with pytest.raises(ConfigError) as error:
+        Experiment.from_dict(small().to_dict() | table)
+    assert message in str(error.value)
+
+
+def test_lesson_and_compare_round_trip_through_toml(tmp_path):
+    document = small().to_dict() | {"lesson": "watch x", "compare": {"optimizers": "sgd"}}
+    path = tmp_path / "e.toml"
+    Experiment.from_dict(document).save(path)
+    loaded = Experiment.load(path)
+    assert loaded.lesson == "watch x" and loaded.compare == {"optimizers": "sgd"}

@@ -21,7 +21,7 @@ from ...errors import ConfigError
 from ...render.bands import mean_spread, seed_band
 from ...render.charts import short
 from ...session.messages import Progress, RunStarted
-from ...variants import RACE_EXAMPLE, Variant, parse_race, plan_race
+from ...variants import RACE_EXAMPLE, Variant, parse_race, plan_race, race_line
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.linechart import PALETTE, LineChart
@@ -29,7 +29,6 @@ from ..widgets.panel import Panel
 from .records import RecordView
 from .train import PLOT_SECONDS, RunSeries
 
-DEFAULT_RACE = "sgd,momentum,adam"
 # the race table needs about 70 cells ("early stopped" in a row); beside the curves it gets 2/5
 # of the width, so below 180 columns it goes under them, at full width
 SIDE_BY_SIDE_COLUMNS = 180
@@ -55,11 +54,12 @@ class CompareScreen(RecordView):
         self.rates: dict[str, tuple[float, int, float]] = {}  # label -> (time, step, steps/s)
         self._dirty = False
         self._last_plot = -math.inf
+        self._offered = ""  # the race line offered for the experiment, until the user edits it
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="compare-controls"):
             yield Label("race ", classes="field-label")
-            yield Input(value=DEFAULT_RACE, placeholder=RACE_EXAMPLE, id="race")
+            yield Input(placeholder=RACE_EXAMPLE, id="race")
         with Horizontal(id="compare-body"):
             chart = LineChart(id="compare-curve", empty="s starts the race (o edits it)")
             yield Panel(chart, title="loss (smoothed) per variant", id="compare-curve-panel")
@@ -76,6 +76,12 @@ class CompareScreen(RecordView):
         table = self.query_one("#compare-table", DataTable)
         table.add_columns("variant", "state", "step", "loss", "val loss", "val acc", "steps/s")
         self.query_one("#compare-table", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        """Offer the experiment's own race (its `[compare]` table) unless the line was edited."""
+        field = self.query_one("#race", Input)
+        if self.app.experiment is not None and field.value == self._offered:
+            self._offered = field.value = race_line(self.app.experiment)
 
     @on(Input.Submitted, "#race")
     def _submitted(self, event: Input.Submitted) -> None:
