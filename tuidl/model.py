@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .initializers import INITIALIZERS
+from .initializers import InitSpec, check_init
 from .layers import Softmax, make_layer
 from .layers.base import Layer, Shape
 from .losses import LOSSES, Loss, SoftmaxCrossEntropy
@@ -37,11 +37,13 @@ class Sequential:
     optimizer state and checkpoints as `"<layer name>.<key>"`, e.g. `"conv2d_0.W"`.
     """
 
-    def __init__(self, layers: list[Layer], loss: str = "mse", init: str = "he") -> None:
+    def __init__(self, layers: list[Layer], loss: str = "mse", init: InitSpec = "he") -> None:
         if loss not in LOSSES:
             raise ConfigError(f"unknown loss {loss!r}{did_you_mean(loss, LOSSES)}")
-        if init not in INITIALIZERS:
-            raise ConfigError(f"unknown init {init!r}{did_you_mean(init, INITIALIZERS)}")
+        try:
+            init = check_init(init)
+        except ValueError as error:
+            raise ConfigError(f"[model] {error}") from None
         if not layers:
             raise ConfigError("the model has no layers; add at least one to [model] layers")
         self.layers = layers
@@ -223,7 +225,7 @@ def build_layer(
     index: int,
     shape: Shape,
     rng: np.random.Generator,
-    init: str,
+    init: InitSpec,
     params_before: int = 0,
 ) -> Shape:
     """Build the `index`-th layer on input `shape`; returns its output shape.
@@ -272,7 +274,7 @@ class LayerReport:
 
 
 def report_layers(
-    specs: list[dict[str, Any]], input_shape: Shape | None, init: str = "he"
+    specs: list[dict[str, Any]], input_shape: Shape | None, init: InitSpec = "he"
 ) -> list[LayerReport]:
     """Each layer of a draft built in turn, as far as it goes (the build screen's table).
 
@@ -281,7 +283,10 @@ def report_layers(
     problem, and all of them without an `input_shape` (data not loaded), get no shape.
     """
     rng = np.random.default_rng(0)
-    init = init if init in INITIALIZERS else "he"  # an unknown init is the model's problem
+    try:
+        check_init(init)
+    except ValueError:  # a bad init is the model's problem, reported as such
+        init = "he"
     shape = None if input_shape is None else tuple(input_shape)
     reports = []
     params = 0

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..initializers import InitSpec
 from ..validate import integer, number
 from .base import Layer, Shape
 
@@ -58,7 +59,9 @@ class PReLU(Layer):
     def param_count(self, input_shape: Shape) -> int:
         return input_shape[0] if len(input_shape) == 3 else input_shape[-1]
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
+    def build(
+        self, input_shape: Shape, rng: np.random.Generator, init: InitSpec | None = None
+    ) -> Shape:
         output_shape = super().build(input_shape, rng, init)
         channels = input_shape[0] if len(input_shape) == 3 else input_shape[-1]
         self.params = {"alpha": np.full(channels, self.INITIAL_SLOPE, np.float32)}

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..initializers import InitSpec
+
 Shape = tuple[int, ...]
 
 
@@ -36,7 +38,9 @@ class Layer:
         """The TOML keys of this layer (without `type`), enough to rebuild it."""
         return {}
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
+    def build(
+        self, input_shape: Shape, rng: np.random.Generator, init: InitSpec | None = None
+    ) -> Shape:
         """Check `input_shape`, make parameters and return the output shape.
 
         Args:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..initializers import InitSpec
 from ..validate import number
 from .base import Layer, Shape
 
@@ -32,7 +33,9 @@ class BatchNorm(Layer):
     def param_count(self, input_shape: Shape) -> int:
         return 2 * (input_shape[0] if len(input_shape) == 3 else input_shape[-1])
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
+    def build(
+        self, input_shape: Shape, rng: np.random.Generator, init: InitSpec | None = None
+    ) -> Shape:
         output_shape = super().build(input_shape, rng, init)
         features = input_shape[0] if len(input_shape) == 3 else input_shape[-1]
         self.params = {

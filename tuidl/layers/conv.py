@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..initializers import check_init, initialize
+from ..initializers import InitSpec, check_init, initialize
 from ..kernels.conv2d import conv2d_backward, conv2d_forward, conv2d_forward_train
 from ..validate import integer
 from .base import Layer, Shape
@@ -64,7 +64,7 @@ class Conv2D(Layer):
         kernel: int | list[int],
         stride: int = 1,
         padding: str | int = "valid",
-        init: str | None = None,
+        init: InitSpec | None = None,
     ) -> None:
         super().__init__()
         self.filters = integer("filters", filters, low=1)
@@ -126,7 +126,9 @@ class Conv2D(Layer):
         KH, KW = self.kernel_size
         return super().activation_floats(input_shape) + input_shape[0] * KH * KW * OH * OW
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
+    def build(
+        self, input_shape: Shape, rng: np.random.Generator, init: InitSpec | None = None
+    ) -> Shape:
         output_shape = super().build(input_shape, rng, init)
         C = input_shape[0]
         KH, KW = self.kernel_size

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..initializers import check_init, initialize
+from ..initializers import InitSpec, check_init, initialize
 from ..validate import integer
 from .base import Layer, Shape
 
@@ -20,7 +20,7 @@ class Dense(Layer):
     type = "dense"
     shrink_hint = "use fewer units (or pool before flatten, so fewer features reach it)"
 
-    def __init__(self, units: int, init: str | None = None) -> None:
+    def __init__(self, units: int, init: InitSpec | None = None) -> None:
         super().__init__()
         self.units = integer("units", units, low=1)
         self.init = None if init is None else check_init(init)
@@ -43,7 +43,9 @@ class Dense(Layer):
     def param_count(self, input_shape: Shape) -> int:
         return (input_shape[-1] + 1) * self.units
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
+    def build(
+        self, input_shape: Shape, rng: np.random.Generator, init: InitSpec | None = None
+    ) -> Shape:
         output_shape = super().build(input_shape, rng, init)
         d = input_shape[-1]
         scheme = self.init or init or "he"

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..initializers import InitSpec
 from ..validate import number
 from .base import Layer, Shape
 
@@ -26,7 +27,9 @@ class Dropout(Layer):
     def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate}
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
+    def build(
+        self, input_shape: Shape, rng: np.random.Generator, init: InitSpec | None = None
+    ) -> Shape:
         self.rng = rng.spawn(1)[0]
         return super().build(input_shape, rng, init)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..initializers import check_init, initialize
+from ..initializers import InitSpec, check_init, initialize
 from ..validate import integer, number
 from .activations import sigmoid
 from .base import Layer, Shape
@@ -40,7 +40,7 @@ class RBM(Layer):
         pretrain_lr: float = 0.1,
         momentum: float = 0.5,
         weight_decay: float = 0.0002,
-        init: str | None = None,
+        init: InitSpec | None = None,
     ) -> None:
         super().__init__()
         self.units = integer("units", units, low=1)
@@ -76,7 +76,9 @@ class RBM(Layer):
     def param_count(self, input_shape: Shape) -> int:
         return (input_shape[0] + 1) * self.units + input_shape[0]
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
+    def build(
+        self, input_shape: Shape, rng: np.random.Generator, init: InitSpec | None = None
+    ) -> Shape:
         self.rng = rng.spawn(1)[0]  # hidden samples of CD; saved with checkpoints
         output_shape = super().build(input_shape, rng, init)
         d = input_shape[0]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..initializers import check_init, initialize
+from ..initializers import InitSpec, check_init, initialize
 from ..kernels.lstm import lstm_backward, lstm_forward
 from ..kernels.rnn import rnn_backward, rnn_forward
 from ..validate import boolean, integer
@@ -30,7 +30,9 @@ class _Recurrent(Layer):
     states = 1  # (T, N, H) arrays of states the forward pass keeps for backward
     shrink_hint = "use fewer units"
 
-    def __init__(self, units: int, return_sequences: bool = False, init: str | None = None) -> None:
+    def __init__(
+        self, units: int, return_sequences: bool = False, init: InitSpec | None = None
+    ) -> None:
         """Validate the keys.
 
         Raises:
@@ -65,7 +67,9 @@ class _Recurrent(Layer):
         cache = input_shape[0] * self.units * (2 * self.gates + self.states)
         return super().activation_floats(input_shape) + cache
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, init: str | None = None) -> Shape:
+    def build(
+        self, input_shape: Shape, rng: np.random.Generator, init: InitSpec | None = None
+    ) -> Shape:
         output_shape = super().build(input_shape, rng, init)
         d, h, g = input_shape[1], self.units, self.gates
         scheme = self.init or init or "xavier_uniform"
