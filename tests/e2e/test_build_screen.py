@@ -105,7 +105,7 @@ async def test_every_setting_reaches_the_saved_file(tmp_path, monkeypatch):
         await type_into(pilot, "#data-keys", "label_column=label task=classification")
         build.query_one("#normalize", Select).value = "minmax"
         await type_into(pilot, "#val_split", "0.25")
-        build.query_one("#init", Select).value = "xavier"
+        await type_into(pilot, "#init", "xavier")
         build.query_one("#optimizer", Select).value = "momentum"
         await type_into(pilot, "#lr", "0.05")
         await type_into(pilot, "#opt-keys", "momentum=0.8, clip_norm=2")
@@ -265,3 +265,31 @@ async def test_a_loaded_file_keeps_its_comments_when_saved(tmp_path):
     assert "lr = 0.02  # try 0.1 too" in text
     saved = Experiment.load(tmp_path / "saved.toml")
     assert (saved.optimizer["lr"], saved.train["epochs"], saved.name) == (0.02, 4, "mine")
+
+
+async def test_init_takes_a_scale_as_text_and_keeps_a_table(tmp_path):
+    source = tmp_path / "table.toml"
+    tiny().with_overrides(['model.init={ name = "uniform", limit = 0.1 }']).save(source)
+    app = make_app(str(source), runs_root=None, start_screen="build")
+    async with app.run_test(size=SIZE) as pilot:
+        build = await loaded(pilot)
+        field = build.query_one("#init", Input)
+        assert field.value == '{name = "uniform", limit = 0.1}'
+        await save_as(pilot, tmp_path / "same.toml")  # shown, not touched: still a table
+        await type_into(pilot, "#init", "gaussian:abc")
+        assert "init 'gaussian:abc' needs a positive number after ':'" in problem(build, "init")
+        await pilot.press("enter")  # a value with a problem: enter stays in the field
+        assert app.focused is field
+        await pilot.press("backspace", "backspace", "backspace", *"0.5")
+        assert problem(build, "init") == "" and build.document["model"]["init"] == "gaussian:0.5"
+        await type_into(pilot, "#init", "ortho")
+        await pilot.press("right")  # takes the suggested name
+        assert field.value == "orthogonal"
+        await type_into(pilot, "#init", "uniform:0.2")
+        await pilot.press("escape")
+        await save_as(pilot, tmp_path / "scaled.toml")
+    assert Experiment.load(tmp_path / "same.toml").model["init"] == {
+        "name": "uniform",
+        "limit": 0.1,
+    }
+    assert 'init = "uniform:0.2"' in (tmp_path / "scaled.toml").read_text()

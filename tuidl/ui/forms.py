@@ -37,6 +37,10 @@ def format_value(value: Any) -> str:
     """`value` as text that `parse_value` reads back as it: strings bare when they can be."""
     if isinstance(value, str) and _BARE.fullmatch(value) and parse_value(value) == value:
         return value
+    if isinstance(value, dict):  # tomlkit.item makes a dict a [table] of lines of its own
+        table = tomlkit.inline_table()
+        table.update(value)
+        return table.as_string()
     return tomlkit.item(value).as_string()
 
 
@@ -126,7 +130,7 @@ SHOWN_DEFAULTS: dict[str, Any] = {
 # typed settings a draft may leave out, and what applies then (their fields' placeholders)
 TYPED_DEFAULTS: dict[str, Any] = {"seed": 0, "val_split": _LOADING["val_split"].default}
 # settings picked from a list (the others are typed)
-CHOICES = {"dataset", "normalize", "loss", "init", "optimizer", "shuffle", "early_stopping",
+CHOICES = {"dataset", "normalize", "loss", "optimizer", "shuffle", "early_stopping",
            "restore_best", "monitor"}  # fmt: skip
 # settings an edit of the key resets: their widgets show the draft anew
 RESETS: dict[str, tuple[str, ...]] = {
@@ -160,12 +164,14 @@ def edit_setting(document: dict[str, Any], setting: str, value: Any) -> dict[str
     section = SETTINGS[setting](draft, value)
     if section == "data":
         _check_data(draft["data"])
-    elif section != "model":  # loss and init are picked from lists; the layers are analyzed
-        rest = copy.deepcopy(_VALID_REST)
-        if section == "top":
-            Experiment.from_dict(rest | {k: draft[k] for k in ("name", "seed") if k in draft})
-        else:
-            Experiment.from_dict(rest | {section: draft[section]})
+        return draft
+    rest = copy.deepcopy(_VALID_REST)
+    if section == "top":
+        Experiment.from_dict(rest | {k: draft[k] for k in ("name", "seed") if k in draft})
+    elif section == "model":  # its loss and init; the layers are analyzed on their own
+        Experiment.from_dict(rest | {"model": draft["model"] | rest["model"]})
+    else:
+        Experiment.from_dict(rest | {section: draft[section]})
     return draft
 
 
@@ -235,6 +241,15 @@ def _data_value(key: str, typed: bool, draft: dict[str, Any], value: Any) -> str
 
 def _model_choice(key: str, draft: dict[str, Any], value: str) -> str:
     _chosen(draft["model"], key, value)
+    return "model"
+
+
+def _init(draft: dict[str, Any], text: str) -> str:
+    """A typed init: a name, `gaussian:0.01`, or a table `{ name = "uniform", limit = 0.1 }`."""
+    if text.strip():
+        _chosen(draft["model"], "init", parse_value(text))
+    else:
+        draft["model"].pop("init", None)
     return "model"
 
 
@@ -339,7 +354,7 @@ SETTINGS: dict[str, Callable[[dict[str, Any], Any], str]] = {
     "normalize": partial(_data_value, "normalize", False),
     "val_split": partial(_data_value, "val_split", True),
     "loss": partial(_model_choice, "loss"),
-    "init": partial(_model_choice, "init"),
+    "init": _init,
     "optimizer": _optimizer,
     "lr": _lr,
     "opt-keys": _optimizer_keys,

@@ -19,7 +19,7 @@ from textual.widgets import Input, Label, Select, Static
 from ...datasets import DATASETS
 from ...datasets.normalize import METHODS
 from ...experiment import MONITORS
-from ...initializers import INITIALIZERS
+from ...initializers import INIT_NAMES
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS
 from ...presets import PRESETS
@@ -79,7 +79,13 @@ class SettingsPanel(VerticalScroll):
         yield from self._typed("val_split")
         yield Static("model", classes="section")
         yield from self._row("loss", _choice("loss", [(n, n) for n in LOSSES]))
-        yield from self._row("init", _choice("init", [(n, n) for n in INITIALIZERS]))
+        init = Input(
+            id="init",
+            placeholder="default he; or xavier, svd, gaussian:STD, uniform:LIMIT ...",
+            suggester=SuggestFromList(INIT_NAMES),
+            compact=True,
+        )
+        yield from self._row("init", init, problem=True)
         yield Static("optimizer", classes="section")
         yield from self._row("optimizer", _choice("optimizer", [(n, n) for n in OPTIMIZERS]))
         yield from self._typed("lr", "learning rate")
