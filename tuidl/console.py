@@ -147,6 +147,18 @@ def summary_table(rows: list[tuple[str, tuple[int, ...], int]], total: int) -> T
     return table
 
 
+def weight_sharing_lines(
+    rows: list[tuple[str, tuple[int, ...], tuple[int, ...], int, int]],
+) -> list[str]:
+    """`Sequential.weight_sharing` for `tuidl summary`: one line per conv2d layer, its
+    parameters against those of a dense layer between the same sizes."""
+    return [
+        f"weight sharing: {name} has {params:,} parameters; a dense layer from "
+        f"{'x'.join(map(str, shape_in))} to {'x'.join(map(str, shape_out))} would need {dense:,}"
+        for name, shape_in, shape_out, params, dense in rows
+    ]
+
+
 def metrics_table(logs: dict[str, Any]) -> Table:
     """Final metrics of a run, one row each."""
     table = Table("metric", "final")

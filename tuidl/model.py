@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .initializers import InitSpec, check_init
-from .layers import Softmax, make_layer
+from .layers import Conv2D, Softmax, make_layer
 from .layers.base import Layer, Shape
 from .losses import LOSSES, Loss, SoftmaxCrossEntropy
 from .suggest import did_you_mean
@@ -217,6 +217,22 @@ class Sequential:
         return [
             (layer.name, layer.output_shape, sum(v.size for v in layer.params.values()))
             for layer in self.layers
+        ]
+
+    def weight_sharing(self) -> list[tuple[str, Shape, Shape, int, int]]:
+        """What sharing its kernels saves each conv2d layer of a built model: (name, input
+        shape, output shape, its parameter count, the parameter count of a dense layer between
+        the same sizes: in * out weights and out biases)."""
+        return [
+            (
+                layer.name,
+                layer.input_shape,
+                layer.output_shape,
+                sum(v.size for v in layer.params.values()),
+                (math.prod(layer.input_shape) + 1) * math.prod(layer.output_shape),
+            )
+            for layer in self.layers
+            if isinstance(layer, Conv2D)
         ]
 
 

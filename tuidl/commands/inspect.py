@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 from rich.table import Table
 
-from ..console import make_console, summary_table
+from ..console import make_console, summary_table, weight_sharing_lines
 from ..experiment import Experiment
 from ..gradcheck import check_model
 from ..presets import PRESETS
@@ -20,7 +20,9 @@ GRADCHECK_ENTRIES = 20  # random entries checked per array: two forward passes e
 
 
 def add_inspect_commands(commands) -> None:
-    summary = commands.add_parser("summary", help="layer table: output shapes and parameters")
+    summary = commands.add_parser(
+        "summary", help="layer table: output shapes and parameters; what conv weight sharing saves"
+    )
     summary.add_argument("experiment", help="preset name or experiment .toml file")
     add_experiment_options(summary)
     summary.set_defaults(run=summary_command)
@@ -59,6 +61,8 @@ def summary_command(args: argparse.Namespace) -> int:
     console = make_console()
     console.print(f"{experiment.name}: input {dataset.input_shape} from {dataset.name}")
     console.print(summary_table(model.summary(), model.count_params()))
+    for line in weight_sharing_lines(model.weight_sharing()):
+        console.print(line)
     return 0
 
 
