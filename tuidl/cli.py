@@ -153,7 +153,9 @@ def app_command(argv: list[str]) -> int:
     _prepare_terminal(args.color)
     from .ui.app import make_app
 
-    app = make_app(experiment, runs_root=args.out, data_dir=args.data_dir, train_in="process")
+    app = make_app(
+        experiment, runs_root=args.out, data_dir=args.data_dir, train_in="process", lesson_card=True
+    )
     app.run()
     return app.return_code or 0
 

@@ -61,6 +61,7 @@ from .screens.help import ConfirmScreen, HelpScreen
 from .screens.records import RecordView
 from .screens.train import TrainScreen
 from .status import StatusReport
+from .widgets import lessoncard
 from .widgets.statusline import Status, StatusLine
 
 COMMAND_RECHECK = 0.005  # a key's command not yet applied by the trainer: look again this soon
@@ -82,6 +83,7 @@ class TuidlApp(SessionControls, App):
         Binding("t", "show('train')", "train"),
         Binding("c", "show('compare')", "compare"),
         Binding("S", "screenshot", "screenshot (SVG)", show=False),
+        Binding(lessoncard.KEY, "lesson", "lesson card", show=False),
     ]
 
     def __init__(
@@ -96,8 +98,10 @@ class TuidlApp(SessionControls, App):
         start_screen: str = "train",
         clock=time.monotonic,
         train_in: str = "process",
+        lesson_card: bool = False,
     ) -> None:
         super().__init__()
+        self.lesson_card = lesson_card
         self.train_in = train_in
         self.experiment = experiment
         self.view_dirs = view_dirs
@@ -145,6 +149,8 @@ class TuidlApp(SessionControls, App):
         elif self.experiment is not None:
             self.build_screen.load_experiment(self.experiment)
             self.start_training(self.experiment, paused=not self.autostart)
+            if self.lesson_card:
+                lessoncard.show_card(self.screen, self.experiment)
         self.set_interval(TICK_SECONDS, self._timer_tick)
         # The screens' objects (tens of thousands, alive for the whole session) made each full
         # garbage collection take 50-80 ms, holding the GIL: a stalled frame or key. Frozen
@@ -214,12 +220,19 @@ class TuidlApp(SessionControls, App):
         # widget, when the bindings run. Each time: hold the trainers, and let them go after
         # the next repaint (so at most one repaint for a key a widget keeps to itself).
         self.priority.begin()
+        if event.key != lessoncard.KEY:
+            lessoncard.close_card(self.screen)
         self._in_key = True
         try:
             await super().on_event(event)
         finally:
             self._in_key = False
         self.call_after_refresh(self.call_after_refresh, self.priority.end)
+
+    def action_lesson(self) -> None:
+        """Show the experiment's lesson card, or close it."""
+        if not lessoncard.close_card(self.screen):
+            lessoncard.show_card(self.screen, self.experiment)
 
     @on(ExperimentAccepted)
     def _train_accepted(self, event: ExperimentAccepted) -> None:
@@ -441,6 +454,7 @@ def make_app(
     start_screen: str = "train",
     clock=time.monotonic,
     train_in: str = "process",
+    lesson_card: bool = False,
 ) -> TuidlApp:
     """The app on `experiment` (an Experiment, a preset name or .toml path; the default preset
     when None), or following `view_dirs` (run directories, or folders of them) for `tuidl
@@ -454,6 +468,7 @@ def make_app(
         clock: time source for rates (tests pass a fixed one).
         train_in: "process" (what `tuidl` uses: a child process, which shares no GIL with
             the UI) or "thread" (a thread of the app: a test can look at its trainer).
+        lesson_card: show the experiment's lesson card at start (as `tuidl` does).
     """
     if view_dirs is not None:
         return TuidlApp(None, view_dirs=run_dirs_in(view_dirs), runs_root=None, clock=clock)
@@ -472,4 +487,5 @@ def make_app(
         start_screen=start_screen,
         clock=clock,
         train_in=train_in,
+        lesson_card=lesson_card,
     )
