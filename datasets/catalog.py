@@ -1,10 +1,10 @@
 """The catalog: every dataset name, its `[data]` keys, and `load_dataset`.
 
 Names: spiral circles xor gauss moons (2D classification), sine adding reber (sequences),
-digits (bundled images), mnist fashion-mnist (IDX files), and the user forms csv:PATH, idx:DIR,
-text:PATH. `DATASETS` maps each name (the user forms under `csv:PATH` ...) to a `DatasetInfo`
-that `tuidl data list` and the app's picker show. A relative PATH is taken from the current
-directory; `~` is expanded.
+digits (bundled images), mnist fashion-mnist (IDX files), point (one sample, for surface
+models), and the user forms csv:PATH, idx:DIR, text:PATH. `DATASETS` maps each name (the user
+forms under `csv:PATH` ...) to a `DatasetInfo` that `tuidl data list` and the app's picker
+show. A relative PATH is taken from the current directory; `~` is expanded.
 """
 
 from __future__ import annotations
@@ -131,6 +131,12 @@ def _reber(p, rng, data_dir, path) -> Raw:
     )
 
 
+def _point(p, rng, data_dir, path) -> Raw:
+    # a surface model ignores its input and the value loss its target: one sample of each
+    # makes every epoch one update (batch_size 1) and leaves nothing to validate on
+    return Raw(np.zeros((1, 1)), np.zeros((1, 1)), "regression", 1, "flat", "generated (one point)")
+
+
 def _digits(p, rng, data_dir, path) -> Raw:
     x, y = load_digits_arrays()
     return Raw(
@@ -203,6 +209,8 @@ DATASETS: dict[str, DatasetInfo] = dict(
               "embedded Reber grammar: predict the next symbol",
               {"n": _n(1000), "T": Param("int", 24, "padded string length", low=9,
                                          high=10_000, aliases=("length",))}, _reber),
+        _info("point", "table", "regression", "(1,)", "1", "generated",
+              "one blank sample, for surface models (each epoch one update)", {}, _point),
         _info("csv:PATH", "table", "classification", "(F,)", "rows", "your file",
               "numeric CSV with a label column (header detected)",
               {"label_column": Param("column", -1, "label column index or header name"),

@@ -2,11 +2,13 @@
 
 Softmax and sigmoid are fused into their cross-entropies: the model's last layer outputs
 logits, which is both cheaper and free of the log(0) that a separate softmax layer invites. A
-last softmax layer is fused the same way: the model hands the loss that layer's input.
+last softmax layer is fused the same way: the model hands the loss that layer's input. `value`
+is the output itself, what a surface experiment minimizes.
 """
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -109,6 +111,20 @@ class BinaryCrossEntropy(Loss):
         return sigmoid(y)
 
 
+class Value(Loss):
+    """The mean of the model's outputs themselves; targets are ignored. For a surface layer
+    (`tuidl.layers.surface`), whose output is its function's value: training minimizes f."""
+
+    type = "value"
+
+    def forward(self, y: np.ndarray, t: np.ndarray) -> float:
+        self._shape, self._dtype = y.shape, y.dtype
+        return float(np.mean(y))
+
+    def backward(self) -> np.ndarray:
+        return np.full(self._shape, 1.0 / math.prod(self._shape), self._dtype)
+
+
 LOSSES: dict[str, type[Loss]] = {
-    cls.type: cls for cls in (MSE, SoftmaxCrossEntropy, BinaryCrossEntropy)
+    cls.type: cls for cls in (MSE, SoftmaxCrossEntropy, BinaryCrossEntropy, Value)
 }

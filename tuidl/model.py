@@ -13,6 +13,7 @@ from .errors import ConfigError
 from .initializers import InitSpec, check_init
 from .layers import Conv2D, Softmax, make_layer
 from .layers.base import Layer, Shape
+from .layers.surface import surface_problem
 from .losses import LOSSES, Loss, SoftmaxCrossEntropy
 from .suggest import did_you_mean
 from .validate import memory_to_spare, size_text, within_memory
@@ -56,6 +57,9 @@ class Sequential:
                 'sigmoid to its probabilities; use loss = "softmax_cross_entropy" (fused with '
                 "the softmax) or remove the softmax layer"
             )
+        problem = surface_problem(layers, loss)
+        if problem:
+            raise ConfigError(problem)
         fused = isinstance(last, Softmax) and isinstance(self.loss, SoftmaxCrossEntropy)
         self.logit_layers = layers[:-1] if fused else layers  # the layers the loss backprops
         self.input_shape: Shape | None = None
@@ -349,6 +353,8 @@ def batch_problem(model: Sequential, batch_size: int, train_samples: int) -> str
 def output_problem(shape: Shape, dataset, loss: str | None = None) -> str:
     """Why a model's output `shape` (and its `loss`, when given) does not fit the dataset's
     targets ('' when it does)."""
+    if loss == "value":  # it reads no targets
+        return ""
     labels = np.issubdtype(dataset.y_train.dtype, np.integer)
     if loss is not None:
         problem = _loss_problem(shape, dataset, loss, labels)

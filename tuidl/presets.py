@@ -10,6 +10,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .experiment import Experiment
+from .layers.surface import surface_presets
 from .suggest import did_you_mean
 
 DEFAULT_PRESET = "spiral-mlp"
@@ -163,6 +164,8 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "the same adding problem with an LSTM: the gates carry the two numbers to the end",
         _adding("lstm"),
     ),
+    # surfaces: a point on f(x, y), one update per epoch, its path drawn live
+    **surface_presets(),
 }
 
 

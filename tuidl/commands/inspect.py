@@ -97,6 +97,7 @@ def gradcheck_command(args: argparse.Namespace) -> int:
 
 
 def presets_command(args: argparse.Namespace) -> int:
+    width = max(map(len, PRESETS))
     for name, (about, _) in PRESETS.items():
-        print(f"{name:<14} {about}")
+        print(f"{name:<{width}} {about}")
     return 0

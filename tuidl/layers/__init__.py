@@ -16,6 +16,7 @@ from .dropout import Dropout
 from .pool import AvgPool2D, MaxPool2D
 from .rbm import RBM
 from .recurrent import LSTM, RNN
+from .surface import Surface
 
 __all__ = [
     "LAYERS",
@@ -37,6 +38,7 @@ __all__ = [
     "ReLU",
     "Sigmoid",
     "Softmax",
+    "Surface",
     "Tanh",
     "make_layer",
 ]
@@ -62,6 +64,7 @@ LAYERS: dict[str, type[Layer]] = {
         RNN,
         LSTM,
         RBM,
+        Surface,
     )
 }
 
