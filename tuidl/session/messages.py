@@ -58,10 +58,15 @@ class Save(Command):
 
 @dataclass(frozen=True)
 class ShowView(Command):
-    """Show another conv layer's filters (`conv` steps) or probe input (`input` steps)."""
+    """Show other filters (`conv` steps), probe input (`input` steps), hidden layer of the
+    space panel (`layer` steps) or pair of its units (`units` steps), or misclassified
+    example (`wrong` steps)."""
 
     conv: int = 0
     input: int = 0
+    layer: int = 0
+    units: int = 0
+    wrong: int = 0
 
 
 # ---- records: what happened, in order, per run ----
@@ -160,8 +165,38 @@ class Boundary:
 
 
 @dataclass(frozen=True)
+class Space:
+    """The input plane as hidden layer `name` (the `index`-th of `count`, `width` units) maps
+    it, projected on its units `units`: the plane's grid lines (`lines`, (L, M, 2): L lines
+    of M points) and the data `points` with their `labels`, all mapped."""
+
+    name: str
+    index: int
+    count: int
+    width: int
+    units: tuple[int, int]
+    lines: np.ndarray
+    points: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class Misclassified:
+    """Validation example `index` of `total` the model gets wrong (at the latest epoch's
+    end): its `image`, `true` class, and its `top` classes with their probabilities."""
+
+    image: np.ndarray
+    true: int
+    top: list[tuple[int, float]]
+    index: int
+    total: int
+
+
+@dataclass(frozen=True)
 class Filters:
-    """The weights `W (F, C, KH, KW)` of conv layer `name`, the `index`-th of `count`."""
+    """The weights `W (F, C, KH, KW)` of conv layer `name`, the `index`-th of `count`; for a
+    dense or rbm layer that sees the image itself, one picture per unit (its weights in the
+    image's shape: `W (units, C, H, W)`)."""
 
     name: str
     W: np.ndarray
@@ -197,6 +232,8 @@ class ProbeTaken(Record):
     filters: Filters | None = None
     feature_maps: FeatureMaps | None = None
     samples: Samples | None = None
+    space: Space | None = None
+    wrong: Misclassified | None = None
 
 
 @dataclass(frozen=True)

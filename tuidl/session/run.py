@@ -208,8 +208,8 @@ class SingleRun:
                     path = str(folder / "checkpoint.npz")
                 save_checkpoint(path, trainer.model, trainer.optimizer, trainer.state_dict())
                 self.records.put(Saved(SOURCE, path))
-            case ShowView(conv=conv, input=input_):
-                self.sink.probe.choose(conv, input_)
+            case ShowView() as view:
+                self.sink.probe.choose(view)
                 self.sink.maybe_probe(trainer, force=True)
             case Reinit():
                 trainer.finish()  # interrupted, unless it had ended already
