@@ -101,7 +101,9 @@ class Probe:
         if pictured:
             self.conv %= len(pictured)
             layer = pictured[self.conv]
-            filters = Filters(layer.name, _pictures(layer, model), self.conv, len(pictured))
+            filters = Filters(
+                layer.name, _pictures(layer, model), self.conv, len(pictured), layer is dense
+            )
             if len(self.sample_x) and layer.type == "conv2d":
                 self.input %= len(self.sample_x)
                 image = self.sample_x[self.input]

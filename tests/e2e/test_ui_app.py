@@ -511,7 +511,7 @@ async def test_f_without_a_conv_layer_says_so(tmp_path):
         await wait_for(pilot, lambda: app.train_screen.query_one("#boundary").display)
         app.notify = lambda message, **kw: notes.append(message)
         await pilot.press("f")
-        assert any("no conv2d layer" in n for n in notes)
+        assert any("f and i pick a conv layer" in n for n in notes)
 
 
 async def _digits_after_one_epoch(pilot, app) -> None:

@@ -42,6 +42,7 @@ def test_dense_weights_on_images_are_one_picture_per_unit():
     filters = Probe(trainer.dataset).take(trainer, "run").filters
     rbm = trainer.model.layers[1]
     assert filters.name == rbm.name and filters.W.shape == (rbm.output_shape[0], 1, 8, 8)
+    assert filters.per_unit
     unit = 5
     np.testing.assert_array_equal(filters.W[unit].ravel(), rbm.params["W"][:, unit])
 

@@ -19,9 +19,8 @@ from tuidl.session.priority import UiPriority
 from tuidl.session.run import Launch, SingleRun
 from tuidl.session.sink import RecordQueue
 from tuidl.ui.app import make_app
-from tuidl.ui.history import LIMIT
+from tuidl.ui.history import LIMIT, RunSeries
 from tuidl.ui.pacing import FORWARD_MAX_SECONDS, FORWARD_SECONDS, PanelPacer
-from tuidl.ui.screens.train import RunSeries
 from tuidl.ui.widgets.boundary import DecisionBoundary
 from tuidl.ui.widgets.footer import KeyFooter
 from tuidl.ui.widgets.heatmap import GradHeatmap

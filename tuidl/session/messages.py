@@ -196,12 +196,13 @@ class Misclassified:
 class Filters:
     """The weights `W (F, C, KH, KW)` of conv layer `name`, the `index`-th of `count`; for a
     dense or rbm layer that sees the image itself, one picture per unit (its weights in the
-    image's shape: `W (units, C, H, W)`)."""
+    image's shape: `W (units, C, H, W)`, `per_unit`)."""
 
     name: str
     W: np.ndarray
     index: int
     count: int
+    per_unit: bool = False
 
 
 @dataclass(frozen=True)

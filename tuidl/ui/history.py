@@ -1,5 +1,5 @@
 """A run's per-step history in bounded memory: the loss curve (`Envelope`) and the gradient
-norms per layer (`BinnedMeans`).
+norms per layer (`BinnedMeans`); a run's curves as the screens keep them (`RunSeries`).
 
 spiral-mlp sends 2,500 step records a second. Kept whole, in lists, an hour of it held about
 2 GB in the app, and each redraw went over all of it. Here each history is at most `limit`
@@ -12,11 +12,14 @@ constant.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from ..render.charts import extreme_picks
+from ..smoothing import smooth
 
+EPOCH_METRICS = ("train_loss", "val_loss", "train_acc", "val_acc")
 LIMIT = 4096  # entries; a 160-column chart shows at most 2 points per column
 
 
@@ -160,3 +163,51 @@ class BinnedMeans:
         self._sums[:pairs] = sums[0::2] + sums[1::2]
         self._counts[:pairs] = counts[0::2] + counts[1::2]
         self.width *= 2
+
+
+class RunSeries:
+    """The curves of one run: the loss per step in bounded histories, epoch metrics as lists."""
+
+    def __init__(self) -> None:
+        self.loss = Envelope()  # the batch loss of each step
+        self.smooth = Envelope()  # its exponential moving average
+        # train/val loss and accuracy at each epoch's last step, bounded like the loss
+        self.epochs: dict[str, Envelope] = {}
+        self.last_step: dict[str, Any] | None = None
+        self.last_epoch: dict[str, Any] | None = None
+        self.pretrain: dict[str, tuple[list[float], list[float]]] = {}  # rbm layer: x, error
+        self.pretrain_epochs = 0  # pretraining epochs seen, over all layers (the x axis)
+
+    @property
+    def steps(self) -> int:
+        """Step records seen."""
+        return self.loss.count
+
+    def add_epochs(self, records: list[dict[str, Any]]) -> None:
+        """Epoch records, in order."""
+        for key in EPOCH_METRICS:
+            mine = [record for record in records if key in record]
+            if mine:
+                xs = [record["step"] for record in mine]
+                self.epochs.setdefault(key, Envelope()).extend(xs, [_num(r[key]) for r in mine])
+        self.last_epoch = records[-1]
+
+    def add_pretrain(self, record: dict[str, Any]) -> None:
+        self.pretrain_epochs += 1
+        xs, ys = self.pretrain.setdefault(record["layer"], ([], []))
+        xs.append(self.pretrain_epochs)
+        ys.append(_num(record["recon_error"]))
+
+    def add_steps(self, steps: list[dict[str, Any]]) -> None:
+        """Step records, in order (one numpy pass over their gradient norms)."""
+        if not steps:
+            return
+        xs = [record["step"] for record in steps]
+        losses = [_num(record["loss"]) for record in steps]
+        self.loss.extend(xs, losses)
+        self.smooth.extend(xs, smooth(losses, self.smooth.last))
+        self.last_step = steps[-1]
+
+
+def _num(value: Any) -> float:
+    return float(value)  # JSON's "nan" strings too

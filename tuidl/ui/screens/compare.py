@@ -22,12 +22,13 @@ from ...render.bands import mean_spread, seed_band
 from ...render.charts import short
 from ...session.messages import Progress, RunStarted
 from ...variants import RACE_EXAMPLE, Variant, parse_race, plan_race, race_line
+from ..history import RunSeries
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.linechart import PALETTE, LineChart
 from ..widgets.panel import Panel
 from .records import RecordView
-from .train import PLOT_SECONDS, RunSeries
+from .train import PLOT_SECONDS
 
 # the race table needs about 70 cells ("early stopped" in a row); beside the curves it gets 2/5
 # of the width, so below 180 columns it goes under them, at full width

@@ -29,8 +29,7 @@ from ...session.messages import (
     ShowView,
     Step,
 )
-from ...smoothing import smooth
-from ..history import Envelope
+from ..history import RunSeries
 from ..widgets.actstats import ActivationStats
 from ..widgets.alertbanner import AlertBanner
 from ..widgets.boundary import DecisionBoundary
@@ -41,65 +40,19 @@ from ..widgets.heatmap import GradHeatmap
 from ..widgets.linechart import PALETTE, LineChart
 from ..widgets.panel import Panel, ScrollPanel
 from ..widgets.samples import ConfusionMatrix, SampleStrip
+from ..widgets.spaceview import SpaceView
 from ..widgets.statusline import StatusLine
+from ..widgets.wrongexample import WrongExample
 from .records import RecordView
 
-EPOCH_METRICS = ("train_loss", "val_loss", "train_acc", "val_acc")
 PLOT_SECONDS = 0.5
 IMAGE_SECONDS = 1.0
 PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel", "samples-panel"]
 LEFT_PANELS = {"loss-panel", "heat-panel", "samples-panel"}  # the rest are in the right column
 # keys that drive the app's own trainer: hidden (footer, help) and off in `tuidl view`
 TRAINING_ACTIONS = {"toggle_pause", "step_once", "reinit", "resume_run", "lr_up", "lr_down",
-                    "save", "next_filters", "next_input"}  # fmt: skip
-
-
-class RunSeries:
-    """The curves of one run: the loss per step in bounded histories, epoch metrics as lists."""
-
-    def __init__(self) -> None:
-        self.loss = Envelope()  # the batch loss of each step
-        self.smooth = Envelope()  # its exponential moving average
-        # train/val loss and accuracy at each epoch's last step, bounded like the loss
-        self.epochs: dict[str, Envelope] = {}
-        self.last_step: dict[str, Any] | None = None
-        self.last_epoch: dict[str, Any] | None = None
-        self.pretrain: dict[str, tuple[list[float], list[float]]] = {}  # rbm layer: x, error
-        self.pretrain_epochs = 0  # pretraining epochs seen, over all layers (the x axis)
-
-    @property
-    def steps(self) -> int:
-        """Step records seen."""
-        return self.loss.count
-
-    def add_epochs(self, records: list[dict[str, Any]]) -> None:
-        """Epoch records, in order."""
-        for key in EPOCH_METRICS:
-            mine = [record for record in records if key in record]
-            if mine:
-                xs = [record["step"] for record in mine]
-                self.epochs.setdefault(key, Envelope()).extend(xs, [_num(r[key]) for r in mine])
-        self.last_epoch = records[-1]
-
-    def add_pretrain(self, record: dict[str, Any]) -> None:
-        self.pretrain_epochs += 1
-        xs, ys = self.pretrain.setdefault(record["layer"], ([], []))
-        xs.append(self.pretrain_epochs)
-        ys.append(_num(record["recon_error"]))
-
-    def add_steps(self, steps: list[dict[str, Any]]) -> None:
-        """Step records, in order (one numpy pass over their gradient norms)."""
-        if not steps:
-            return
-        xs = [record["step"] for record in steps]
-        losses = [_num(record["loss"]) for record in steps]
-        self.loss.extend(xs, losses)
-        self.smooth.extend(xs, smooth(losses, self.smooth.last))
-        self.last_step = steps[-1]
-
-
-def _num(value: Any) -> float:
-    return float(value) if not isinstance(value, str) else float(value)  # "nan" -> nan
+                    "save", "next_filters", "next_input", "next_layer", "next_units",
+                    "next_wrong"}  # fmt: skip
 
 
 class TrainScreen(RecordView):
@@ -116,6 +69,9 @@ class TrainScreen(RecordView):
         Binding("a", "toggle_metric", "loss/acc"),
         Binding("f", "next_filters", "filters"),
         Binding("i", "next_input", "input"),
+        Binding("h", "next_layer", "space layer", show=False),
+        Binding("u", "next_units", "space units", show=False),
+        Binding("w", "next_wrong", "next mistake", show=False),
         Binding("l", "toggle_log", "log y", show=False),
         Binding("tab", "next_panel", "panel", show=False),
         Binding("shift+tab", "previous_panel", "panel", show=False),
@@ -154,7 +110,8 @@ class TrainScreen(RecordView):
                 yield ScrollPanel(
                     Horizontal(SampleStrip(id="samples"), ConfusionMatrix(id="confusion"),
                                id="samples-row"),
-                    title="predictions (val) · confusion (val, latest epoch)",
+                    WrongExample(id="wrong"),
+                    title="predictions (val) · confusion (val, latest epoch) · mistakes",
                     id="samples-panel",
                     classes="secondary -unused",
                 )  # fmt: skip
@@ -164,7 +121,9 @@ class TrainScreen(RecordView):
                 yield Panel(ActivationStats(id="acts"), title="activations",
                             id="act-panel", classes="secondary")  # fmt: skip
                 yield ScrollPanel(
-                    DecisionBoundary(id="boundary"),
+                    Horizontal(
+                        DecisionBoundary(id="boundary"), SpaceView(id="space"), id="plane-row"
+                    ),
                     FilterGrid(id="filters"),
                     title="view",
                     id="view-panel",
@@ -173,7 +132,7 @@ class TrainScreen(RecordView):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        for widget_id in ("boundary", "filters"):
+        for widget_id in ("plane-row", "boundary", "space", "filters"):
             self.query_one(f"#{widget_id}").display = False
         self.watch_current(self.current)
 
@@ -332,20 +291,27 @@ class TrainScreen(RecordView):
     def _draw_images(self) -> None:
         probe = self._probe
         if probe is not None:
-            boundary, filters = self.query_one(DecisionBoundary), self.query_one(FilterGrid)
-            boundary.display = probe.boundary is not None
-            filters.display = probe.filters is not None and not boundary.display
+            plane, filters = self.query_one("#plane-row"), self.query_one(FilterGrid)
+            plane.display = self.query_one(DecisionBoundary).display = probe.boundary is not None
+            filters.display = probe.filters is not None and not plane.display
             maps = probe.feature_maps
             if probe.boundary is not None:
-                boundary.set_boundary(probe.boundary, probe.step)
-                self._set_title("view-panel", "decision boundary")
+                self.query_one(DecisionBoundary).set_boundary(probe.boundary, probe.step)
+                space = self.query_one(SpaceView)
+                space.display = probe.space is not None
+                title = "decision boundary"
+                if probe.space is not None:
+                    space.set_space(probe.space)
+                    title += f" · space of {probe.space.name} (h, u)"
+                self._set_title("view-panel", title)
             elif probe.filters is not None:
                 filters.set_filters(probe.filters, maps)
                 self._set_title("view-panel", filter_title(probe.filters, maps))
             if probe.samples is not None:
                 highlight = maps.input if maps is not None else None
                 self.query_one(SampleStrip).set_samples(probe.samples, highlight)
-            self._set_used("view-panel", boundary.display or filters.display)
+                self.query_one(WrongExample).set_example(probe.wrong)
+            self._set_used("view-panel", plane.display or filters.display)
             self._set_used("samples-panel", probe.samples is not None)
         if self._pending_confusion is not None:
             self.query_one(ConfusionMatrix).set_confusion(self._pending_confusion.matrix)
@@ -428,14 +394,24 @@ class TrainScreen(RecordView):
         self.app.send(Save())
 
     def action_next_filters(self) -> None:
-        self._show_view(ShowView(conv=1))
+        self._show_view(ShowView(conv=1), "filters", "f and i pick a conv layer's filters")
 
     def action_next_input(self) -> None:
-        self._show_view(ShowView(input=1))
+        self._show_view(ShowView(input=1), "feature_maps", "i picks the input of feature maps")
 
-    def _show_view(self, command: ShowView) -> None:
-        if self._probe is not None and self._probe.filters is None:
-            self.notify("no conv2d layer here: f and i pick its filters and feature maps")
+    def action_next_layer(self) -> None:
+        self._show_view(ShowView(layer=1), "space", "h and u pick the space of 2-D data")
+
+    def action_next_units(self) -> None:
+        self._show_view(ShowView(units=1), "space", "h and u pick the space of 2-D data")
+
+    def action_next_wrong(self) -> None:
+        self._show_view(ShowView(wrong=1), "wrong", "w browses misclassified images")
+
+    def _show_view(self, command: ShowView, view: str, meaning: str) -> None:
+        """Ask for another view of the probe, if the run has that view."""
+        if self._probe is not None and getattr(self._probe, view) is None:
+            self.notify(f"nothing to pick here: {meaning}")
             return
         self._last_image = -math.inf  # draw the new probe as soon as it arrives
         self.app.send(command)

@@ -25,7 +25,7 @@ def _shade(k: int, t: float) -> str:
 
 
 _REGION = [[_shade(k, 0.12 + 0.4 * s / (SHADES - 1)) for s in range(SHADES)] for k in range(8)]
-_POINT = [_hex(rgb) for rgb in CLASS_RGB]
+POINT_COLORS = [_hex(rgb) for rgb in CLASS_RGB]
 
 
 def boundary_pixels(
@@ -52,7 +52,7 @@ def boundary_pixels(
     cols = np.clip(np.round((points[:, 0] - x0) / (x1 - x0) * (side - 1)), 0, side - 1)
     rows = np.clip(np.round((y1 - points[:, 1]) / (y1 - y0) * (side - 1)), 0, side - 1)
     for r, col, label in zip(rows.astype(int), cols.astype(int), labels.tolist(), strict=True):
-        pixels[r][col] = _POINT[label % 8]
+        pixels[r][col] = POINT_COLORS[label % 8]
     return pixels
 
 

@@ -22,6 +22,9 @@ def filter_title(filters: Filters, maps: FeatureMaps | None) -> str:
     shape = "x".join(str(n) for n in filters.W.shape)
     where = f", {filters.index + 1} of {filters.count}" if filters.count > 1 else ""
     title = f"filters {filters.name} ({shape}{where})"
+    if filters.per_unit:
+        units, picture = filters.W.shape[0], "x".join(str(n) for n in filters.W.shape[1:])
+        title = f"weights {filters.name}: a {picture} picture per unit ({units}{where})"
     if maps is not None:
         title += f" · input #{maps.input}"
         if maps.label is not None:
@@ -30,7 +33,7 @@ def filter_title(filters: Filters, maps: FeatureMaps | None) -> str:
 
 
 class FilterGrid(ImageView):
-    EMPTY = "filters appear for models with a conv2d layer"
+    EMPTY = "filters appear for models with a conv2d layer (or a dense layer on images)"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
