@@ -11,9 +11,11 @@ import pytest
 from tuidl.layers.surface import FUNCTIONS
 from tuidl.render.surface import (
     BANDS,
+    MAX_STRETCH,
     MIN_PLOT_ROWS,
     MINIMUM,
     PATH_GLYPHS,
+    plot_size,
     surface_bands,
     surface_lines,
 )
@@ -71,11 +73,11 @@ def test_positions_off_the_region_stay_inside_width_and_height():
 
 
 def test_colour_marks_ends_and_minima_in_their_styles():
-    rows = HEIGHT - 1
-    a = at_cell("saddle", 4, 7, rows, WIDTH)
-    lines = surface_lines("saddle", {"a": ([a[0]], [a[1]], "#ff0000")}, WIDTH, HEIGHT)
+    width, rows = 40, HEIGHT - 1  # the saddle's square region, not stretched past MAX_STRETCH
+    a = at_cell("saddle", 4, 7, rows, width)
+    lines = surface_lines("saddle", {"a": ([a[0]], [a[1]], "#ff0000")}, width, HEIGHT)
     cells = [[(ch, style) for text, style in line for ch in text] for line in lines[:rows]]
-    assert all(len(row) == WIDTH for row in cells)
+    assert all(len(row) == width for row in cells)
     char, style = cells[4][7]
     assert char == PATH_GLYPHS[0] and style.startswith("bold #ff0000 on #")
     minima = [
@@ -83,6 +85,22 @@ def test_colour_marks_ends_and_minima_in_their_styles():
     ]
     assert len(minima) == 2 and minima[0][1] == minima[1][1]  # (0, 1) above (0, -1)
     assert all(style.startswith(("on #", "bold")) for row in cells for _, style in row)
+
+
+@pytest.mark.parametrize(
+    ("function", "room", "plot"),
+    [("bowl", (62, 34), (62, 19)), ("bowl", (78, 9), (78, 9)), ("rosenbrock", (78, 9), (36, 9)),
+     ("rosenbrock", (62, 34), (62, 34)), ("saddle", (10, 40), (10, 10))],
+)  # fmt: skip
+def test_the_plot_stretches_the_region_at_most_max_stretch_times(function, room, plot):
+    assert plot_size(FUNCTIONS[function], *room) == plot
+    x0, x1, y0, y1 = FUNCTIONS[function].extent
+    stretch = (plot[0] / plot[1]) / (2 * (x1 - x0) / (y1 - y0))
+    assert 1 / MAX_STRETCH - 0.05 <= stretch <= MAX_STRETCH + 0.05
+    lines = surface_lines(function, {}, *room, colour=False)  # the last line: the legend
+    assert len(lines) <= room[1] and all(
+        len("".join(text_rows([line]))) == room[0] for line in lines[:-1]
+    )
 
 
 def test_bands_rise_from_the_minimum():

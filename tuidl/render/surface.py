@@ -33,6 +33,9 @@ DECADES = 4.0  # of f - lowest the bands cover, below the largest value drawn
 # band colours, dark (low f) to light: dim enough under coloured paths
 BAND_LOW, BAND_HIGH = (14, 18, 28), (70, 88, 120)
 MIN_PLOT_ROWS = 3
+# how far the plot may stretch the region's shape (a cell is about twice as tall as wide) to
+# fill its room: more, and a tall panel turns the bowl's zig-zags into vertical strokes
+MAX_STRETCH = 2.0
 
 
 def band_colours(count: int = BANDS) -> list[str]:
@@ -56,6 +59,18 @@ def surface_bands(function: Function, width: int, height: int) -> np.ndarray:
     top = float(logs.max())
     scaled = (logs - (top - DECADES)) / DECADES * BANDS
     return np.clip(np.floor(scaled), 0, BANDS - 1).astype(np.int64)
+
+
+def plot_size(function: Function, width: int, rows: int) -> tuple[int, int]:
+    """(columns, rows) of the plot inside `width` x `rows` cells: all of it, unless that would
+    stretch the region's shape more than MAX_STRETCH times one way or the other."""
+    x0, x1, y0, y1 = function.extent
+    true_ratio = 2 * (x1 - x0) / (y1 - y0)  # columns per row that keep the shape
+    if width > rows * true_ratio * MAX_STRETCH:
+        return max(1, round(rows * true_ratio * MAX_STRETCH)), rows
+    if width < rows * true_ratio / MAX_STRETCH:
+        return width, max(min(rows, MIN_PLOT_ROWS), round(width * MAX_STRETCH / true_ratio))
+    return width, rows
 
 
 def cell_of(function: Function, x: float, y: float, width: int, height: int) -> tuple[int, int]:
@@ -107,7 +122,9 @@ def surface_lines(
     function: str, paths: dict[str, Path], width: int, height: int, colour: bool = True
 ) -> list[Pieces]:
     """The surface `function` with `paths` on it, in `height` rows of `width` cells: the plot,
-    then the legend (as many rows as it needs, the plot keeping MIN_PLOT_ROWS at least).
+    then the legend (as many rows as it needs, the plot keeping MIN_PLOT_ROWS at least). A
+    plot narrower than `width` is padded with blanks; one shorter than the room leaves the
+    rows under the legend out.
 
     Args:
         function: a name in `FUNCTIONS`.
@@ -124,22 +141,26 @@ def surface_lines(
         notes, rows = notes[: max(0, height - MIN_PLOT_ROWS)], min(height, MIN_PLOT_ROWS)
     if width < 1 or rows < 1:
         return []
-    bands = surface_bands(spec, width, rows)
+    columns, rows = plot_size(spec, width, rows)
+    bands = surface_bands(spec, columns, rows)
     series = [
         (np.asarray(xs, np.float64), np.asarray(ys, np.float64)) for xs, ys, _ in paths.values()
     ]
-    braille, owner = braille_plot(series, width, rows, (x0, x1), (y0, y1))
+    braille, owner = braille_plot(series, columns, rows, (x0, x1), (y0, y1))
     glyphs = [list(row) for row in braille]
     marks: dict[tuple[int, int], int] = {}  # cell -> the path ending there (-1: a minimum)
     for x, y in spec.minima:
-        marks[cell_of(spec, x, y, width, rows)] = -1
+        marks[cell_of(spec, x, y, columns, rows)] = -1
     for k, (xs, ys) in enumerate(series):
         last = _last_finite(xs, ys)
         if last is not None:
-            marks[cell_of(spec, *last, width, rows)] = k
+            marks[cell_of(spec, *last, columns, rows)] = k
     tints = [tint for _, _, tint in paths.values()]
     cells = _colour_cells if colour else _plain_cells
-    return cells(glyphs, owner, bands, marks, tints) + notes
+    plot = cells(glyphs, owner, bands, marks, tints)
+    if columns < width:
+        plot = [[*line, (" " * (width - columns), "")] for line in plot]
+    return plot + notes
 
 
 def _colour_cells(glyphs, owner, bands, marks, tints) -> list[Pieces]:

@@ -1,5 +1,5 @@
-"""The train screen: curves, gradient bars and heatmap, activation statistics, images, status,
-and a banner naming the active alerts above the panels.
+"""The train screen: curves, gradient bars and heatmap, activation statistics, images (or a
+surface experiment's path), status, and a banner naming the active alerts above the panels.
 
 It owns no trainer: the app hands it the records of its session (a training run, or run
 directories followed for `tuidl view`), and it redraws on `redraw()`, which the app calls every
@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import Reactive, var
 from textual.widget import Widget
 
+from ...layers.surface import FUNCTIONS
 from ...session.messages import (
     AlertRaised,
     ConfusionMeasured,
@@ -42,6 +43,7 @@ from ..widgets.panel import Panel, ScrollPanel
 from ..widgets.samples import ConfusionMatrix, SampleStrip
 from ..widgets.spaceview import SpaceView
 from ..widgets.statusline import StatusLine
+from ..widgets.surfaceplot import PathHistory, SurfacePlot
 from ..widgets.wrongexample import WrongExample
 from .records import RecordView
 
@@ -90,6 +92,7 @@ class TrainScreen(RecordView):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.runs: dict[str, RunSeries] = {}
+        self.paths: dict[str, PathHistory] = {}  # the runs of surface experiments: their paths
         self.primary: str | None = None
         self._plot_dirty = self._image_dirty = False
         self._last_plot = self._last_image = -math.inf
@@ -125,6 +128,7 @@ class TrainScreen(RecordView):
                         DecisionBoundary(id="boundary"), SpaceView(id="space"), id="plane-row"
                     ),
                     FilterGrid(id="filters"),
+                    SurfacePlot(id="surface"),
                     title="view",
                     id="view-panel",
                     classes="secondary -unused",
@@ -132,7 +136,7 @@ class TrainScreen(RecordView):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        for widget_id in ("plane-row", "boundary", "space", "filters"):
+        for widget_id in ("plane-row", "boundary", "space", "filters", "surface"):
             self.query_one(f"#{widget_id}").display = False
         self.watch_current(self.current)
 
@@ -146,6 +150,7 @@ class TrainScreen(RecordView):
     def begin(self, record: RunStarted) -> None:
         source = record.source
         self.runs[source] = RunSeries()
+        self.paths.pop(source, None)
         self.alerts.pop(source, None)
         if self.primary in (None, source):
             self.primary = source
@@ -156,12 +161,15 @@ class TrainScreen(RecordView):
             self.query_one(AlertBanner).show_alerts([])
             self.query_one(ActivationStats).update_stats({}, set())
             self.query_one(GradBars).update_norms({})
+            self.query_one(SurfacePlot).set_paths({})
         self._plot_dirty = True
 
     def add_steps(self, steps: list[dict[str, Any]], source: str) -> None:
         if not steps:
             return
         self._run(source).add_steps(steps)
+        if "position" in steps[0]:  # a surface experiment's: every step has one
+            self.paths.setdefault(source, PathHistory()).add(steps)
         if source == self.primary:
             self.query_one(GradHeatmap).add_all(steps)
         self._plot_dirty = True
@@ -232,6 +240,7 @@ class TrainScreen(RecordView):
             self._last_plot = now
             self._plot_dirty = False
             self._draw_curves()
+            self._draw_surface()
             run = self.runs.get(self.primary) if self.primary else None
             if run is not None and run.last_step is not None:
                 self.query_one(GradBars).update_norms(
@@ -288,6 +297,24 @@ class TrainScreen(RecordView):
             return "pretraining: reconstruction error per epoch (rbm layers)"
         return "loss (train per batch; val per epoch)"
 
+    def _draw_surface(self) -> None:
+        """The primary run's surface with each run's path on it, in the colour of its curve."""
+        path = self.paths.get(self.primary) if self.primary else None
+        if path is None or path.function is None:
+            return
+        plot = self.query_one(SurfacePlot)
+        plot.display = True
+        plot.set_function(path.function)
+        many = len(self.runs) > 1
+        plot.set_paths({
+            source if many else "path": (*self.paths[source].points(), PALETTE[k % len(PALETTE)])
+            for k, source in enumerate(self.runs) if source in self.paths
+        })  # fmt: skip
+        function = FUNCTIONS.get(path.function)
+        formula = f" f = {function.formula}" if function is not None else ""
+        self._set_title("view-panel", f"surface{formula}: the point's path")
+        self._set_used("view-panel", True)
+
     def _draw_images(self) -> None:
         probe = self._probe
         if probe is not None:
@@ -311,7 +338,8 @@ class TrainScreen(RecordView):
                 highlight = maps.input if maps is not None else None
                 self.query_one(SampleStrip).set_samples(probe.samples, highlight)
                 self.query_one(WrongExample).set_example(probe.wrong)
-            self._set_used("view-panel", plane.display or filters.display)
+            surface = self.query_one(SurfacePlot).display
+            self._set_used("view-panel", plane.display or filters.display or surface)
             self._set_used("samples-panel", probe.samples is not None)
         if self._pending_confusion is not None:
             self.query_one(ConfusionMatrix).set_confusion(self._pending_confusion.matrix)
@@ -341,8 +369,11 @@ class TrainScreen(RecordView):
 
     def watch_current(self, current: int) -> None:
         used = self._used()
-        # with the curves focused, the first other panel shows beside them at 80 columns
-        shown = next((k for k in used if k > 0), 0) if current == 0 else current
+        # with the curves focused, the first other panel shows beside them at 80 columns, a
+        # surface's path before all: it is what a surface experiment is for
+        view = PANELS.index("view-panel")
+        first = view if view in used and self.query_one(SurfacePlot).display else None
+        shown = (first or next((k for k in used if k > 0), 0)) if current == 0 else current
         for k, panel_id in enumerate(PANELS):
             self.query_one(f"#{panel_id}").set_class(k in (current, shown), "-current")
         self.set_class(PANELS[shown] in LEFT_PANELS, "-current-left")
