@@ -188,6 +188,7 @@ def test_sgd_lingers_at_the_saddle_while_the_others_roll_off():
     f = FUNCTIONS["saddle"].value
     # momentum still swings about its valley's floor (f = -0.5 at the bottom, 0 at the saddle)
     assert all(abs(y) > 0.8 and f(x, y) < -0.45 for x, y in ends.values()), ends
+    assert all(not run.alerts for run in runs.values())
 
 
 def test_momentum_runs_along_rosenbrocks_valley_while_sgd_crawls():
