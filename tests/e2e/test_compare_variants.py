@@ -93,3 +93,20 @@ def test_a_bad_variant_is_one_line_and_writes_nothing(tmp_path):
         result = run_tuidl("compare", str(path), *args, "--out", "o", tmp_path=tmp_path)
         assert_one_line_error(result, message)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_surface_race_prints_its_paths(tmp_path):
+    result = run_tuidl("compare", "surface-bowl", "--out", "o", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "training loss (mean" in out and "the paths on bowl:" in out
+    picture = out[out.index("the paths on bowl:") :].splitlines()[1:]
+    legend = " ".join(picture[-3:])
+    for glyph, label in zip("xo*#%@&", ["sgd:0.95", "momentum:0.1", "nesterov:0.1",
+                                        "adagrad:1.5", "rmsprop:0.3", "adadelta:100", "adam:0.3"],
+                            strict=True):  # fmt: skip
+        assert f"{glyph} {label} (" in legend
+    # every path ends on the plot in its glyph: the race's own end positions, on the picture
+    assert all(any(glyph in row for row in picture[:-3]) for glyph in "xo*#%@&")
+    root = tmp_path / "o" / "compare-surface-bowl-1"
+    assert len([p for p in root.iterdir() if p.is_dir()]) == 7

@@ -21,18 +21,23 @@ from typing import Any
 
 import numpy as np
 from rich.table import Table
+from rich.text import Text
 
 from ..atomic import atomic_write
 from ..console import make_console
 from ..errors import ConfigError
 from ..experiment import Experiment
 from ..render.bands import seed_band
+from ..render.charts import PALETTE
 from ..render.plot import line_plot
+from ..render.surface import surface_lines
 from ..runs import RunWriter, new_run_dir, printable_name, read_metrics
 from ..smoothing import SMOOTHING, smooth
 from ..trainer import Diverged, Trainer
 from ..variants import plan_race
 from .run import add_experiment_options, experiment_from_args
+
+PATH_ROWS = 24  # rows of the surface picture a surface race prints
 
 
 def add_compare_command(commands) -> None:
@@ -121,6 +126,7 @@ def compare_command(args: argparse.Namespace) -> int:
             f"cannot write {root / 'comparison.json'} ({error.strerror}); the runs are in {root}"
         ) from None
     print_comparison(root, report)
+    print_paths(results)
     return 130 if interrupted else 0
 
 
@@ -143,8 +149,11 @@ def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[
     curves = {}
     for result in results:
         records = read_metrics(result["run_dir"])
-        result["epochs"] = [r for r in records if r["kind"] == "epoch"]
+        # epoch 0 is the record of the initial weights, before any training
+        result["epochs"] = [r for r in records if r["kind"] == "epoch" and r["epoch"] > 0]
         steps = [r for r in records if r["kind"] == "step"]
+        result["path"] = [r["position"] for r in steps if "position" in r]
+        result["surface"] = next((r["surface"] for r in steps if "surface" in r), None)
         averages = smooth(float(r["loss"]) for r in steps)
         result["steps"] = [(r["step"], a) for r, a in zip(steps, averages, strict=True)]
     # every run reaches the worst final smoothed loss, so the default target always has a number
@@ -169,7 +178,14 @@ def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[
             row["steps_to_target"] = None if None in reached else float(np.mean(reached))
         rows.append(row)
         curves[label] = [[e.get("val_loss", e["train_loss"]) for e in r["epochs"]] for r in mine]
-    return {"target_loss": target, "smoothing": SMOOTHING, "variants": rows, "curves": curves}
+    validated = any("val_loss" in e for r in results for e in r["epochs"])
+    return {
+        "target_loss": target,
+        "smoothing": SMOOTHING,
+        "variants": rows,
+        "curves": curves,
+        "curve": "validation loss" if validated else "training loss",
+    }
 
 
 def print_comparison(root: Path, report: dict[str, Any]) -> None:
@@ -201,13 +217,31 @@ def print_comparison(root: Path, report: dict[str, Any]) -> None:
     console.print(f"comparison: {root}")
     console.print(table)
     color = console.is_terminal and not console.no_color
-    text = overlay_curves(report["curves"], color)
+    text = overlay_curves(report["curves"], color, report["curve"])
     if text:
         console.file.write(text + "\n")
 
 
-def overlay_curves(curves: dict[str, list[list[float]]], color: bool) -> str:
-    """Validation loss per epoch, one line per variant (mean over seeds, min-max band)."""
+def print_paths(results: list[dict[str, Any]]) -> None:
+    """A surface race's paths on its surface (each variant's first seed), as the app draws
+    them: nothing for races of other models."""
+    function = next((r["surface"] for r in results if r.get("surface")), None)
+    if function is None:
+        return
+    paths = {}
+    for result in results:
+        if result["variant"] not in paths and result["path"]:
+            xs, ys = zip(*result["path"], strict=True)
+            paths[result["variant"]] = (xs, ys, PALETTE[len(paths) % len(PALETTE)])
+    console = make_console()
+    color = console.is_terminal and not console.no_color
+    console.print(f"the paths on {function}:")
+    for line in surface_lines(function, paths, min(console.width, 100), PATH_ROWS, color):
+        console.print(Text.assemble(*line), no_wrap=True, crop=True)
+
+
+def overlay_curves(curves: dict[str, list[list[float]]], color: bool, metric: str) -> str:
+    """`metric` per epoch, one line per variant (mean over seeds, min-max band)."""
     series = []
     for label, runs in curves.items():
         epochs, mean, low, high = seed_band([(np.arange(1, len(r) + 1), r) for r in runs])
@@ -219,4 +253,4 @@ def overlay_curves(curves: dict[str, list[list[float]]], color: bool) -> str:
             series.append((None, epochs.tolist(), high.tolist()))
     if not series:
         return ""
-    return line_plot(series, "validation loss (mean; dots: min-max over seeds)", "epoch", color)
+    return line_plot(series, f"{metric} (mean; dots: min-max over seeds)", "epoch", color)

@@ -26,6 +26,9 @@ GRADIENT_DECADES = (-7, 2)
 _BRAILLE_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int32)
 LEVELS = 32  # colour levels of heatmaps and images (styles are cached per level)
 
+# the colours of series (curves, paths, a race's variants), in order
+PALETTE = ["#4e9af1", "#f5a623", "#7ed321", "#e8456b", "#bd7af5", "#50e3c2", "#f8e71c", "#ffffff"]
+
 
 def minmax_downsample(x: np.ndarray, y: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """At most `2 * bins` points: per bin of equal index width, its min and its max in order.

@@ -19,13 +19,13 @@ from textual.widgets import DataTable, Input, Label
 
 from ...errors import ConfigError
 from ...render.bands import mean_spread, seed_band
-from ...render.charts import short
+from ...render.charts import PALETTE, short
 from ...session.messages import Progress, RunStarted
 from ...variants import RACE_EXAMPLE, Variant, parse_race, plan_race, race_line
 from ..history import RunSeries
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
-from ..widgets.linechart import PALETTE, LineChart
+from ..widgets.linechart import LineChart
 from ..widgets.panel import Panel
 from .records import RecordView
 from .train import PLOT_SECONDS

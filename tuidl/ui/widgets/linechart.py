@@ -24,11 +24,10 @@ from ...render.axes import (
     x_ticks,
     y_ticks,
 )
-from ...render.charts import braille_plot, minmax_downsample, nice_range, short
+from ...render.charts import PALETTE, braille_plot, minmax_downsample, nice_range, short
 from ..history import grown
 from .textstrips import Pieces, TextStrips, pieces_strips, pieces_text, text_strips
 
-PALETTE = ["#4e9af1", "#f5a623", "#7ed321", "#e8456b", "#bd7af5", "#50e3c2", "#f8e71c", "#ffffff"]
 LABEL_WIDTH = 8
 
 
