@@ -1,12 +1,15 @@
 """The compare screen races what `tuidl compare` races: seeds drawn as a mean inside a
-min-max band with mean ± half-range in the table, and values of any key (`--vary`)."""
+min-max band with mean ± half-range in the table, values of any key (`--vary`), and a surface
+race's paths."""
 
 from __future__ import annotations
 
-from uitools import tiny, wait_for
+from uitools import raced, tiny, wait_for
 
+from tuidl.presets import preset
 from tuidl.ui.app import make_app
 from tuidl.ui.widgets.linechart import LineChart
+from tuidl.ui.widgets.surfaceplot import SurfacePlot
 
 THROTTLE = 0.003
 
@@ -75,3 +78,20 @@ async def test_the_race_line_offers_the_experiments_own_race(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         assert app.compare_screen.query_one("#race").value == "sgd:0.5,adam --seeds 2"
+
+
+async def test_a_surface_race_draws_every_path(tmp_path):
+    app = make_app(preset("surface-bowl"), runs_root=tmp_path, start_screen="compare")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.compare_screen.query_one("#race").value.startswith("sgd:0.95,momentum:0.1")
+        await raced(pilot)
+        screen = app.compare_screen
+        plot = screen.query_one(SurfacePlot)
+        assert screen.query_one("#compare-surface-panel").display and plot.function == "bowl"
+        assert list(plot.paths) == list(screen.groups) and len(plot.paths) == 7
+        xs, ys, color = plot.paths["sgd:0.95"]
+        assert (xs[0], ys[0]) == (-7.0, 2.0) and len(xs) == 30
+        assert color == screen.color("sgd:0.95")
+        text = "".join(strip.text for strip in plot.build_strips(plot.content_size.width))
+        assert "x sgd:0.95 (" in text and "& adam:0.3 (" in text

@@ -16,6 +16,7 @@ from functools import partial
 import pytest
 from uitools import raced, take_steps, tiny, wait_for
 
+from tuidl.presets import preset
 from tuidl.runs import RunWriter
 from tuidl.trainer import Trainer
 from tuidl.ui.app import make_app
@@ -89,6 +90,15 @@ def test_train_deep_sigmoid_vanishing_gradients(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_compare_three_optimizers(snap_compare, size):
     app = make_app(tiny(epochs=2), runs_root=None, start_screen="compare", clock=fixed_clock)
+
+    assert snap_compare(app, terminal_size=size, run_before=raced)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_compare_surface_paths(snap_compare, size):
+    app = make_app(
+        preset("surface-bowl"), runs_root=None, start_screen="compare", clock=fixed_clock
+    )
 
     assert snap_compare(app, terminal_size=size, run_before=raced)
 

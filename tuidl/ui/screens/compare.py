@@ -27,6 +27,7 @@ from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.linechart import LineChart
 from ..widgets.panel import Panel
+from ..widgets.surfaceplot import PathHistory, SurfacePlot
 from .records import RecordView
 from .train import PLOT_SECONDS
 
@@ -52,6 +53,7 @@ class CompareScreen(RecordView):
         super().__init__(**kwargs)
         self.runs: dict[str, RunSeries] = {}  # by run label (`adam seed1`)
         self.groups: dict[str, list[str]] = {}  # variant label -> its runs, one per seed
+        self.paths: dict[str, PathHistory] = {}  # a surface race's: each run's path
         self.rates: dict[str, tuple[float, int, float]] = {}  # label -> (time, step, steps/s)
         self._dirty = False
         self._last_plot = -math.inf
@@ -62,8 +64,13 @@ class CompareScreen(RecordView):
             yield Label("race ", classes="field-label")
             yield Input(placeholder=RACE_EXAMPLE, id="race")
         with Horizontal(id="compare-body"):
-            chart = LineChart(id="compare-curve", empty="s starts the race (o edits it)")
-            yield Panel(chart, title="loss (smoothed) per variant", id="compare-curve-panel")
+            with Vertical(id="compare-left"):
+                chart = LineChart(id="compare-curve", empty="s starts the race (o edits it)")
+                yield Panel(chart, title="loss (smoothed) per variant", id="compare-curve-panel")
+                surface = Panel(SurfacePlot(id="compare-surface"), title="paths",
+                                id="compare-surface-panel")  # fmt: skip
+                surface.display = False  # for a race on a surface
+                yield surface
             with Vertical(id="compare-side"):
                 table = DataTable(id="compare-table", cursor_type="row")
                 yield Panel(table, title="race", id="compare-table-panel")
@@ -106,6 +113,7 @@ class CompareScreen(RecordView):
 
     def reset(self, variants: list[Variant]) -> None:
         self.runs = {variant.run: RunSeries() for variant in variants}
+        self.paths = {}
         self.groups = {}
         for variant in variants:
             self.groups.setdefault(variant.label, []).append(variant.run)
@@ -125,6 +133,8 @@ class CompareScreen(RecordView):
     def add_steps(self, steps: list[dict[str, Any]], source: str) -> None:
         if steps:
             self.runs.setdefault(source, RunSeries()).add_steps(steps)
+            if "position" in steps[0]:  # a surface experiment's: every step has one
+                self.paths.setdefault(source, PathHistory()).add(steps)
             self._dirty = True
 
     def add_epochs(self, epochs: list[dict[str, Any]], source: str) -> None:
@@ -167,6 +177,23 @@ class CompareScreen(RecordView):
         chart.refresh()
         self._title_curves()
         self._update_grads()
+        self._draw_paths()
+
+    def _draw_paths(self) -> None:
+        """A surface race: each variant's path (its first seed's) on the surface."""
+        panel = self.query_one("#compare-surface-panel")
+        panel.display = bool(self.paths)
+        if not self.paths:
+            return
+        plot = self.query_one(SurfacePlot)
+        plot.set_function(next(iter(self.paths.values())).function)
+        paths = {}
+        for label, runs in self.groups.items():
+            history = self.paths.get(runs[0])
+            if history is not None and history.count:
+                paths[label] = (*history.points(), self.color(label))
+        plot.set_paths(paths)
+        panel.border_title = f"paths on {plot.function} (first seed of each)"
 
     def _draw_group(self, chart: LineChart, label: str, series: list[RunSeries]) -> None:
         """One variant's curve: its run's, or its seeds' mean inside their min-max band."""
