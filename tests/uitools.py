@@ -114,9 +114,9 @@ async def wait_until_ended(pilot, status: str = "finished", timeout: float = 30.
     await wait_for(pilot, ended, timeout, f"the run {status}")
 
 
-async def raced(pilot, text: str | None = None) -> None:
-    """On the compare screen: race `text` (else the default race line) to the end, draw the
-    table and curves, and show the gradient panel."""
+async def raced(pilot, text: str | None = None, grads: bool = True) -> None:
+    """On the compare screen: race `text` (else the race line offered) to the end, draw the
+    table and curves, and show the gradient panel (unless not `grads`)."""
     app = pilot.app
     if text is not None:
         app.compare_screen.query_one("#race").value = text
@@ -125,5 +125,6 @@ async def raced(pilot, text: str | None = None) -> None:
     await wait_for(pilot, lambda: app.race.progress().state == "finished", what="race over")
     app.tick()
     app.compare_screen.redraw(0.0, app.race.progress(), force=True)
-    await pilot.press("g")
+    if grads:
+        await pilot.press("g")
     await pilot.pause()

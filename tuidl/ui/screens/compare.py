@@ -183,6 +183,7 @@ class CompareScreen(RecordView):
         """A surface race: each variant's path (its first seed's) on the surface."""
         panel = self.query_one("#compare-surface-panel")
         panel.display = bool(self.paths)
+        self.set_class(bool(self.paths), "-surface")
         if not self.paths:
             return
         plot = self.query_one(SurfacePlot)
