@@ -100,7 +100,7 @@ def test_compare_surface_paths(snap_compare, size):
         preset("surface-bowl"), runs_root=None, start_screen="compare", clock=fixed_clock
     )
 
-    assert snap_compare(app, terminal_size=size, run_before=raced)
+    assert snap_compare(app, terminal_size=size, run_before=partial(raced, grads=False))
 
 
 @pytest.mark.parametrize("size", [(120, 36)], ids=["120x36"])
