@@ -169,11 +169,57 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# lesson cards (what to watch, and what to try) of the presets whose tables carry none
+CARDS = {
+    "spiral-mlp": "The decision boundary (right) starts as a line and curls round the arms as "
+    "the hidden layers learn. Beside it, the space panel shows the plane as a hidden layer maps "
+    "it: grid lines bent, the two arms moved apart (h and u pick the layer and two units).",
+    "xor-mlp": "No straight line separates XOR. Watch the boundary bend into two bands; the "
+    "space panel shows the hidden layer folding the plane so that a line can.",
+    "digits-cnn": "Watch the 3x3 filters (right) go from noise to edge and stroke detectors, "
+    "and the feature maps light up on the digit's strokes (f: filters, i: input). "
+    "w browses the digits it still gets wrong.",
+    "digits-dbn": "First the rbm layers pretrain without labels (the curve shows their "
+    "reconstruction error), then SGD fine-tunes. The first rbm's weights show as 8x8 "
+    "pictures, one per unit: they take shape while pretraining, before any label is seen.",
+    "mnist-lenet": "LeNet on real MNIST: loss and accuracy per epoch, 5x5 filters turning into "
+    "stroke detectors, the confusion matrix filling its diagonal. w browses the mistakes.",
+    "deep-sigmoid": "Ten sigmoid layers: the gradient heatmap's first rows stay dark. The "
+    "vanishing-gradient alert names them. Try deep-relu (relu and He init) or batch norm.",
+    "deep-relu": "The same ten layers with relu and He init: the heatmap stays lit down to the "
+    "first layer, and the loss falls much faster than deep-sigmoid's.",
+    "dying-relu": "Adam at lr 0.05 makes huge first steps: most relu units die (dead fractions "
+    "in the activations panel, the dead-relu alert). Try a smaller learning rate.",
+    "adding-rnn": "A plain RNN must carry two numbers across 50 steps: its loss stalls near the "
+    "guess-the-mean level (0.17). Compare adding-lstm.",
+    "exploding-rnn": "Unclipped SGD on an RNN: watch the gradient bars climb off the scale and "
+    "the exploding alert fire before the loss overflows. Try optimizer.clip_norm=1.",
+    "adding-lstm": "The LSTM's gates carry the two marked numbers to the end: the loss drops "
+    "far below adding-rnn's plateau.",
+    "surface-bowl": "The point rolls down x²/20 + y² from (-7, 2). SGD zig-zags across the "
+    "steep y while it crawls along the flat x; momentum swings past and back; AdaGrad and Adam "
+    "take y's steep slope down first. Race all seven on the compare screen (c, then s) or with "
+    "tuidl compare surface-bowl.",
+    "surface-rosenbrock": "A curved, flat-bottomed valley: SGD, at the most its steep walls "
+    "allow, crawls along it; momentum, Nesterov and Adam reach near the minimum at (1, 1). "
+    "Race them: c, then s.",
+    "surface-saddle": "At a saddle the gradient vanishes: SGD's steps shrink with it and it "
+    "lingers there, while the adaptive optimizers, which scale small gradients up, escape into "
+    "a valley at y = ±1. Race them: c, then s.",
+    "surface-local-minimum": "Two wells: from (2, 1) most optimizers settle in the shallow one "
+    "at x = 0.96; momentum and Nesterov carry enough speed over the bump into the deep one at "
+    "x = -1.04. Race them: c, then s.",
+}
+
+
 def preset(name: str) -> Experiment:
-    """The built-in experiment `name`."""
+    """The built-in experiment `name`, with its lesson card (its own, else from CARDS, else
+    its about line)."""
     if name not in PRESETS:
         raise ConfigError(f"no preset named {name!r}{did_you_mean(name, PRESETS)}")
-    return Experiment.from_dict({"name": name, "seed": 0, **PRESETS[name][1]})
+    about, tables = PRESETS[name]
+    lesson = tables.get("lesson") or CARDS.get(name, about)
+    return Experiment.from_dict({"name": name, "seed": 0, **tables, "lesson": lesson})
 
 
 def resolve_experiment(argument: str) -> Experiment:

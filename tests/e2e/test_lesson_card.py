@@ -32,7 +32,8 @@ async def test_the_card_shows_at_start_and_the_first_key_acts_under_it(tmp_path)
 
 
 async def test_no_card_without_a_lesson_or_when_not_asked(tmp_path):
-    for experiment, asked in ((tiny(), True), (lesson_experiment(), False)):
+    bare = tiny().with_overrides(['lesson=""'])
+    for experiment, asked in ((bare, True), (lesson_experiment(), False)):
         app = make_app(experiment, runs_root=tmp_path, lesson_card=asked, train_in="thread")
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
