@@ -145,3 +145,20 @@ def test_tuidl_run_on_a_terminal_says_it_compiles(tmp_path):
     assert result.returncode == 0, out
     assert re.search(r"compiling kernels \(first start only\) \d+/\d+", out)
     assert "\r\x1b[K" in out  # the line is cleared once the kernels are ready
+
+
+def test_the_lesson_card_shows_at_start_and_the_first_key_acts(tmux, tmp_path):
+    command = f"cd {tmp_path} && {TUIDL} surface-bowl"
+    args = ["new-session", "-d", "-s", "app", "-x", "100", "-y", "30", "-e", "TERM=xterm-256color"]
+    args += ["-e", f"XDG_CACHE_HOME={tmp_path / 'cache'}", "-e", "OPENBLAS_NUM_THREADS=1"]
+    args += ["-e", "COLUMNS=100", "-e", "LINES=30"]
+    tmux(*args, command)
+    tmux.wait_for(r"lesson: surface-bowl")
+    tmux.wait_for(r"PAUSED\s+epoch 0\.00/30")
+    assert "SGD zig-zags" in tmux.screen()
+    tmux("send-keys", "-t", "app", "space")  # closes the card and starts training
+    tmux.wait_for(r"FINISHED\s+epoch 30\.00/30\s+step 30")
+    assert "lesson: surface-bowl" not in tmux.screen()
+    tmux("send-keys", "-t", "app", "L")
+    tmux.wait_for(r"lesson: surface-bowl")
+    tmux("send-keys", "-t", "app", "q")
