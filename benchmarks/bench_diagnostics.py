@@ -5,7 +5,8 @@ Two measurements, per preset:
 - Time (default): `Trainer.step()` of one trainer with `log_every = 1` (every step logged with
   its diagnostics) against `log_every` so large that no step is logged, switching between the
   two in alternating blocks; prints the median step times and the overhead. Per-epoch
-  activation statistics are a separate, once-per-epoch cost, reported per epoch.
+  activation statistics and histograms are a separate, once-per-epoch cost, reported per
+  epoch.
 - Instructions (`--instructions`, needs valgrind): the same comparison counted by callgrind,
   which is repeatable whatever else the machine runs (on a shared 2-core VM the timed overhead
   of a 0.3 ms step swings by +-10 points). Three child runs per preset: no step, S steps not
@@ -26,7 +27,7 @@ import time
 
 import numpy as np
 
-from tuidl.diagnostics import activation_stats
+from tuidl.histograms import measure
 from tuidl.presets import preset
 from tuidl.trainer import Trainer, load_experiment_data
 
@@ -46,7 +47,7 @@ def median_step_ms(trainer: Trainer, steps: int) -> float:
 
 
 def timed(names: list[str], data_dir: str | None) -> None:
-    print("| preset | step ms, logged | step ms, not logged | overhead | act stats ms/epoch |")
+    print("| preset | step ms, logged | step ms, not logged | overhead | act, hist ms/epoch |")
     print("|---|---:|---:|---:|---:|")
     for name in names:
         experiment = preset(name)
@@ -63,9 +64,8 @@ def timed(names: list[str], data_dir: str | None) -> None:
                 trainer.log_every = every
                 medians[every].append(median_step_ms(trainer, STEPS))
         logged, silent = np.median(medians[1]), np.median(medians[NEVER])
-        probe = data.x_val[:256]
         start = time.perf_counter()
-        activation_stats(trainer.model, probe)
+        measure(trainer.model, *trainer.probe_data(), trainer.weight_limits)
         act_ms = (time.perf_counter() - start) * 1e3
         print(
             f"| {name} | {logged:.3f} | {silent:.3f} | {logged / silent - 1:+.1%} | {act_ms:.1f} |"

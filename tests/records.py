@@ -4,12 +4,16 @@ from tuidl.trainer import Callback
 
 
 class Recorder(Callback):
-    """Keeps the step, epoch and pretraining records in the order the trainer sent them."""
+    """Keeps the step, epoch (epoch 0 too) and pretraining records in the order the trainer sent
+    them."""
 
     def __init__(self):
         self.records = []
 
     def on_pretrain_epoch_end(self, trainer, logs):
+        self.records.append(logs)
+
+    def on_epoch_zero(self, trainer, logs):
         self.records.append(logs)
 
     def on_step_end(self, trainer, logs):

@@ -1,5 +1,6 @@
 """What `tuidl run` prints: rich progress on a terminal, one plain line per epoch otherwise
-(and per rbm pretraining epoch, before training), and one line per alert as it starts or ends.
+(and per rbm pretraining epoch, before training, and for epoch 0, the initial weights), and one
+line per alert as it starts or ends.
 
 Plain output has no control characters, so logs and pipes stay readable; rich honours
 `NO_COLOR` by itself.
@@ -26,7 +27,8 @@ from .trainer import Callback, Trainer
 
 
 def format_epoch(logs: dict[str, Any], epochs: int) -> str:
-    """`epoch 3/10  train_loss 0.1234  train_acc 96.50%  val_loss ...  12.3 s` for an epoch."""
+    """`epoch 3/10  train_loss 0.1234  train_acc 96.50%  val_loss ...  12.3 s` for an epoch
+    (epoch 0 has no train_loss)."""
     parts = [f"epoch {logs['epoch']}/{epochs}"]
     for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
         if key in logs:
@@ -93,12 +95,19 @@ class ConsoleProgress(Callback):
             "steps ", total=trainer.steps_per_epoch, completed=trainer.batch, info=""
         )
 
-    def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+    def _say(self, text: str) -> None:
+        """One line, above the bars when they show."""
         if self.progress is None:
-            print(format_pretrain(logs), file=self.stream, flush=True)
+            print(text, file=self.stream, flush=True)
         else:
-            self.progress.console.print(format_pretrain(logs))
+            self.progress.console.print(text)
+
+    def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self._say(format_pretrain(logs))
         self._seen_time = trainer.elapsed  # samples/s counts supervised steps only
+
+    def on_epoch_zero(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self._say(format_epoch(logs, trainer.epochs))
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         if self.progress is None:
@@ -111,10 +120,7 @@ class ConsoleProgress(Callback):
         )
 
     def on_alert(self, trainer: Trainer, logs: dict[str, Any]) -> None:
-        if self.progress is None:
-            print(format_alert(logs), file=self.stream, flush=True)
-        else:
-            self.progress.console.print(format_alert(logs))
+        self._say(format_alert(logs))
 
     def _rate(self, trainer: Trainer) -> float:
         seconds = trainer.elapsed - self._seen_time

@@ -38,6 +38,7 @@ import numpy as np
 
 from .kernels.norms import save_and_norms, update_ratios
 from .layers import RBM, ReLU, Sigmoid, Tanh
+from .layers.base import Layer
 from .model import Sequential
 
 WINDOW = 20  # logged steps whose medians decide a vanishing gradient
@@ -100,24 +101,21 @@ class StepNorms:
         return dict(zip(self.names, self.ratios.tolist(), strict=True))
 
 
-def activation_stats(model: Sequential, x: np.ndarray) -> dict[str, dict[str, float]]:
-    """Mean and std of every layer's output on probe inputs `x` (evaluation mode).
+def layer_stats(layer: Layer, y: np.ndarray) -> dict[str, float]:
+    """Mean and std of `layer`'s output `y (N, ...)` on the probe samples (evaluation mode):
+    an epoch record's `act` entry (`tuidl.histograms.measure`).
 
     Sigmoid, rbm and tanh layers add `saturated` (fraction of outputs near their limits); relu
     layers add `dead` (fraction of units that output 0 for every probe sample).
     """
-    stats = {}
-    for layer in model.layers:
-        x = layer.forward(x, train=False)
-        entry = {"mean": float(x.mean()), "std": float(x.std())}
-        if isinstance(layer, Sigmoid | RBM):
-            entry["saturated"] = float(np.mean((x < 1 - SATURATION) | (x > SATURATION)))
-        elif isinstance(layer, Tanh):
-            entry["saturated"] = float(np.mean(np.abs(x) > SATURATION))
-        elif isinstance(layer, ReLU):
-            entry["dead"] = float(np.mean(np.all(x <= 0, axis=0)))
-        stats[layer.name] = entry
-    return stats
+    entry = {"mean": float(y.mean()), "std": float(y.std())}
+    if isinstance(layer, Sigmoid | RBM):
+        entry["saturated"] = float(np.mean((y < 1 - SATURATION) | (y > SATURATION)))
+    elif isinstance(layer, Tanh):
+        entry["saturated"] = float(np.mean(np.abs(y) > SATURATION))
+    elif isinstance(layer, ReLU):
+        entry["dead"] = float(np.mean(np.all(y <= 0, axis=0)))
+    return entry
 
 
 class AlertTracker:

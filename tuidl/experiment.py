@@ -260,8 +260,8 @@ def _check_train(table: dict[str, Any]) -> dict[str, Any]:
     for key, value in train.items():
         if key == "shuffle":
             _checked(boolean, f"[train] {key}", value)
-        else:
-            _checked(integer, f"[train] {key}", value, low=1)
+        else:  # 0 epochs: a run that only measures the initial network (its epoch-0 record)
+            _checked(integer, f"[train] {key}", value, low=0 if key == "epochs" else 1)
     if "early_stopping" in table:
         train["early_stopping"] = _check_early_stopping(table["early_stopping"])
     return train

@@ -182,6 +182,10 @@ class RunWriter(Callback):
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self._write(logs)
 
+    def on_epoch_zero(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self._write(logs)
+        self.track(logs)
+
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self._write(logs)
         self.track(logs)
@@ -201,8 +205,11 @@ class RunWriter(Callback):
             self.write_summary(trainer, "running")
 
     def track(self, logs: dict[str, Any]) -> None:
-        """Remember the last epoch record and the best values seen, for the summary."""
+        """Remember the last epoch record and the best values of the trained epochs (not of
+        epoch 0, the initial weights), for the summary."""
         self.last_epoch = logs
+        if logs["epoch"] == 0:
+            return
         for key in ("val_loss", "train_loss"):
             if key in logs and logs[key] < self.best.get(key, math.inf):
                 self.best[key] = logs[key]
@@ -387,7 +394,11 @@ def open_for_resume(
         except ConfigError as error:
             raise ConfigError(f"{run_dir / CHECKPOINT}: {error}") from None
         kept = _cut_metrics(
-            run_dir / METRICS, trainer.step_count, trainer.epoch, trainer.pretraining.epochs_done
+            run_dir / METRICS,
+            trainer.step_count,
+            trainer.epoch,
+            trainer.pretraining.epochs_done,
+            trainer.started,
         )
         for record in kept:
             if record["kind"] == "epoch":
@@ -422,10 +433,13 @@ def _check_metrics_file(path: Path) -> None:
         )
 
 
-def _cut_metrics(path: Path, step: int, epoch: int, pretrain_epochs: int) -> list[dict[str, Any]]:
+def _cut_metrics(
+    path: Path, step: int, epoch: int, pretrain_epochs: int, started: bool
+) -> list[dict[str, Any]]:
     """The records of `path` up to a checkpoint at `step` (`epoch`, after `pretrain_epochs`
-    pretraining epochs), and the file cut there: the lines after it (written by a process
-    that was stopped before its next checkpoint), damaged ones among them, are dropped.
+    pretraining epochs, its epoch-0 record written when `started`), and the file cut there:
+    the lines after it (written by a process that was stopped before its next checkpoint),
+    damaged ones among them, are dropped.
 
     Raises:
         ConfigError: a damaged line before the checkpoint's last record: history a resumed run
@@ -450,7 +464,7 @@ def _cut_metrics(path: Path, step: int, epoch: int, pretrain_epochs: int) -> lis
         if (
             pretrained > pretrain_epochs
             or (kind in ("step", "alert") and record["step"] > step)
-            or (kind == "epoch" and record["epoch"] > epoch)
+            or (kind == "epoch" and (record["epoch"] > epoch or not started))
         ):
             break
         if damaged is not None:

@@ -2,11 +2,14 @@
 
 `Trainer.step()` trains one mini-batch; `fit()` runs epochs until done, early-stopped or asked
 to stop. Whoever drives the steps (`fit`, the app's sessions, a race) opens the run with
-`begin()` and closes it with `finish()`, which decides its status (STATUSES), restores the best
-weights when early stopping keeps them, and tells the listeners once. Models with rbm layers
-are first pretrained as a deep belief net, one CD-k mini-batch per `step()`
-(`tuidl.pretrain`). Listeners (callbacks) get Keras-style hooks with plain `logs`
-dicts, the same dicts the run directory stores as lines of `metrics.jsonl`.
+`begin()`, moves it on with `advance()` until `reached()`, and closes it with `finish()`, which
+decides its status (STATUSES), restores the best weights when early stopping keeps them, and
+tells the listeners once. Models with rbm layers are first pretrained as a deep belief net, one
+CD-k mini-batch per `step()` (`tuidl.pretrain`). Then, before the first update, the epoch-0
+record describes the network training starts from (`on_epoch_zero`): its validation loss and
+the `act` and `hist` (`tuidl.histograms`) every epoch record holds; with 0 epochs it is all a
+run writes. Listeners (callbacks) get Keras-style hooks with plain `logs` dicts, the same dicts
+the run directory stores as lines of `metrics.jsonl`.
 
 Randomness: the experiment seed spawns two streams, one for initial weights (and dropout masks
 and rbm samples, spawned from it at build time) and one for the batch order (pretraining's
@@ -23,16 +26,17 @@ from typing import Any
 import numpy as np
 
 from . import statecheck
-from .diagnostics import AlertTracker, StepNorms, activation_stats
+from .diagnostics import AlertTracker, StepNorms
 from .errors import ConfigError
 from .experiment import Experiment
+from .histograms import measure, weight_limits
 from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import batch_problem, output_problem
 from .pretrain import Pretraining
 from .stopping import EarlyStopping
 
 STATUSES = ("finished", "early_stopped", "diverged", "interrupted")  # how a run can end
-PROBE_SAMPLES = 256  # validation samples used for activation statistics each epoch
+PROBE_SAMPLES = 256  # validation samples of the activation statistics and histograms
 EVAL_BATCH = 512
 
 
@@ -49,11 +53,13 @@ class Diverged(RuntimeError):
 
 class Callback:
     """Hooks called by the trainer; override the ones you need. `logs` are metric records;
-    `on_alert` gets an alert that starts or ends (`tuidl.diagnostics.AlertTracker`), after the
-    step or epoch record it belongs to."""
+    `on_epoch_zero` gets the epoch-0 record (no training loss: nothing is trained yet), once
+    per run, before the first step record; `on_alert` gets an alert that starts or ends
+    (`tuidl.diagnostics.AlertTracker`), after the step or epoch record it belongs to."""
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
     def on_pretrain_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
+    def on_epoch_zero(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def on_alert(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
@@ -113,10 +119,12 @@ class Trainer:
             else None
         )
         self.step_norms = StepNorms(self.model)
+        self.weight_limits = weight_limits(self.model)  # of the initial weights: fixed
         self.alerts = AlertTracker(self.step_norms.names)
         self.step_count = 0  # optimizer steps taken
         self.epoch = 0  # epochs completed
         self.batch = 0  # batches done in the current epoch
+        self.started = False  # the epoch-0 record is written
         self.order = np.arange(len(dataset.x_train))
         self.stop_requested = False
         self.status: str | None = None  # one of STATUSES once `finish` ran
@@ -175,6 +183,8 @@ class Trainer:
                 record["time"] = round(self.elapsed, 4)
                 self._emit("on_pretrain_epoch_end", record)
             return None
+        if not self.started:
+            self._start()
         if self.batch == 0:
             self.order = (
                 self.order_rng.permutation(len(self.dataset.x_train))
@@ -221,10 +231,18 @@ class Trainer:
             self._end_epoch()
         return record
 
+    def _start(self) -> None:
+        """The epoch-0 record: the network before its first update (after pretraining). Alerts,
+        schedules and early stopping see only trained epochs: they do not see it."""
+        self.started = True
+        logs = {"kind": "epoch", "epoch": 0, "step": self.step_count,
+                "time": round(self.elapsed, 4), "lr": self.optimizer.lr}  # fmt: skip
+        self._measure(logs)
+        self._emit("on_epoch_zero", logs)
+
     def _end_epoch(self) -> None:
         self.epoch += 1
         self.batch = 0
-        ds = self.dataset
         logs: dict[str, Any] = {
             "kind": "epoch",
             "epoch": self.epoch,
@@ -237,12 +255,7 @@ class Trainer:
             logs["train_acc"] = self._epoch_correct / self._epoch_predictions
         self._epoch_loss = self._epoch_seen = 0.0
         self._epoch_correct = self._epoch_predictions = 0
-        if ds.x_val is not None and len(ds.x_val):
-            logs.update(self.evaluate(ds.x_val, ds.y_val, "val"))
-            probe = ds.x_val[:PROBE_SAMPLES]
-        else:
-            probe = ds.x_train[:PROBE_SAMPLES]
-        logs["act"] = activation_stats(self.model, probe)
+        self._measure(logs)
         # observed before the listeners hear of the epoch: a checkpoint saved then holds it
         alerts = self.alerts.observe_activations(logs["act"], self.step_count, self.epoch)
         monitored = logs.get("val_loss", logs["train_loss"])
@@ -254,6 +267,22 @@ class Trainer:
         self._emit("on_epoch_end", logs)
         for alert in alerts:
             self._emit("on_alert", alert)
+
+    def _measure(self, logs: dict[str, Any]) -> None:
+        """Into an epoch record: the validation metrics (with a validation set), and the
+        probe samples' activation statistics `act` and histograms `hist`."""
+        ds = self.dataset
+        if ds.x_val is not None and len(ds.x_val):
+            logs.update(self.evaluate(ds.x_val, ds.y_val, "val"))
+        logs["act"], logs["hist"] = measure(self.model, *self.probe_data(), self.weight_limits)
+
+    def probe_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, targets) of the PROBE_SAMPLES samples an epoch's `act` and `hist` describe:
+        the first validation samples, or training samples without a validation set."""
+        ds = self.dataset
+        if ds.x_val is not None and len(ds.x_val):
+            return ds.x_val[:PROBE_SAMPLES], ds.y_val[:PROBE_SAMPLES]
+        return ds.x_train[:PROBE_SAMPLES], ds.y_train[:PROBE_SAMPLES]
 
     def evaluate(self, x: np.ndarray, t: np.ndarray, prefix: str) -> dict[str, float]:
         """Loss (and accuracy for classification) on `x`, in evaluation mode. For the
@@ -275,6 +304,7 @@ class Trainer:
             "step_count": np.array(self.step_count),
             "epoch": np.array(self.epoch),
             "batch": np.array(self.batch),
+            "started": np.array(self.started),
             "order": self.order,
             "order_rng": np.array(json.dumps(self.order_rng.bit_generator.state)),
             "epoch_loss": np.array(self._epoch_loss),
@@ -302,6 +332,10 @@ class Trainer:
         self.step_count = statecheck.whole(state, "step_count")
         self.epoch = statecheck.whole(state, "epoch")
         self.batch = statecheck.whole(state, "batch", high=self.steps_per_epoch - 1)
+        # a checkpoint from before epoch-0 records: started once it has a step
+        self.started = (
+            statecheck.flag(state, "started") if "started" in state else self.step_count > 0
+        )
         self.order = statecheck.permutation(state, "order", len(self.dataset.x_train))
         statecheck.restore_generator(self.order_rng, state, "order_rng")
         self._epoch_loss = statecheck.number(state, "epoch_loss")
@@ -364,11 +398,29 @@ class Trainer:
     def _ending_status(self, target: int) -> str:
         if self.early_stopping is not None and self.early_stopping.stopped:
             return "early_stopped"
-        return "finished" if self.epoch >= target else "interrupted"
+        return "finished" if self.reached(target) else "interrupted"
+
+    def reached(self, target: int | None = None) -> bool:
+        """`target` epochs (the experiment's by default) are trained and the epoch-0 record is
+        written: the run is complete."""
+        return self.started and self.epoch >= (self.epochs if target is None else target)
+
+    def advance(self, target: int | None = None) -> dict[str, Any] | None:
+        """`step()` towards `target` epochs (the experiment's by default); once they are all
+        trained and pretraining is done, only the epoch-0 record if it is not written (a run
+        of 0 epochs). Returns what `step()` returns (None for that record)."""
+        target = self.epochs if target is None else target
+        if self.epoch >= target and self.pretraining.done:
+            if not self.started:
+                with np.errstate(over="ignore", invalid="ignore"):  # as in `step`
+                    self._start()
+            return None
+        return self.step()
 
     def fit(self, epochs: int | None = None) -> dict[str, Any]:
-        """Train until `epochs` epochs are complete (the experiment's by default), early
-        stopping fires, or `stop_requested` is set between two steps; returns the end record.
+        """Train until `epochs` epochs are complete (the experiment's by default; 0 writes the
+        epoch-0 record only), early stopping fires, or `stop_requested` is set between two
+        steps; returns the end record.
 
         Raises:
             Diverged: after the run was closed as diverged.
@@ -376,8 +428,8 @@ class Trainer:
         target = self.epochs if epochs is None else epochs
         self.begin()
         try:
-            while self.epoch < target and not self.stop_requested:
-                self.step()
+            while not self.reached(target) and not self.stop_requested:
+                self.advance(target)
         except Diverged as error:
             self.finish("diverged", diverged_at_step=error.step, message=str(error))
             raise

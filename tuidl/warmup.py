@@ -3,9 +3,9 @@
 numba compiles each kernel at its first call (and caches it on disk): with an empty cache,
 digits-cnn's first step took about 18 s while the screen said nothing. `compile_kernels`
 makes those first calls on purpose — a forward and backward pass of two samples, layer by
-layer, then the evaluation pass and the diagnostics — on a copy of the trainer's model, so
-the run itself (weights, random streams, batchnorm statistics) is untouched and stays
-bit-for-bit the same as one without the warm-up.
+layer, then the evaluation pass and the diagnostics (an epoch end's histograms too) — on a
+copy of the trainer's model, so the run itself (weights, random streams, batchnorm
+statistics) is untouched and stays bit-for-bit the same as one without the warm-up.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import copy
 from collections.abc import Callable
 
 from .diagnostics import StepNorms
+from .histograms import measure, weight_limits
 
 WARM_SAMPLES = 2
 
@@ -50,4 +51,5 @@ def compile_kernels(trainer, report: Callable[[int, int], None]) -> None:
     norms = StepNorms(model)
     norms.before()
     norms.after()
+    measure(model, x, t, weight_limits(model))
     report(total, total)

@@ -75,9 +75,10 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     records = metrics(run_dir)
     steps = [r for r in records if r["kind"] == "step"]
     epochs = [r for r in records if r["kind"] == "epoch"]
-    assert len(epochs) == 3 and len(steps) == 3 * 10
+    assert [e["epoch"] for e in epochs] == [0, 1, 2, 3] and len(steps) == 3 * 10
+    assert records[0] == epochs[0]  # the initial network's, before any step
     assert set(steps[0]) >= {"step", "epoch", "loss", "lr", "grad_norm", "update_ratio"}
-    assert set(epochs[0]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "act"}
+    assert set(epochs[1]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "act", "hist"}
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["step"] == 30
     # plain output on a pipe: one line per epoch, a table, a curve, no control characters
@@ -85,7 +86,20 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     assert "epoch 3/3" in result.stdout and "val_acc" in result.stdout
     samples, y_labels, x_labels = plot_axes(result.stdout, ["train loss", "val loss"])
     assert samples == ["▞▞", "xx"]  # without colour, a marker per series
-    assert len(y_labels) >= 4 and x_labels == ["1", "2", "3"]  # epochs
+    assert len(y_labels) >= 4 and x_labels == ["0", "1", "2", "3"]  # epochs: val from 0
+
+
+def test_run_of_zero_epochs_writes_the_epoch_zero_record_only(tmp_path):
+    result = run_tuidl("run", "spiral-mlp", "--epochs", "0", "--out", "o", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "o" / "spiral-mlp-1"
+    (zero,) = metrics(run_dir)
+    assert (zero["kind"], zero["epoch"], zero["step"]) == ("epoch", 0, 0)
+    assert "train_loss" not in zero and {"val_loss", "act", "hist"} <= set(zero)
+    assert set(zero["hist"]) == {"act", "grad", "weight"}
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["status"], summary["epoch"], summary["step"]) == ("finished", 0, 0)
+    assert "epoch 0/0" in result.stdout and "val_loss" in result.stdout
 
 
 def test_run_prints_each_alert_once_per_layer_with_what_to_try(tmp_path):

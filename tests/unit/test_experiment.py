@@ -149,7 +149,7 @@ BAD = [
     ("seed = -1\n[data]\nname='xor'", "seed must be a non-negative integer, got -1"),
     ("[model]\nlayers=[]", "[data] needs a name"),
     ("data = 3", "data must be a table"),
-    ("[data]\nname='xor'\n[train]\nepochs = 0", "[train] epochs must be a positive integer, got 0"),
+    ("[data]\nname='xor'\n[train]\nepochs = -1", "[train] epochs must be a non-negative integer"),
     ("[data]\nname='xor'\n[train]\nbatch_size = -5", "batch_size must be a positive integer"),
     ("[data]\nname='xor'\n[train]\nepoch = 5", "unknown key 'epoch'; did you mean 'epochs'"),
     ("[data]\nname='xor'\n[train]\nepochs = 2.5", "got 2.5"),
@@ -193,7 +193,7 @@ def test_missing_file():
         ("train.epochs", "write key=value"),
         ("model.layers.9.units=3", "model.layers.9 must be an index from 0 to 2"),
         ("seed.x=3", "seed is a value, not a table"),
-        ("train.epochs=abc", "[train] epochs must be a positive integer, got 'abc'"),
+        ("train.epochs=abc", "[train] epochs must be a non-negative integer, got 'abc'"),
     ],
 )
 def test_bad_overrides(tmp_path, assignment, message):

@@ -48,6 +48,7 @@ def test_rbms_pretrain_in_order_before_the_first_optimizer_step():
     kinds = [(r["kind"], r.get("layer"), r["epoch"]) for r in recorder.records]
     assert kinds == [("pretrain", "rbm_0", 1), ("pretrain", "rbm_0", 2),
                      ("pretrain", "rbm_1", 1), ("pretrain", "rbm_1", 2),
+                     ("epoch", None, 0),  # the pretrained network, before the first update
                      ("step", None, 1 / trainer.steps_per_epoch)]  # fmt: skip
     assert {"recon_error", "epochs", "time"} <= set(recorder.records[0])
 
@@ -71,7 +72,7 @@ def test_zero_pretrain_epochs_skip_the_layer_and_activations_count_saturation():
     layers = [{"type": "rbm", "units": 16, "pretrain_epochs": 0}, {"type": "dense", "units": 10}]
     recorder = Recorder()
     Trainer(dbn(layers, epochs=1), callbacks=[recorder]).fit()
-    assert recorder.records[0]["kind"] == "step"
+    assert [r["kind"] for r in recorder.records[:2]] == ["epoch", "step"]
     assert "saturated" in recorder.records[-1]["act"]["rbm_0"]
 
 

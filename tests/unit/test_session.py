@@ -229,7 +229,8 @@ def test_confusion_matrix_comes_from_the_epochs_validation_without_another_predi
     trainer.begin()
     for _ in range(trainer.steps_per_epoch):
         trainer.step()
-    assert len(calls) == 1  # the trainer's own validation: no extra forward pass
+    # the trainer's own validations (epochs 0 and 1): no extra forward pass
+    assert len(calls) == 2
     (measured,) = [r for r in records.drain() if isinstance(r, ConfusionMeasured)]
     x_val, y_val = trainer.dataset.x_val, trainer.dataset.y_val
     predicted = predict(x_val, 256).argmax(axis=-1)  # the same weights: direct

@@ -124,7 +124,7 @@ def test_a_finished_run_followed_by_view_is_read_whole(tmp_path):
     session = FollowSession([run_dir])
     session.poll()
     kinds = [type(r) for r in session.drain()]
-    assert kinds.count(StepLogged) == 10 and kinds.count(EpochEnded) == 2
+    assert kinds.count(StepLogged) == 10 and kinds.count(EpochEnded) == 3  # epochs 0, 1, 2
     assert session.progress().skipped == 0
 
 

@@ -1,4 +1,5 @@
-"""The trainer: learning XOR, bit-for-bit repeatability and resumption, divergence, early stop."""
+"""The trainer: learning XOR, bit-for-bit repeatability and resumption (histograms and the
+epoch-0 record too), divergence, early stop."""
 
 import numpy as np
 import pytest
@@ -68,8 +69,9 @@ def test_same_seed_same_everything():
         trainer.fit()
         weights = b"".join(v.tobytes() for v in trainer.model.params.values())
         runs.append((without_time(recorder.records), weights))
-    assert runs[0] == runs[1]
+    assert runs[0] == runs[1]  # the histograms of every epoch too
     assert runs[0][0][-1]["kind"] == "epoch" and "val_acc" in runs[0][0][-1]
+    assert set(runs[0][0][-1]["hist"]) == {"act", "grad", "weight"}
 
 
 def test_stop_checkpoint_resume_is_bit_exact(tmp_path):
@@ -88,6 +90,7 @@ def test_stop_checkpoint_resume_is_bit_exact(tmp_path):
     extra = load_checkpoint(tmp_path / "c.npz", resumed.model, resumed.optimizer)
     resumed.load_state_dict(extra)
     resumed.fit()
+    assert second.records[0]["kind"] == "step"  # the epoch-0 record is the first run's only
     assert without_time(first.records + second.records) == without_time(whole.records)
     for key, value in reference.model.params.items():
         assert resumed.model.params[key].tobytes() == value.tobytes(), key
@@ -97,8 +100,8 @@ def test_step_records_carry_gradient_diagnostics():
     recorder = Recorder()
     trainer = Trainer(experiment(), callbacks=[recorder])
     trainer.step()
-    record = recorder.records[0]
-    assert record["kind"] == "step" and record["step"] == 1
+    zero, record = recorder.records  # the first step writes the epoch-0 record before it
+    assert zero["epoch"] == 0 and record["kind"] == "step" and record["step"] == 1
     assert set(record["grad_norm"]) == {"dense_0", "batchnorm_0", "dense_1"}
     assert all(v > 0 for v in record["grad_norm"].values())
     assert all(0 < v < 1 for v in record["update_ratio"].values())

@@ -258,7 +258,7 @@ def test_each_setting_edited_to_what_it_shows_changes_nothing(name):
         ("opt-keys", "beta1=2", "beta1 must be a number in [0, 1)"),
         ("schedule", "step", "missing key 'step_size'"),
         ("schedule", "cosine t_max=0", "t_max must be a positive integer"),
-        ("epochs", "0", "[train] epochs must be a positive integer"),
+        ("epochs", "-1", "[train] epochs must be a non-negative integer"),
         ("batch_size", "many", "[train] batch_size must be a positive integer"),
     ],
 )

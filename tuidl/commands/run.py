@@ -56,7 +56,11 @@ def experiment_from_args(args: argparse.Namespace) -> Experiment:
 def add_run_command(commands) -> None:
     parser = commands.add_parser("run", help="train headless into a run directory")
     parser.add_argument("experiment", nargs="?", help="preset name or experiment .toml file")
-    parser.add_argument("--epochs", type=int, help="number of epochs (overrides [train] epochs)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="number of epochs (overrides [train] epochs; 0 measures the initial network only)",
+    )
     parser.add_argument("--seed", type=int, help="random seed (overrides seed)")
     parser.add_argument("--out", default="runs", help="folder for run directories (default runs/)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
@@ -136,8 +140,8 @@ def open_run(args: argparse.Namespace) -> tuple[Trainer, RunWriter | None]:
         return trainer, writer
     if not args.experiment:
         raise ConfigError("name an experiment: tuidl run PRESET|FILE.toml (see tuidl presets)")
-    if args.epochs is not None and args.epochs < 1:
-        raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.epochs is not None and args.epochs < 0:
+        raise ConfigError(f"--epochs must be at least 0, got {args.epochs}")
     experiment = printable_name(experiment_from_args(args))
     run_name(experiment.name)  # a name that gives no folder fails before the data loads
     trainer = Trainer(experiment, data_dir=args.data_dir)
@@ -203,9 +207,12 @@ def print_report(run_dir: Path, out) -> None:
 
 
 def loss_curve(epochs: list[dict[str, Any]], color: bool) -> str:
-    """Train (and val) loss per epoch."""
-    x = [r["epoch"] for r in epochs]
-    series = [("train loss", x, [r["train_loss"] for r in epochs])]
-    if "val_loss" in epochs[0]:
-        series.append(("val loss", x, [r["val_loss"] for r in epochs]))
+    """Train loss per trained epoch, and val loss per epoch from epoch 0 (the initial weights)
+    when the run has a validation set."""
+    series = []
+    for key in ("train_loss", "val_loss"):
+        mine = [r for r in epochs if key in r]
+        if mine:
+            label = key.replace("_", " ")
+            series.append((label, [r["epoch"] for r in mine], [r[key] for r in mine]))
     return line_plot(series, "loss", "epoch", color, height=14)

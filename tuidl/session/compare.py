@@ -144,11 +144,11 @@ class CompareSession:
             for trainer in active:
                 trainer.resume_clock()
                 try:
-                    trainer.step()
+                    trainer.advance()
                 except Diverged as error:
                     trainer.finish("diverged", diverged_at_step=error.step, message=str(error))
                     continue
-                if trainer.epoch >= trainer.epochs or trainer.stop_requested:
+                if trainer.reached() or trainer.stop_requested:
                     trainer.finish()
             if self.throttle:
                 time.sleep(self.throttle)

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..histograms import histogram_problem
 from .messages import AlertRaised, EpochEnded, PretrainEpochEnded, Record, StepLogged
 
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -47,6 +48,7 @@ def parse_line(source: str, raw: bytes) -> Record | None:
             raise DamagedLine("act must map layers to statistics")
         for stats in act.values():
             _fields(stats, ints=(), numbers=tuple(stats))
+        _check_histograms(line.get("hist", {}))
         return EpochEnded(source, line)
     if kind == "pretrain":
         _fields(line, ints=("epoch", "epochs"), numbers=("recon_error",))
@@ -105,6 +107,17 @@ def _fields(line: dict[str, Any], ints: tuple[str, ...], numbers: tuple[str, ...
             line[key] = value
     if "loss" in numbers and "loss" not in line:
         raise DamagedLine("a step line needs its loss")
+
+
+def _check_histograms(hist: Any) -> None:
+    """An epoch line's `hist`: kind -> layer -> a whole histogram (`tuidl.histograms`)."""
+    if not isinstance(hist, dict) or not all(isinstance(v, dict) for v in hist.values()):
+        raise DamagedLine("hist must map kinds to layers' histograms")
+    for layers in hist.values():
+        for record in layers.values():
+            problem = histogram_problem(record)
+            if problem:
+                raise DamagedLine(problem)
 
 
 def _layer_numbers(line: dict[str, Any], key: str) -> None:

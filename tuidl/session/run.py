@@ -273,14 +273,14 @@ class SingleRun:
     def _train_one(self, trainer: Trainer) -> None:
         """One step; at the run's end (or divergence) close it and say so."""
         try:
-            trainer.step()
+            trainer.advance()
         except Diverged as error:
             trainer.finish("diverged", diverged_at_step=error.step, message=str(error))
         else:
             forced = self._steps_wanted > 0
             self._steps_wanted -= forced
             self.sink.maybe_probe(trainer, force=forced)
-            if trainer.epoch >= trainer.epochs or trainer.stop_requested:
+            if trainer.reached() or trainer.stop_requested:
                 trainer.finish()
         if trainer.status is not None:
             self.state = trainer.status

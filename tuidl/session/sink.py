@@ -56,6 +56,11 @@ class SessionSink(Callback):
     def on_step_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self.records.put(StepLogged(self.source, logs))
 
+    def on_epoch_zero(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        # the same record (views tell epoch 0 by its number); no confusion matrix before the
+        # network has learnt anything: the panel shows a trained epoch's
+        self.records.put(EpochEnded(self.source, logs))
+
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self.records.put(EpochEnded(self.source, logs))
         if self.probe is not None:
