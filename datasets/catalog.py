@@ -2,9 +2,10 @@
 
 Names: spiral circles xor gauss moons (2D classification), sine adding reber (sequences),
 digits (bundled images), mnist fashion-mnist (IDX files), point (one sample, for surface
-models), and the user forms csv:PATH, idx:DIR, text:PATH. `DATASETS` maps each name (the user
-forms under `csv:PATH` ...) to a `DatasetInfo` that `tuidl data list` and the app's picker
-show. A relative PATH is taken from the current directory; `~` is expanded.
+models), noise (N(0, 1) inputs, for looking at a network's initial activations), and the user
+forms csv:PATH, idx:DIR, text:PATH. `DATASETS` maps each name (the user forms under
+`csv:PATH` ...) to a `DatasetInfo` that `tuidl data list` and the app's picker show. A
+relative PATH is taken from the current directory; `~` is expanded.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ def _classes(default: int) -> Param:
     return Param("int", default, "number of classes", low=2, high=12, aliases=("arms",))
 
 
+_N_TRAIN = Param("int", None, "training images kept: the first of the training split (all)",
+                 low=1, high=10_000_000)  # fmt: skip
+
+
 def _check_n(name: str, n: int, classes: int) -> None:
     if n < 2 * classes:
         raise ConfigError(f"[data] n = {n} is too small for {name}: use n >= {2 * classes}")
@@ -137,6 +142,22 @@ def _point(p, rng, data_dir, path) -> Raw:
     return Raw(np.zeros((1, 1)), np.zeros((1, 1)), "regression", 1, "flat", "generated (one point)")
 
 
+def _gaussian_noise(p, rng, data_dir, path) -> Raw:
+    # inputs for measuring what a network does to N(0, 1) before it learns (DLFS ch. 6's
+    # weight-init histograms); labels take the classes in turn, balanced and unrelated to x,
+    # only so a classifier has targets and every class is present
+    _check_n("noise", p["n"], p["classes"])
+    try:
+        within_memory(f"{p['n']:,} samples of {p['features']:,} features",
+                      p["n"] * p["features"] * 4 * (1 + LOAD_COPIES))  # fmt: skip
+    except ValueError as error:
+        raise ConfigError(f"[data] noise: {error}; use a smaller n or fewer features") from None
+    x = rng.standard_normal((p["n"], p["features"]), dtype=np.float32)
+    y = rng.permutation(np.arange(p["n"]) % p["classes"])
+    names = [str(c) for c in range(p["classes"])]
+    return Raw(x, y, "classification", p["classes"], "flat", "generated (N(0, 1), seeded)", names)
+
+
 def _digits(p, rng, data_dir, path) -> Raw:
     x, y = load_digits_arrays()
     return Raw(
@@ -146,7 +167,7 @@ def _digits(p, rng, data_dir, path) -> Raw:
 
 def _mnist(name: str) -> Loader:
     def load(p, rng, data_dir, path) -> Raw:
-        return load_mnist(name, data_dir)
+        return load_mnist(name, data_dir, p["n_train"])
 
     return load
 
@@ -193,9 +214,9 @@ DATASETS: dict[str, DatasetInfo] = dict(
         _info("digits", "image", "classification", "(1, 8, 8)", "1,797", "bundled",
               "8x8 handwritten digits (UCI, via scikit-learn)", {}, _digits),
         _info("mnist", "image", "classification", "(1, 28, 28)", "70,000", "download",
-              "LeCun's handwritten digits, 28x28", {}, _mnist("mnist")),
+              "LeCun's handwritten digits, 28x28", {"n_train": _N_TRAIN}, _mnist("mnist")),
         _info("fashion-mnist", "image", "classification", "(1, 28, 28)", "70,000",
-              "download", _FASHION, {}, _mnist("fashion-mnist")),
+              "download", _FASHION, {"n_train": _N_TRAIN}, _mnist("fashion-mnist")),
         _info("sine", "sequence", "regression", "(20, 1)", "1,000", "generated",
               "predict the next value of a sine wave from a window",
               {"n": _n(1000), "window": Param("int", 20, "steps in a window", low=2,
@@ -209,6 +230,11 @@ DATASETS: dict[str, DatasetInfo] = dict(
               "embedded Reber grammar: predict the next symbol",
               {"n": _n(1000), "T": Param("int", 24, "padded string length", low=9,
                                          high=10_000, aliases=("length",))}, _reber),
+        _info("noise", "table", "classification", "(100,)", "1,000", "generated",
+              "N(0, 1) inputs with balanced dummy labels: a network's initial activations",
+              {"n": _n(1000), "features": Param("int", 100, "inputs per sample", low=1,
+                                                high=100_000), "classes": _classes(2)},
+              _gaussian_noise),
         _info("point", "table", "regression", "(1,)", "1", "generated",
               "one blank sample, for surface models (each epoch one update)", {}, _point),
         _info("csv:PATH", "table", "classification", "(F,)", "rows", "your file",

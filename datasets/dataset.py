@@ -59,6 +59,7 @@ class Raw:
     `x`/`y` are all samples when `x_val` is None (then `finish` splits them); otherwise they are
     the training split and `x_val`/`y_val` (and perhaps `x_test`/`y_test`) were fixed by the
     source. `layout` picks how normalization statistics are taken (see `normalize.py`).
+    `train_limit`, when set, keeps only that many of the training split's first samples.
     """
 
     x: np.ndarray
@@ -72,6 +73,7 @@ class Raw:
     y_val: np.ndarray | None = None
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+    train_limit: int | None = None
 
 
 def split_indices(
@@ -112,6 +114,8 @@ def finish(
         stratify = y if raw.task == "classification" else None
         train, val = split_indices(len(x), val_split, rng, stratify)
         x, y, x_val, y_val = x[train], y[train], x[val], y[val]
+    # cut after the split, so the validation set is the one the whole source gives
+    x, y = x[: raw.train_limit], y[: raw.train_limit]
     if len(x) == 0:
         raise_empty_train(name, val_split)
     norm = fit_normalizer(normalize, x, raw.layout)

@@ -14,6 +14,10 @@ Splits:
   sizes), the benchmark split; `val_split` does not apply and there is no test split. A
   logging warning says so once per folder.
 
+`n_train` keeps only the first n_train images of the training split (after the validation
+split, which is unchanged): a small training set for quick lessons, such as overfitting 300
+images while validating on all the others.
+
 Images become (N, 1, H, W) float32 in [0, 1] (uint8 / 255); labels int64.
 """
 
@@ -198,8 +202,9 @@ def _names(*labels: np.ndarray | None) -> list[str]:
     return [str(i) for i in range(_classes(None, *labels))]
 
 
-def load_mnist(name: str, data_dir: str | os.PathLike | None) -> Raw:
-    """mnist or fashion-mnist from the first folder that has it (module docstring)."""
+def load_mnist(name: str, data_dir: str | os.PathLike | None, n_train: int | None = None) -> Raw:
+    """mnist or fashion-mnist from the first folder that has it, its training split cut to
+    the first `n_train` images when given (module docstring)."""
     found = locate(name, data_dir)
     if found is None:
         searched = ", ".join(str(d) for d in candidate_dirs(name, data_dir))
@@ -212,6 +217,7 @@ def load_mnist(name: str, data_dir: str | os.PathLike | None) -> Raw:
     raw = load_pairs(name, folder, pairs, CLASS_NAMES[name])
     if raw.y.max() >= len(CLASS_NAMES[name]):
         raise ConfigError(f"{folder}: label {raw.y.max()} is not a {name} class (0-9)")
+    raw.train_limit = n_train
     return raw
 
 

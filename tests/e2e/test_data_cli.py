@@ -17,7 +17,7 @@ needs_real_mnist = pytest.mark.skipif(
 )
 NAMES = [
     "spiral", "circles", "xor", "gauss", "moons", "digits", "mnist", "fashion-mnist",
-    "sine", "adding", "reber", "point", "csv:PATH", "idx:DIR", "text:PATH",
+    "sine", "adding", "reber", "noise", "point", "csv:PATH", "idx:DIR", "text:PATH",
 ]  # fmt: skip
 
 

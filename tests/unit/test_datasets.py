@@ -245,6 +245,28 @@ def test_mnist_with_training_files_has_a_seeded_split_and_a_test_set(clean_env):
     assert same_bytes(ds, again)
 
 
+def test_mnist_n_train_keeps_the_first_training_images_and_every_validation_image(clean_env):
+    folder = fake_mnist(clean_env / "data" / "mnist", n_train=100, n_test=30)
+    whole = load_dataset("mnist", data_dir=str(folder.parent), normalize="none", seed=5)
+    cut = load_dataset("mnist", data_dir=str(folder.parent), normalize="none", seed=5, n_train=7)
+    np.testing.assert_array_equal(cut.x_train, whole.x_train[:7])
+    np.testing.assert_array_equal(cut.y_val, whole.y_val)  # split first, then cut
+    only_test = fake_mnist(clean_env / "t10k" / "mnist", n_test=20)
+    cut = load_dataset("mnist", data_dir=str(only_test.parent), n_train=5, normalize="none")
+    assert len(cut.x_train) == 5 and len(cut.x_val) == 4  # images [0:5] train, [16:20] validate
+
+
+def test_noise_is_seeded_standard_normal_with_balanced_dummy_labels():
+    ds = load_dataset("noise", n=3000, features=20, classes=3, normalize="none", val_split=0)
+    assert ds.x_train.shape == (3000, 20) and ds.x_train.dtype == np.float32
+    assert abs(float(ds.x_train.mean())) < 0.02 and abs(float(ds.x_train.std()) - 1) < 0.02
+    assert np.bincount(ds.y_train).tolist() == [1000] * 3
+    assert same_bytes(ds, load_dataset("noise", n=3000, features=20, classes=3,
+                                       normalize="none", val_split=0))  # fmt: skip
+    other = load_dataset("noise", n=3000, features=20, normalize="none", val_split=0, seed=1)
+    assert not np.array_equal(ds.x_train, other.x_train)
+
+
 def test_mnist_missing_says_where_to_put_it(clean_env):
     with pytest.raises(ConfigError, match=r"tuidl data fetch mnist.*cache/tuidl/mnist"):
         load_dataset("mnist", data_dir=str(clean_env / "nothing"))
