@@ -33,11 +33,15 @@ class Loss:
 
 
 class MSE(Loss):
-    """Mean over all entries of (y - t)^2; targets have the shape of `y`."""
+    """Mean over all entries of (y - t)^2; targets have the shape of `y`, or are integer class
+    labels with the shape of `y` minus its last axis, compared as one-hot rows (as Deep
+    Learning from Scratch's `mean_squared_error` takes them: the loss-choice lesson)."""
 
     type = "mse"
 
     def forward(self, y: np.ndarray, t: np.ndarray) -> float:
+        if np.issubdtype(t.dtype, np.integer) and t.shape == y.shape[:-1]:
+            t = np.eye(y.shape[-1], dtype=y.dtype)[t]
         self._diff = y - t.reshape(y.shape).astype(y.dtype, copy=False)
         return float(np.mean(self._diff * self._diff))
 

@@ -378,11 +378,11 @@ def output_problem(shape: Shape, dataset, loss: str | None = None) -> str:
 def _loss_problem(shape: Shape, dataset, loss: str, labels: bool) -> str:
     """Why `loss` cannot compare the model's outputs with the dataset's targets ('' if it can).
 
-    Class labels (integers) need softmax_cross_entropy: mse and binary_cross_entropy read
-    targets of the output's shape. Regression targets need a loss that reads them as values,
-    binary_cross_entropy only those in [0, 1].
+    Class labels (integers) need softmax_cross_entropy, or mse (which compares them as one-hot
+    rows): binary_cross_entropy reads targets of the output's shape. Regression targets need a
+    loss that reads them as values, binary_cross_entropy only those in [0, 1].
     """
-    if labels and loss != "softmax_cross_entropy":
+    if labels and loss == "binary_cross_entropy":
         return (
             f'loss = "{loss}" needs targets of the output\'s shape {shape}, but {dataset.name} '
             'has class labels; use loss = "softmax_cross_entropy" for class labels'

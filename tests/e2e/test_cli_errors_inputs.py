@@ -109,13 +109,11 @@ CASES = [
                                                  train="batch_size = 1000000"),
          ["training 1,438 samples at a time (the whole training split) needs about"]),
     # 2. a loss or early stopping that cannot work with the data: before the run directory
-    Case("mse on class labels", experiment(loss="mse"),
-         ['loss = "mse" needs targets of the output\'s shape (2,)', "spiral has class labels",
-          'use loss = "softmax_cross_entropy"']),
     Case("binary_cross_entropy on class labels", experiment(
         layers=MLP.replace("units = 2 }", "units = 1 }"), loss="binary_cross_entropy"),
          ['loss = "binary_cross_entropy" needs targets', "softmax_cross_entropy"]),
-    Case("mse on per-step labels", experiment('name = "reber"\nn = 50', REBER_LSTM, "mse"),
+    Case("binary_cross_entropy on per-step labels",
+         experiment('name = "reber"\nn = 50', REBER_LSTM, "binary_cross_entropy"),
          ["(24, 7)", "reber has class labels"]),
     Case("softmax_cross_entropy on regression targets",
          experiment('name = "adding"\nn = 100', ADDING_LSTM),

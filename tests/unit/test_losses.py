@@ -66,3 +66,12 @@ def test_mse_is_mean_of_squares_and_keeps_float32():
     y = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
     assert loss.forward(y, np.zeros((2, 2))) == pytest.approx(7.5)
     assert loss.backward().dtype == np.float32
+
+
+def test_mse_compares_class_labels_as_one_hot_rows(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal((5, 3, 4)).astype(np.float32)
+    labels = rng.integers(0, 4, (5, 3))
+    one_hot, on_labels = MSE(), MSE()
+    assert on_labels.forward(y, labels) == one_hot.forward(y, np.eye(4)[labels]), f"seed={seed}"
+    np.testing.assert_array_equal(on_labels.backward(), one_hot.backward())

@@ -221,12 +221,13 @@ def test_batch_problem_names_a_batch_size_that_fits(one_gib):
 @pytest.mark.parametrize(
     "dataset, shape, loss, message",
     [
-        ("spiral", (2,), "mse", 'loss = "mse" needs targets of the output\'s shape (2,), but'),
         ("spiral", (1,), "binary_cross_entropy", "spiral has class labels; use loss ="),
+        ("spiral", (3,), "mse", "spiral has 2 classes"),
         ("adding", (1,), "softmax_cross_entropy", "adding has regression targets of shape (1,)"),
         ("adding", (1,), "binary_cross_entropy", "needs targets in [0, 1], but adding's run"),
         ("spiral", (3,), "softmax_cross_entropy", "spiral has 2 classes"),
         ("adding", (1,), "mse", ""),
+        ("spiral", (2,), "mse", ""),  # class labels, compared as one-hot rows
         ("spiral", (2,), "softmax_cross_entropy", ""),
     ],
 )

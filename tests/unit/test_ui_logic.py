@@ -319,6 +319,6 @@ def test_gradient_bars_use_the_heatmaps_fixed_scale_whatever_the_norms():
 
 def test_analyze_refuses_a_loss_that_cannot_read_the_targets():
     document = tiny().to_dict()
-    document["model"]["loss"] = "mse"  # on spiral's class labels
+    document["model"]["loss"] = "binary_cross_entropy"  # on spiral's class labels
     result = analyze(document, load_dataset("spiral", n=200, seed=0))
     assert not result.ok and "softmax_cross_entropy" in result.problem
