@@ -237,7 +237,7 @@ class Trainer:
         self.started = True
         logs = {"kind": "epoch", "epoch": 0, "step": self.step_count,
                 "time": round(self.elapsed, 4), "lr": self.optimizer.lr}  # fmt: skip
-        self._measure(logs)
+        self._measure(logs, trained=False)
         self._emit("on_epoch_zero", logs)
 
     def _end_epoch(self) -> None:
@@ -255,7 +255,7 @@ class Trainer:
             logs["train_acc"] = self._epoch_correct / self._epoch_predictions
         self._epoch_loss = self._epoch_seen = 0.0
         self._epoch_correct = self._epoch_predictions = 0
-        self._measure(logs)
+        self._measure(logs, trained=True)
         # observed before the listeners hear of the epoch: a checkpoint saved then holds it
         alerts = self.alerts.observe_activations(logs["act"], self.step_count, self.epoch)
         monitored = logs.get("val_loss", logs["train_loss"])
@@ -268,12 +268,13 @@ class Trainer:
         for alert in alerts:
             self._emit("on_alert", alert)
 
-    def _measure(self, logs: dict[str, Any]) -> None:
+    def _measure(self, logs: dict[str, Any], trained: bool) -> None:
         """Into an epoch record: the validation metrics (with a validation set), and the
-        probe samples' activation statistics `act` and histograms `hist`."""
+        probe samples' activation statistics `act` and histograms `hist`. The predictions
+        of the app's confusion matrix and mistakes are kept for `trained` epochs only."""
         ds = self.dataset
         if ds.x_val is not None and len(ds.x_val):
-            logs.update(self.evaluate(ds.x_val, ds.y_val, "val"))
+            logs.update(self.evaluate(ds.x_val, ds.y_val, "val", keep=trained))
         logs["act"], logs["hist"] = measure(self.model, *self.probe_data(), self.weight_limits)
 
     def probe_data(self) -> tuple[np.ndarray, np.ndarray]:
@@ -284,16 +285,19 @@ class Trainer:
             return ds.x_val[:PROBE_SAMPLES], ds.y_val[:PROBE_SAMPLES]
         return ds.x_train[:PROBE_SAMPLES], ds.y_train[:PROBE_SAMPLES]
 
-    def evaluate(self, x: np.ndarray, t: np.ndarray, prefix: str) -> dict[str, float]:
+    def evaluate(
+        self, x: np.ndarray, t: np.ndarray, prefix: str, keep: bool = True
+    ) -> dict[str, float]:
         """Loss (and accuracy for classification) on `x`, in evaluation mode. For the
         validation set of a classifier, `val_predictions` and `val_labels` keep the predicted
-        and true classes (the app's confusion matrix, without another forward pass)."""
+        and true classes (the app's confusion matrix, without another forward pass) unless
+        not `keep`."""
         y = self.model.predict(x, EVAL_BATCH, logits=True)
         result = {f"{prefix}_loss": self.model.loss.forward(y, t)}
         if self.classify:
             predicted, true = predicted_classes(y, t)
             result[f"{prefix}_acc"] = int((predicted == true).sum()) / true.size
-            if prefix == "val":
+            if prefix == "val" and keep:
                 self.val_predictions, self.val_labels = predicted, true
         return result
 
