@@ -11,6 +11,7 @@ from typing import Any
 from .errors import ConfigError
 from .experiment import Experiment
 from .layers.surface import surface_presets
+from .lessons import LESSONS
 from .suggest import did_you_mean
 
 DEFAULT_PRESET = "spiral-mlp"
@@ -167,6 +168,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     # surfaces: a point on f(x, y), one update per epoch, its path drawn live
     **surface_presets(),
 }
+PRESETS |= LESSONS  # init-*, optimizers-mnist, overfit, bn-scale ...: tuidl/lessons.py
 
 
 # lesson cards (what to watch, and what to try) of the presets whose tables carry none
