@@ -19,6 +19,8 @@ KEY_NAMES = {
     "minus": "-",
     "shift+tab": "shift+tab",
     "delete": "del",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
 }
 
 

@@ -1,5 +1,6 @@
-"""The train screen: curves, gradient bars and heatmap, activation statistics, images (or a
-surface experiment's path), status, and a banner naming the active alerts above the panels.
+"""The train screen: curves, gradient bars and heatmap, activation statistics, histograms,
+images (or a surface experiment's path), status, and a banner naming the active alerts above
+the panels.
 
 It owns no trainer: the app hands it the records of its session (a training run, or run
 directories followed for `tuidl view`), and it redraws on `redraw()`, which the app calls every
@@ -19,6 +20,7 @@ from textual.reactive import Reactive, var
 from textual.widget import Widget
 
 from ...layers.surface import FUNCTIONS
+from ...render.charts import PALETTE
 from ...session.messages import (
     AlertRaised,
     ConfusionMeasured,
@@ -38,7 +40,8 @@ from ..widgets.filters import FilterGrid, filter_title
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.heatmap import GradHeatmap
-from ..widgets.linechart import PALETTE, LineChart
+from ..widgets.histograms import HistogramView
+from ..widgets.linechart import LineChart
 from ..widgets.panel import Panel, ScrollPanel
 from ..widgets.samples import ConfusionMatrix, SampleStrip
 from ..widgets.spaceview import SpaceView
@@ -49,7 +52,8 @@ from .records import RecordView
 
 PLOT_SECONDS = 0.5
 IMAGE_SECONDS = 1.0
-PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel", "samples-panel"]
+PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel", "samples-panel",
+          "hist-panel"]  # fmt: skip
 LEFT_PANELS = {"loss-panel", "heat-panel", "samples-panel"}  # the rest are in the right column
 # keys that drive the app's own trainer: hidden (footer, help) and off in `tuidl view`
 TRAINING_ACTIONS = {"toggle_pause", "step_once", "reinit", "resume_run", "lr_up", "lr_down",
@@ -75,6 +79,14 @@ class TrainScreen(RecordView):
         Binding("u", "next_units", "space units", show=False),
         Binding("w", "next_wrong", "next mistake", show=False),
         Binding("l", "toggle_log", "log y", show=False),
+        # named in the histogram panel's title: the footer has no room left at 80 columns
+        Binding("d", "next_histograms", "histograms: act/grad/weights", show=False),
+        Binding(
+            "left_square_bracket", "histogram_layer(-1)", "histogram: layer before", show=False
+        ),  # fmt: skip
+        Binding(
+            "right_square_bracket", "histogram_layer(1)", "histogram: next layer", show=False
+        ),  # fmt: skip
         Binding("tab", "next_panel", "panel", show=False),
         Binding("shift+tab", "previous_panel", "panel", show=False),
     ]
@@ -121,8 +133,10 @@ class TrainScreen(RecordView):
             with Vertical(id="right"):
                 yield Panel(GradBars(id="gradbars"), title="gradient norm now (log)",
                             id="grad-panel", classes="secondary")  # fmt: skip
-                yield Panel(ActivationStats(id="acts"), title="activations",
-                            id="act-panel", classes="secondary")  # fmt: skip
+                yield ScrollPanel(ActivationStats(id="acts"), title="activations",
+                                  id="act-panel", classes="secondary")  # fmt: skip
+                yield Panel(HistogramView(id="hists"), title="histograms",
+                            id="hist-panel", classes="secondary -unused")  # fmt: skip
                 yield ScrollPanel(
                     Horizontal(
                         DecisionBoundary(id="boundary"), SpaceView(id="space"), id="plane-row"
@@ -162,6 +176,7 @@ class TrainScreen(RecordView):
             self.query_one(ActivationStats).update_stats({}, set())
             self.query_one(GradBars).update_norms({})
             self.query_one(SurfacePlot).set_paths({})
+            self.query_one(HistogramView).reset()
         self._plot_dirty = True
 
     def add_steps(self, steps: list[dict[str, Any]], source: str) -> None:
@@ -183,6 +198,9 @@ class TrainScreen(RecordView):
             self.query_one(ActivationStats).update_stats(
                 last["act"], set(self._alerted("dead_relu"))
             )
+        if source == self.primary and any("hist" in record for record in epochs):
+            self.query_one(HistogramView).add_epochs(epochs)
+            self._set_used("hist-panel", True)
         self._plot_dirty = True
 
     def add_pretrain(self, source: str, data: dict[str, Any]) -> None:
@@ -247,6 +265,9 @@ class TrainScreen(RecordView):
                     run.last_step.get("grad_norm", {}), self._alerted("vanishing", "exploding")
                 )
             self.query_one(GradHeatmap).refresh_data()
+            hists = self.query_one(HistogramView)
+            hists.refresh_data()
+            self._set_title("hist-panel", hists.title)
         if self._image_dirty and (force or now - self._last_image >= IMAGE_SECONDS):
             self._last_image = now
             self._image_dirty = False
@@ -395,6 +416,23 @@ class TrainScreen(RecordView):
 
     def action_toggle_metric(self) -> None:
         self.metric = "acc" if self.metric == "loss" else "loss"
+
+    def action_next_histograms(self) -> None:
+        """The next kind of histograms; at 80 columns, first only the panel (as it was)."""
+        hidden = self.has_class("-narrow") and PANELS[self.current] != "hist-panel"
+        hists = self._histograms()
+        if not hidden:
+            hists.next_kind()
+            self._set_title("hist-panel", hists.title)
+
+    def action_histogram_layer(self, step: int) -> None:
+        self._histograms().move(step)
+
+    def _histograms(self) -> HistogramView:
+        """The histogram view, its panel focused (so shown at 80 columns) once it has any."""
+        if not self.query_one("#hist-panel").has_class("-unused"):
+            self.current = PANELS.index("hist-panel")
+        return self.query_one(HistogramView)
 
     def action_toggle_log(self) -> None:
         chart = self.query_one("#curve", LineChart)
