@@ -80,6 +80,17 @@ def test_train_digits_cnn_filters_and_samples(snap_compare, size, keys):
     assert snap_compare(app, terminal_size=size, run_before=stepped(steps, keys))
 
 
+@pytest.mark.parametrize(
+    ("size", "keys"),
+    [((80, 24), ("d",)), ((160, 48), ("d", "right_square_bracket"))],
+    ids=["80x24-activations", "160x48-gradients"],
+)
+def test_train_spiral_histograms(snap_compare, size, keys):
+    app = make_app("spiral-mlp", runs_root=None, clock=fixed_clock)
+    steps = 75  # five epochs of 15 steps: the strips have a column each for epochs 0 to 5
+    assert snap_compare(app, terminal_size=size, run_before=stepped(steps, keys))
+
+
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_train_deep_sigmoid_vanishing_gradients(snap_compare, size):
     app = make_app("deep-sigmoid", runs_root=None, clock=fixed_clock)
