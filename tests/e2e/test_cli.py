@@ -268,8 +268,12 @@ def test_compare_runs_share_initial_weights_and_batches(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     root = tmp_path / "o" / "compare-tiny-1"
-    runs = {p.name: metrics(p) for p in root.iterdir() if p.is_dir()}
-    assert set(runs) == {"sgd", "momentum", "adam-lr0.01"}
+    records = {p.name: metrics(p) for p in root.iterdir() if p.is_dir()}
+    assert set(records) == {"sgd", "momentum", "adam-lr0.01"}
+    # the epoch-0 records: the same network (only the learning rates differ)
+    zeros = [{k: v for k, v in lines[0].items() if k != "lr"} for lines in records.values()]
+    assert zeros[0]["epoch"] == 0 and all(zero == zeros[0] for zero in zeros)
+    runs = {name: [r for r in lines if r["kind"] == "step"] for name, lines in records.items()}
     first_losses = {name: records[0]["loss"] for name, records in runs.items()}
     assert len(set(first_losses.values())) == 1, first_losses
     second = {name: records[1]["loss"] for name, records in runs.items()}
