@@ -44,10 +44,17 @@ async def test_dense_weights_show_as_pictures_and_w_browses_mistakes(tmp_path):
         title = str(screen.query_one("#view-panel").border_title)
         assert title == "weights rbm_0: a 1x8x8 picture per unit (128)"
         wrong = screen.query_one(WrongExample)
+        panel = screen.query_one("#samples-panel")
         await wait_for(pilot, wrong.has_data, what="a mistake")
+        assert not wrong.display and screen.query_one("#samples-row").display
         first = screen.latest_probe.wrong
         assert first.index == 0 and first.top[0][0] != first.true
+        await pilot.press("w")  # the mistakes instead of the predictions: the first one
+        assert wrong.display and not screen.query_one("#samples-row").display
+        assert str(panel.border_title).startswith("mistakes (val)")
         await pilot.press("w")
         await wait_for(pilot, lambda: screen.latest_probe.wrong.index == 1, 5, "the next mistake")
         caption = wrong._strips[0].text
         assert caption.startswith(f"wrong 2/{screen.latest_probe.wrong.total} (w) true ")
+        await pilot.press("p")
+        assert not wrong.display and str(panel.border_title).startswith("predictions (val)")

@@ -19,7 +19,6 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import Reactive, var
 from textual.widget import Widget
 
-from ...layers.surface import FUNCTIONS
 from ...render.charts import PALETTE
 from ...session.messages import (
     AlertRaised,
@@ -29,14 +28,13 @@ from ...session.messages import (
     RunStarted,
     Save,
     ScaleLr,
-    ShowView,
     Step,
 )
 from ..history import RunSeries
 from ..widgets.actstats import ActivationStats
 from ..widgets.alertbanner import AlertBanner
 from ..widgets.boundary import DecisionBoundary
-from ..widgets.filters import FilterGrid, filter_title
+from ..widgets.filters import FilterGrid
 from ..widgets.footer import KeyFooter
 from ..widgets.gradbars import GradBars
 from ..widgets.heatmap import GradHeatmap
@@ -48,6 +46,7 @@ from ..widgets.spaceview import SpaceView
 from ..widgets.statusline import StatusLine
 from ..widgets.surfaceplot import PathHistory, SurfacePlot
 from ..widgets.wrongexample import WrongExample
+from .probeviews import VIEW_ACTIONS, ProbeViews
 from .records import RecordView
 
 PLOT_SECONDS = 0.5
@@ -57,11 +56,10 @@ PANELS = ["loss-panel", "grad-panel", "heat-panel", "act-panel", "view-panel", "
 LEFT_PANELS = {"loss-panel", "heat-panel", "samples-panel"}  # the rest are in the right column
 # keys that drive the app's own trainer: hidden (footer, help) and off in `tuidl view`
 TRAINING_ACTIONS = {"toggle_pause", "step_once", "reinit", "resume_run", "lr_up", "lr_down",
-                    "save", "next_filters", "next_input", "next_layer", "next_units",
-                    "next_wrong"}  # fmt: skip
+                    "save", *VIEW_ACTIONS}  # fmt: skip
 
 
-class TrainScreen(RecordView):
+class TrainScreen(ProbeViews, RecordView):
     """Watch one run learn (or several, in `tuidl view`)."""
 
     BINDINGS = [
@@ -77,7 +75,8 @@ class TrainScreen(RecordView):
         Binding("i", "next_input", "input"),
         Binding("h", "next_layer", "space layer", show=False),
         Binding("u", "next_units", "space units", show=False),
-        Binding("w", "next_wrong", "next mistake", show=False),
+        Binding("w", "next_wrong", "mistakes", show=False),
+        Binding("p", "show_predictions", "predictions", show=False),
         Binding("l", "toggle_log", "log y", show=False),
         # named in the histogram panel's title: the footer has no room left at 80 columns
         Binding("d", "next_histograms", "histograms: act/grad/weights", show=False),
@@ -126,7 +125,7 @@ class TrainScreen(RecordView):
                     Horizontal(SampleStrip(id="samples"), ConfusionMatrix(id="confusion"),
                                id="samples-row"),
                     WrongExample(id="wrong"),
-                    title="predictions (val) · confusion (val, latest epoch) · mistakes",
+                    title="predictions (val) · confusion (val, latest epoch) · w: mistakes",
                     id="samples-panel",
                     classes="secondary -unused",
                 )  # fmt: skip
@@ -150,7 +149,7 @@ class TrainScreen(RecordView):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        for widget_id in ("plane-row", "boundary", "space", "filters", "surface"):
+        for widget_id in ("plane-row", "boundary", "space", "filters", "surface", "wrong"):
             self.query_one(f"#{widget_id}").display = False
         self.watch_current(self.current)
 
@@ -318,54 +317,6 @@ class TrainScreen(RecordView):
             return "pretraining: reconstruction error per epoch (rbm layers)"
         return "loss (train per batch; val per epoch)"
 
-    def _draw_surface(self) -> None:
-        """The primary run's surface with each run's path on it, in the colour of its curve."""
-        path = self.paths.get(self.primary) if self.primary else None
-        if path is None or path.function is None:
-            return
-        plot = self.query_one(SurfacePlot)
-        plot.display = True
-        plot.set_function(path.function)
-        many = len(self.runs) > 1
-        plot.set_paths({
-            source if many else "path": (*self.paths[source].points(), PALETTE[k % len(PALETTE)])
-            for k, source in enumerate(self.runs) if source in self.paths
-        })  # fmt: skip
-        function = FUNCTIONS.get(path.function)
-        formula = f" f = {function.formula}" if function is not None else ""
-        self._set_title("view-panel", f"surface{formula}: the point's path")
-        self._set_used("view-panel", True)
-
-    def _draw_images(self) -> None:
-        probe = self._probe
-        if probe is not None:
-            plane, filters = self.query_one("#plane-row"), self.query_one(FilterGrid)
-            plane.display = self.query_one(DecisionBoundary).display = probe.boundary is not None
-            filters.display = probe.filters is not None and not plane.display
-            maps = probe.feature_maps
-            if probe.boundary is not None:
-                self.query_one(DecisionBoundary).set_boundary(probe.boundary, probe.step)
-                space = self.query_one(SpaceView)
-                space.display = probe.space is not None
-                title = "decision boundary"
-                if probe.space is not None:
-                    space.set_space(probe.space)
-                    title += f" · space of {probe.space.name} (h, u)"
-                self._set_title("view-panel", title)
-            elif probe.filters is not None:
-                filters.set_filters(probe.filters, maps)
-                self._set_title("view-panel", filter_title(probe.filters, maps))
-            if probe.samples is not None:
-                highlight = maps.input if maps is not None else None
-                self.query_one(SampleStrip).set_samples(probe.samples, highlight)
-                self.query_one(WrongExample).set_example(probe.wrong)
-            surface = self.query_one(SurfacePlot).display
-            self._set_used("view-panel", plane.display or filters.display or surface)
-            self._set_used("samples-panel", probe.samples is not None)
-        if self._pending_confusion is not None:
-            self.query_one(ConfusionMatrix).set_confusion(self._pending_confusion.matrix)
-            self._pending_confusion = None
-
     def _set_title(self, panel_id: str, title: str) -> None:
         if self._titles.get(panel_id) != title:  # setting it repaints the panel, even unchanged
             self._titles[panel_id] = title
@@ -461,26 +412,3 @@ class TrainScreen(RecordView):
 
     def action_save(self) -> None:
         self.app.send(Save())
-
-    def action_next_filters(self) -> None:
-        self._show_view(ShowView(conv=1), "filters", "f and i pick a conv layer's filters")
-
-    def action_next_input(self) -> None:
-        self._show_view(ShowView(input=1), "feature_maps", "i picks the input of feature maps")
-
-    def action_next_layer(self) -> None:
-        self._show_view(ShowView(layer=1), "space", "h and u pick the space of 2-D data")
-
-    def action_next_units(self) -> None:
-        self._show_view(ShowView(units=1), "space", "h and u pick the space of 2-D data")
-
-    def action_next_wrong(self) -> None:
-        self._show_view(ShowView(wrong=1), "wrong", "w browses misclassified images")
-
-    def _show_view(self, command: ShowView, view: str, meaning: str) -> None:
-        """Ask for another view of the probe, if the run has that view."""
-        if self._probe is not None and getattr(self._probe, view) is None:
-            self.notify(f"nothing to pick here: {meaning}")
-            return
-        self._last_image = -math.inf  # draw the new probe as soon as it arrives
-        self.app.send(command)
