@@ -91,6 +91,24 @@ def test_train_spiral_histograms(snap_compare, size, keys):
     assert snap_compare(app, terminal_size=size, run_before=stepped(steps, keys))
 
 
+@pytest.mark.parametrize(
+    ("size", "keys"),
+    [((80, 24), ("tab",) * 5 + ("w",)), ((160, 48), ("w",))],
+    ids=["80x24", "160x48"],
+)
+def test_train_digits_cnn_mistakes(snap_compare, size, keys):
+    app = make_app("digits-cnn", runs_root=None, clock=fixed_clock)
+    assert snap_compare(app, terminal_size=size, run_before=stepped(45, keys))
+
+
+@pytest.mark.parametrize(
+    ("size", "keys"), [((80, 24), ("tab",) * 4), ((160, 48), ())], ids=["80x24", "160x48"]
+)
+def test_train_space_warp_pulls_the_classes_apart(snap_compare, size, keys):
+    app = make_app("space-warp", runs_root=None, clock=fixed_clock)
+    assert snap_compare(app, terminal_size=size, run_before=stepped(300, keys))
+
+
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_train_deep_sigmoid_vanishing_gradients(snap_compare, size):
     app = make_app("deep-sigmoid", runs_root=None, clock=fixed_clock)
