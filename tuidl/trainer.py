@@ -30,7 +30,7 @@ from .diagnostics import AlertTracker, StepNorms
 from .errors import ConfigError
 from .experiment import Experiment
 from .histograms import measure, weight_limits
-from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
+from .losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import batch_problem, output_problem
 from .pretrain import Pretraining
 from .stopping import EarlyStopping
@@ -108,7 +108,10 @@ class Trainer:
         self.pretraining = Pretraining(
             self.model, dataset.x_train, self.batch_size, self.order_rng, train["shuffle"]
         )
-        self.classify = isinstance(self.model.loss, SoftmaxCrossEntropy | BinaryCrossEntropy)
+        # accuracy where the targets are classes: the cross-entropies, and mse on class labels
+        self.classify = isinstance(self.model.loss, SoftmaxCrossEntropy | BinaryCrossEntropy) or (
+            isinstance(self.model.loss, MSE) and np.issubdtype(dataset.y_train.dtype, np.integer)
+        )
         self.early_stopping = (
             EarlyStopping(
                 **train["early_stopping"],
