@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from clitools import run_tuidl
+from realdata import DATA, needs_mnist
 from records import Recorder
 
 from tuidl.datasets import Dataset
@@ -28,12 +28,7 @@ from tuidl.smoothing import smooth
 from tuidl.trainer import Diverged, Trainer, load_experiment_data
 from tuidl.variants import plan_race
 
-DATA = Path(os.environ.get("TUIDL_DATA", "/nonexistent"))
 MNIST = {name for name, (_, tables) in LESSONS.items() if tables["data"]["name"] == "mnist"}
-needs_mnist = pytest.mark.skipif(
-    not (DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists(),
-    reason="MNIST files not found: set TUIDL_DATA to a folder with mnist/t10k-*.gz",
-)
 
 
 def test_tuidl_presets_lists_every_lesson_with_its_about_line(tmp_path):

@@ -3,22 +3,15 @@ claim (issue: headless training), and a small CNN learns a 1,000-image slice of 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from clitools import run_tuidl
+from realdata import DATA, needs_mnist
 
 from tuidl.datasets import Dataset, load_dataset
 from tuidl.experiment import Experiment
 from tuidl.presets import preset
 from tuidl.trainer import Trainer
 
-MNIST_DIR = Path(os.environ.get("TUIDL_DATA", "/nonexistent"))
-needs_mnist = pytest.mark.skipif(
-    not (MNIST_DIR / "mnist" / "t10k-images-idx3-ubyte.gz").exists(),
-    reason="MNIST files not found: set TUIDL_DATA to a folder with mnist/t10k-*.gz",
-)
 LENET = preset("mnist-lenet").model  # the preset's network, trained on 1/8 of its data
 
 
@@ -56,7 +49,7 @@ def test_lstm_solves_the_adding_problem_and_a_plain_rnn_does_not():
 @needs_mnist
 @pytest.mark.slow
 def test_mnist_lenet_reaches_98_percent_within_10_epochs(tmp_path):
-    result = run_tuidl("run", "mnist-lenet", "--data-dir", str(MNIST_DIR), "--out", "o",
+    result = run_tuidl("run", "mnist-lenet", "--data-dir", str(DATA), "--out", "o",
                        tmp_path=tmp_path, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr
     accuracies = [
@@ -69,7 +62,7 @@ def test_mnist_lenet_reaches_98_percent_within_10_epochs(tmp_path):
 
 @needs_mnist
 def test_small_cnn_learns_a_1000_image_slice_of_mnist():
-    full = load_dataset("mnist", data_dir=str(MNIST_DIR))
+    full = load_dataset("mnist", data_dir=str(DATA))
     data = Dataset(
         name="mnist-1000", x_train=full.x_train[:1000], y_train=full.y_train[:1000],
         x_val=full.x_val, y_val=full.y_val, input_shape=full.input_shape,
