@@ -36,6 +36,14 @@ def run_tuidl(
     )
 
 
+def start_tuidl(tmp_path: Path, *args: str) -> subprocess.Popen:
+    """`tuidl ARGS` running in the background, its output on pipes."""
+    return subprocess.Popen(
+        [TUIDL, *args], cwd=tmp_path, env=tuidl_env(tmp_path), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
     """Exit 2, exactly one stderr line starting `tuidl: error:` holding every needle."""
     assert result.returncode == 2, (result.returncode, result.stderr)

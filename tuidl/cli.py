@@ -21,7 +21,7 @@ from .errors import ConfigError, Interrupted, printable
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("run", "compare", "summary", "gradcheck", "presets", "data", "view", "bench")
+COMMANDS = ("run", "compare", "sweep", "summary", "gradcheck", "presets", "data", "view", "bench")
 COLOR_SYSTEMS = ("auto", "truecolor", "256", "standard")
 
 
@@ -53,9 +53,11 @@ def build_parser() -> Parser:
     from .commands.data import add_data_command
     from .commands.inspect import add_inspect_commands
     from .commands.run import add_run_command
+    from .commands.sweep import add_sweep_command
 
     add_run_command(commands)
     add_compare_command(commands)
+    add_sweep_command(commands)
     add_inspect_commands(commands)
     add_data_command(commands)
     add_view_command(commands)

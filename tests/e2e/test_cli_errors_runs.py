@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clitools import TUIDL, assert_one_line_error, run_tuidl, tuidl_env
+from clitools import TUIDL, assert_one_line_error, run_tuidl, start_tuidl, tuidl_env
 from rundamage import (
     claim_elements,
     compressed,
@@ -126,14 +126,6 @@ def test_an_error_line_shows_control_characters_escaped(tmp_path):
     result = run_tuidl("run", "no\x1b[2Jsuch\nfile.toml", tmp_path=tmp_path)
     assert_one_line_error(result, "\\x1b[2J", "\\n")
     assert_no_escape(result)
-
-
-def start_tuidl(tmp_path: Path, *args: str) -> subprocess.Popen:
-    """`tuidl ARGS` running in the background, its output on pipes."""
-    return subprocess.Popen(
-        [TUIDL, *args], cwd=tmp_path, env=tuidl_env(tmp_path), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
 
 
 def stop(process: subprocess.Popen) -> str:

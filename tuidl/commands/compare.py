@@ -5,17 +5,18 @@ another experiment on the same data, and every combination of them (`tuidl.varia
 trainer draws initial weights and the batch order from the experiment seed alone, so runs that
 differ only in `[optimizer]` start from the same weights and see the same batches: any
 difference in their curves is the optimizer's doing.
+
+The runs go through the same Dask executor as `tuidl sweep` (`tuidl.sweep.executor`): a local
+cluster of `--jobs` worker processes, or the cluster of `--scheduler tcp://HOST:PORT`. Ctrl-C
+ends them after their current step, each with a checkpoint `tuidl run --resume` continues.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
-import os
-import signal
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,14 @@ from rich.text import Text
 from ..atomic import atomic_write
 from ..console import make_console
 from ..errors import ConfigError
-from ..experiment import Experiment
 from ..render.bands import seed_band
 from ..render.charts import PALETTE
 from ..render.plot import line_plot
 from ..render.surface import surface_lines
-from ..runs import RunWriter, new_run_dir, printable_name, read_metrics
+from ..runs import new_run_dir, printable_name, read_metrics
 from ..smoothing import SMOOTHING, smooth
-from ..trainer import Diverged, Trainer
 from ..variants import plan_race
-from .run import add_experiment_options, experiment_from_args
+from .run import add_experiment_options, experiment_from_args, local_workers
 
 PATH_ROWS = 24  # rows of the surface picture a surface race prints
 
@@ -59,7 +58,14 @@ def add_compare_command(commands) -> None:
         help="race these values of an experiment key, e.g. model.init=he,xavier (repeatable)",
     )
     parser.add_argument("--seeds", type=int, help="runs per variant (seeds S..S+K-1; default 1)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes")
+    parser.add_argument(
+        "--jobs", type=int, help="runs at once: local worker processes (default: cores)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on the Dask cluster of this scheduler instead of a local one",
+    )
     parser.add_argument("--epochs", type=int, help="number of epochs (overrides [train] epochs)")
     parser.add_argument("--seed", type=int, help="first random seed (overrides seed)")
     parser.add_argument("--out", default="runs", help="folder for run directories (default runs/)")
@@ -72,21 +78,8 @@ def add_compare_command(commands) -> None:
     parser.set_defaults(run=compare_command)
 
 
-def _train_one(config: dict[str, Any], run_dir: Path, data_dir: str | None) -> dict[str, Any]:
-    """One run in a worker process; returns its summary. SIGINT stops it after a checkpoint."""
-    experiment = Experiment.from_dict(config)
-    trainer = Trainer(experiment, callbacks=[RunWriter(run_dir)], data_dir=data_dir)
-    signal.signal(signal.SIGINT, lambda *_: setattr(trainer, "stop_requested", True))
-    try:
-        status = trainer.fit()["status"]
-    except Diverged:
-        status = trainer.status
-    return {"run_dir": str(run_dir), "status": status, "time": trainer.elapsed}
-
-
 def compare_command(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise ConfigError("--jobs must be at least 1")
+    workers = local_workers(args.scheduler, args.jobs, "--jobs")
     experiments = [
         printable_name(experiment_from_args(argparse.Namespace(**{**vars(args), "experiment": e})))
         for e in args.experiment
@@ -94,29 +87,26 @@ def compare_command(args: argparse.Namespace) -> int:
     experiment = experiments[0]
     # every variant is validated before any process starts
     variants = plan_race(experiments, args.optimizers, args.vary, args.seeds)
+    from ..sweep.executor import Executor, Job  # distributed: 0.6 s to import
+
     root = new_run_dir(args.out, f"compare-{experiment.name}")
-    results: list[dict[str, Any]] = []
-    interrupted = False
-    original = signal.signal(signal.SIGINT, signal.SIG_IGN)  # children handle it themselves
+    jobs = [Job(v.folder, v.run, v.experiment, root / v.folder) for v in variants]
     try:
-        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            futures = []
-            for variant in variants:
-                run_dir = root / variant.folder
-                _make_folder(run_dir)
-                document = variant.experiment.to_dict()
-                futures.append((variant, pool.submit(_train_one, document, run_dir, args.data_dir)))
-            signal.signal(signal.SIGINT, original)
-            for variant, future in futures:
-                try:
-                    result = future.result()
-                except KeyboardInterrupt:
-                    interrupted = True
-                    result = future.result()
-                results.append({"variant": variant.label, "seed": variant.seed, **result})
-    finally:
-        signal.signal(signal.SIGINT, original)
-    interrupted |= any(r["status"] == "interrupted" for r in results)
+        with Executor(args.scheduler, min(workers, len(variants)), args.data_dir) as executor:
+            executor.prepare([(variant.run, variant.experiment) for variant in variants])
+            ended = {end.job.key: end for end in executor.run(jobs, lambda event: None)}
+    except BaseException:
+        with contextlib.suppress(OSError):  # no run started (no cluster, bad data): no folder
+            root.rmdir()
+        raise
+    results = [
+        {"variant": variant.label, "seed": variant.seed, "run_dir": str(root / variant.folder),
+         "status": ended[variant.folder].status,
+         "time": ended[variant.folder].summary.get("time", 0.0)}
+        for variant in variants
+        if ended[variant.folder].attempts  # a run Ctrl-C cancelled before it started has none
+    ]  # fmt: skip
+    interrupted = executor.interrupted or any(r["status"] == "interrupted" for r in results)
     report = compare_report(results, args.target_loss)
     try:
         with atomic_write(root / "comparison.json") as file:
@@ -128,16 +118,6 @@ def compare_command(args: argparse.Namespace) -> int:
     print_comparison(root, report)
     print_paths(results)
     return 130 if interrupted else 0
-
-
-def _make_folder(run_dir: Path) -> None:
-    """A race's run folder inside its new root (a full disk says so in one line)."""
-    try:
-        run_dir.mkdir()
-    except OSError as error:
-        raise ConfigError(
-            f"cannot make {run_dir} ({error.strerror}); pass --out a folder you can write to"
-        ) from None
 
 
 def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
@@ -51,6 +52,20 @@ def experiment_from_args(args: argparse.Namespace) -> Experiment:
     if getattr(args, "seed", None) is not None:
         overrides.append(f"seed={args.seed}")
     return experiment.with_overrides(overrides) if overrides else experiment
+
+
+def local_workers(scheduler: str | None, count: int | None, option: str) -> int:
+    """Worker processes of a local Dask cluster (`count` from `option`, else one per core);
+    with a `scheduler`, the cluster's own workers run, so `option` is refused."""
+    if scheduler is not None and count is not None:
+        raise ConfigError(
+            f"{option} sizes the local cluster; with --scheduler the cluster's own workers "
+            f"run: drop {option}"
+        )
+    workers = (os.cpu_count() or 1) if count is None else count
+    if workers < 1:
+        raise ConfigError(f"{option} must be at least 1, got {workers}")
+    return workers
 
 
 def add_run_command(commands) -> None:
