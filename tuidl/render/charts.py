@@ -23,7 +23,7 @@ import numpy as np
 GRADIENT_DECADES = (-7, 2)
 
 # braille dot bits by (row, column) inside a cell: U+2800 + sum of bits
-_BRAILLE_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int32)
+BRAILLE_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int32)
 LEVELS = 32  # colour levels of heatmaps and images (styles are cached per level)
 
 # the colours of series (curves, paths, a race's variants), in order
@@ -107,7 +107,7 @@ def braille_plot(
         marks -= np.bincount((bottom + 1) * dots_w + column, minlength=flat)
         canvas = np.cumsum(marks.reshape(dots_h + 1, dots_w)[:dots_h], axis=0) > 0
         cells = canvas.reshape(height, 4, width, 2)
-        mine = np.einsum("hrwc,rc->hw", cells.astype(np.int32), _BRAILLE_BITS)
+        mine = np.einsum("hrwc,rc->hw", cells.astype(np.int32), BRAILLE_BITS)
         bits |= mine
         owner[mine > 0] = index
     codes = np.where(bits > 0, 0x2800 + bits, 0x20).astype("<u4")

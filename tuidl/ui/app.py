@@ -16,7 +16,6 @@ import gc
 import sys
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from textual.css.query import NoMatches
 
 from ..experiment import Experiment
 from ..presets import DEFAULT_PRESET, preset
-from ..render.svg import pin_cells
 from ..session.base import Session
 from ..session.child import ProcessSession
 from ..session.compare import CompareSession
@@ -50,6 +48,7 @@ from ..session.messages import (
 )
 from ..session.priority import UiPriority
 from ..session.run import Launch
+from ..session.sweepwatch import SweepWatch
 from ..session.thread import ThreadSession
 from ..variants import Variant
 from .controls import SessionControls
@@ -60,7 +59,9 @@ from .screens.compare import CompareScreen
 from .screens.help import ConfirmScreen, HelpScreen
 from .screens.records import RecordView
 from .screens.train import TrainScreen
+from .screenshots import Screenshots
 from .status import StatusReport
+from .sweepmode import SweepMode
 from .widgets import lessoncard
 from .widgets.statusline import Status, StatusLine
 
@@ -69,7 +70,7 @@ TOAST_DELAY = 0.05
 TRAINING_STATES = ("starting", "compiling", "running", "stepping")
 
 
-class TuidlApp(SessionControls, App):
+class TuidlApp(SessionControls, SweepMode, Screenshots, App):
     """The interactive lab. See `make_app` for the arguments."""
 
     CSS_PATH = "tuidl.tcss"
@@ -84,6 +85,7 @@ class TuidlApp(SessionControls, App):
         Binding("c", "show('compare')", "compare"),
         Binding("S", "screenshot", "screenshot (SVG)", show=False),
         Binding(lessoncard.KEY, "lesson", "lesson card", show=False),
+        Binding("v", "show_sweep", "the sweep", show=False),
     ]
 
     def __init__(
@@ -99,9 +101,11 @@ class TuidlApp(SessionControls, App):
         clock=time.monotonic,
         train_in: str = "process",
         lesson_card: bool = False,
+        sweep: SweepWatch | None = None,
     ) -> None:
         super().__init__()
         self.lesson_card = lesson_card
+        self.sweep = sweep
         self.train_in = train_in
         self.experiment = experiment
         self.view_dirs = view_dirs
@@ -140,10 +144,13 @@ class TuidlApp(SessionControls, App):
         self.install_screen(self.train_screen, "train")
         self.install_screen(self.build_screen, "build")
         self.install_screen(self.compare_screen, "compare")
-        self.push_screen("train")  # composed first: records arrive there from the start
+        if self.sweep is not None:
+            self.open_sweep()  # the train screen waits for a trial to follow
+        else:
+            self.push_screen("train")  # composed first: records arrive there from the start
         if self.view_dirs is None and self.start_screen != "train":
             self.switch_screen(self.start_screen)
-        if self.view_dirs is not None:
+        if self.view_dirs is not None and self.sweep is None:
             self.session = FollowSession(self.view_dirs)
             self.session.start()
         elif self.experiment is not None:
@@ -383,13 +390,15 @@ class TuidlApp(SessionControls, App):
         self._recheck_timer = self.set_timer(COMMAND_RECHECK, recheck)
 
     def status(self, now: float) -> Status:
+        if self.session is None:
+            return Status(state="idle")
         loss = self.train_screen.smoothed_loss
         if self.following:
             first = next(iter(self.report.last), "")
             return self.report.following(self.session.progress(), loss(first))
-        progress = self.session.progress() if self.session is not None else None
+        progress = self.session.progress()
         if progress is None:
-            return Status(state="starting" if self.session is not None else "idle")
+            return Status(state="starting")
         return self.report.training(progress, now, loss("train"))
 
     # ---- navigation ----
@@ -406,7 +415,9 @@ class TuidlApp(SessionControls, App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`tuidl view` has one screen, nothing to build or race: switching is off (and not
-        listed)."""
+        listed); `v` goes back to a sweep's screen."""
+        if action == "show_sweep":
+            return self.sweep is not None
         return not (self.following and action == "show")
 
     def action_quit_app(self) -> None:
@@ -419,28 +430,6 @@ class TuidlApp(SessionControls, App):
                 self.exit(0)
 
         self.push_screen(ConfirmScreen("Training is running. Quit? (y/n)"), answered)
-
-    def deliver_screenshot(
-        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
-    ) -> str | None:
-        """Save an SVG of the screen in `path` (the current folder when None) and say where.
-
-        `S`, `action_screenshot` and the command palette's "Screenshot" come here. Textual's
-        own saves to ~/Downloads (failing where there is none), and its SVG lets braille and
-        blocks spill out of their cells in a viewer without its font: `pin_cells` fixes them.
-
-        Returns:
-            The file's path, or None when it could not be written (the notification says why).
-        """
-        stamp = datetime.now().strftime(time_format or "%Y-%m-%d_%H-%M-%S_%f")
-        target = Path(path or ".").expanduser().resolve() / (filename or f"tuidl_{stamp}.svg")
-        try:
-            target.write_text(pin_cells(self.export_screenshot()), encoding="utf-8")
-        except OSError as error:
-            self.notify(f"Screenshot not saved: {error}", title="Screenshot", severity="error")
-            return None
-        self.notify(f"Saved screenshot to {target}", title="Screenshot")
-        return str(target)
 
 
 def make_app(
@@ -455,6 +444,7 @@ def make_app(
     clock=time.monotonic,
     train_in: str = "process",
     lesson_card: bool = False,
+    sweep_dir: str | Path | None = None,
 ) -> TuidlApp:
     """The app on `experiment` (an Experiment, a preset name or .toml path; the default preset
     when None), or following `view_dirs` (run directories, or folders of them) for `tuidl
@@ -469,7 +459,11 @@ def make_app(
         train_in: "process" (what `tuidl` uses: a child process, which shares no GIL with
             the UI) or "thread" (a thread of the app: a test can look at its trainer).
         lesson_card: show the experiment's lesson card at start (as `tuidl` does).
+        sweep_dir: a sweep directory: the sweep screen (`tuidl view SWEEP_DIR`).
     """
+    if sweep_dir is not None:
+        sweep = SweepWatch(sweep_dir)
+        return TuidlApp(None, view_dirs=[], sweep=sweep, runs_root=None, clock=clock)
     if view_dirs is not None:
         return TuidlApp(None, view_dirs=run_dirs_in(view_dirs), runs_root=None, clock=clock)
     if experiment is None:
