@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -88,13 +89,17 @@ def build_app_parser() -> Parser:
 
 
 def add_view_command(commands) -> None:
-    parser = commands.add_parser("view", help="open run directories in the app (follows them live)")
-    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories")
+    parser = commands.add_parser(
+        "view", help="open run directories, or a sweep directory, in the app (follows them live)"
+    )
+    parser.add_argument(
+        "run_dirs", nargs="+", metavar="RUN_DIR", help="run directories, or one sweep directory"
+    )
     add_color_option(parser)
     parser.set_defaults(run=view_command)
 
 
-def _prepare_terminal(color: str) -> None:
+def prepare_terminal(color: str) -> None:
     """Before Textual is imported: its colour system is read from the environment then; one
     BLAS thread leaves the second core to the UI (oversubscribed OpenBLAS threads spin and
     collapse)."""
@@ -104,7 +109,7 @@ def _prepare_terminal(color: str) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def _require_terminal(instead: str) -> None:
+def require_terminal(instead: str) -> None:
     """The app draws on a terminal and reads keys from it: without one (a pipe, a cron job,
     CI) it would write escape codes nobody sees and wait forever for keys."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -113,13 +118,18 @@ def _require_terminal(instead: str) -> None:
 
 def view_command(args: argparse.Namespace) -> int:
     from .session.follow import run_dirs_in
+    from .sweep.store import PLAN
 
-    run_dirs = run_dirs_in(args.run_dirs)
-    _require_terminal("tail -f RUN_DIR/metrics.jsonl or tuidl run")
-    _prepare_terminal(args.color)
+    sweep = len(args.run_dirs) == 1 and (Path(args.run_dirs[0]) / PLAN).is_file()
+    run_dirs = None if sweep else run_dirs_in(args.run_dirs)
+    require_terminal("tail -f RUN_DIR/metrics.jsonl or tuidl run")
+    prepare_terminal(args.color)
     from .ui.app import make_app
 
-    make_app(view_dirs=run_dirs).run()
+    if sweep:
+        make_app(sweep_dir=args.run_dirs[0]).run()  # the sweep screen
+    else:
+        make_app(view_dirs=run_dirs).run()
     return 0
 
 
@@ -151,8 +161,8 @@ def app_command(argv: list[str]) -> int:
     if args.experiment is None:
         args.experiment = DEFAULT_PRESET
     experiment = experiment_from_args(args)  # bad input fails here, before the screen opens
-    _require_terminal(f"tuidl run {args.experiment}")
-    _prepare_terminal(args.color)
+    require_terminal(f"tuidl run {args.experiment}")
+    prepare_terminal(args.color)
     from .ui.app import make_app
 
     app = make_app(

@@ -64,6 +64,9 @@ def add_sweep_command(commands) -> None:
     )
     parser.add_argument("--epochs", type=int, help="epochs per trial (overrides [train] epochs)")
     parser.add_argument("--seed", type=int, help="the sweep's seed: draws and trials")
+    parser.add_argument(
+        "--app", action="store_true", help="show the sweep screen while the sweep runs"
+    )
     add_experiment_options(parser)
     parser.set_defaults(run=sweep_command)
 
@@ -109,6 +112,10 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.trials is not None and args.trials < 1:
         raise ConfigError(f"--trials must be at least 1, got {args.trials}")
     workers = local_workers(args.scheduler, args.workers, "--workers")
+    if args.app:
+        from .sweepapp import sweep_in_app
+
+        return sweep_in_app(args, new_plan, check_resume)
     with contextlib.ExitStack() as stack:
         if args.resume:
             check_resume(args)

@@ -160,7 +160,9 @@ class Executor:
                 n_workers=self.workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # a random port: None still binds the scheduler's HTTP server to 8787, and
+                # warns on stderr when another cluster (a user's, a test's) holds it
+                dashboard_address=":0",
                 silence_logs=logging.CRITICAL,  # the workers' logs, likewise
             )
             self.client = Client(self.cluster)

@@ -162,3 +162,26 @@ def test_the_lesson_card_shows_at_start_and_the_first_key_acts(tmux, tmp_path):
     tmux("send-keys", "-t", "app", "L")
     tmux.wait_for(r"lesson: surface-bowl")
     tmux("send-keys", "-t", "app", "q")
+
+
+def test_a_sweep_runs_under_its_screen_and_view_opens_it_again(tmux, tmp_path):
+    """`tuidl sweep ... --app`: the sweep screen ranks the trials as they end; q leaves with
+    the sweep done; `tuidl view SWEEP_DIR` shows the same screen."""
+    space = "--space 'optimizer.lr=loguniform(1e-3,1e-1)'"
+    command = f"cd {tmp_path} && {TUIDL} sweep xor-mlp {space} --trials 4 --epochs 5 --workers 2"
+    args = ["new-session", "-d", "-s", "app", "-x", "120", "-y", "36", "-e", "TERM=xterm-256color"]
+    args += ["-e", "OPENBLAS_NUM_THREADS=1", "-e", "COLUMNS=120", "-e", "LINES=36"]
+    tmux(*args, command + " --app; sleep 30")
+    tmux.wait_for(r"sweep-xor-mlp-1: \d/4 trials ended")
+    tmux.wait_for(r"4/4 trials ended, 0 running · val_loss", timeout=120)
+    assert re.search(r"1\s+trial-00\d\s+finished", tmux.screen())
+    tmux("send-keys", "-t", "app", "q")
+    tmux.wait_for(r"sweep done: 4 trials in")
+    sweep_dir = tmp_path / "runs" / "sweep-xor-mlp-1"
+    assert len((sweep_dir / "trials.jsonl").read_text().splitlines()) == 4
+    tmux("kill-session", "-t", "app")
+    tmux(*args, f"cd {tmp_path} && {TUIDL} view {sweep_dir}")
+    tmux.wait_for(r"4/4 trials ended, 0 running")
+    tmux("send-keys", "-t", "app", "Enter")  # the best trial, in the train view
+    tmux.wait_for(r"FINISHED\s+epoch 5\.00")
+    tmux("send-keys", "-t", "app", "q")
