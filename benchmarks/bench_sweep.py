@@ -88,7 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--light", type=int, default=16, help="0-epoch trials for the overhead")
+    parser.add_argument("--light", type=int, default=40, help="0-epoch trials for the overhead")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(f"Machine: {machine()}")

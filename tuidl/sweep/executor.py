@@ -160,9 +160,10 @@ class Executor:
                 n_workers=self.workers,
                 threads_per_worker=1,
                 processes=True,
-                # a random port: None still binds the scheduler's HTTP server to 8787, and
-                # warns on stderr when another cluster (a user's, a test's) holds it
-                dashboard_address=":0",
+                # a random port of the loopback: None still binds the scheduler's HTTP server
+                # to 8787, and warns on stderr when another cluster (a user's, a test's) holds
+                # it; ":0" would listen on every interface
+                dashboard_address="127.0.0.1:0",
                 silence_logs=logging.CRITICAL,  # the workers' logs, likewise
             )
             self.client = Client(self.cluster)
