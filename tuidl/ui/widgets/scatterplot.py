@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Text
-from textual.strip import Strip
-
 from ...render.scatter import scatter_lines
-from .textstrips import TextStrips, pieces_strips, pieces_text, text_strips
+from .textstrips import Pieces, PiecesStrips
 
 
-class ScatterPlot(TextStrips):
+class ScatterPlot(PiecesStrips):
     DEFAULT_CSS = """
     ScatterPlot { height: 1fr; min-height: 4; }
     """
@@ -31,7 +28,7 @@ class ScatterPlot(TextStrips):
         self.xs, self.ys, self.log_x, self.best = list(xs), list(ys), log_x, best
         self.refresh()
 
-    def _lines(self):
+    def lines(self) -> list[Pieces] | None:
         size = self.content_size
         colour = not self.app.no_color
         lines = scatter_lines(
@@ -39,13 +36,3 @@ class ScatterPlot(TextStrips):
             colour=colour,
         )  # fmt: skip
         return lines or None
-
-    def build_text(self) -> Text:
-        lines = self._lines()
-        return Text(self.EMPTY, style="dim") if lines is None else pieces_text(lines)
-
-    def build_strips(self, width: int) -> list[Strip]:
-        lines = self._lines()
-        if lines is None:
-            return text_strips(self, Text(self.EMPTY, style="dim"), width)
-        return pieces_strips(self, lines, width)

@@ -11,13 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich.text import Text
-from textual.strip import Strip
-
 from ...layers.surface import FUNCTIONS
 from ...render.surface import surface_lines
 from ..history import LIMIT
-from .textstrips import Pieces, TextStrips, pieces_strips, pieces_text, text_strips
+from .textstrips import Pieces, PiecesStrips
 
 
 class PathHistory:
@@ -70,7 +67,7 @@ def _is_point(value: Any) -> bool:
     )
 
 
-class SurfacePlot(TextStrips):
+class SurfacePlot(PiecesStrips):
     """The function named by `set_function` and the paths of `set_paths`, as large as the
     room it is given; paths keep the order given (a later one wins a shared cell)."""
 
@@ -96,19 +93,9 @@ class SurfacePlot(TextStrips):
         self.paths = dict(paths)
         self.refresh()
 
-    def _lines(self) -> list[Pieces] | None:
+    def lines(self) -> list[Pieces] | None:
         width, height = self.content_size.width, self.content_size.height
         if self.function not in FUNCTIONS or width < 1 or height < 1:  # none, or a damaged name
             return None
         colour = not self.app.no_color
         return surface_lines(self.function, self.paths, width, height, colour)
-
-    def build_text(self) -> Text:
-        lines = self._lines()
-        return Text(self.EMPTY, style="dim") if lines is None else pieces_text(lines)
-
-    def build_strips(self, width: int) -> list[Strip]:
-        lines = self._lines()
-        if lines is None:
-            return text_strips(self, Text(self.EMPTY, style="dim"), width)
-        return pieces_strips(self, lines, width)

@@ -53,6 +53,26 @@ class TextStrips(Widget):
         return Strip.blank(width, self.visual_style.rich_style)
 
 
+class PiecesStrips(TextStrips):
+    """A `TextStrips` drawn from lines of pieces: subclasses implement `lines()` (None when
+    there is nothing to draw: `EMPTY` shows, dim)."""
+
+    EMPTY = "nothing to draw yet"
+
+    def lines(self) -> list[Pieces] | None:
+        raise NotImplementedError
+
+    def build_text(self) -> Text:
+        lines = self.lines()
+        return Text(self.EMPTY, style="dim") if lines is None else pieces_text(lines)
+
+    def build_strips(self, width: int) -> list[Strip]:
+        lines = self.lines()
+        if lines is None:
+            return text_strips(self, Text(self.EMPTY, style="dim"), width)
+        return pieces_strips(self, lines, width)
+
+
 def text_strips(widget: Widget, text: Text, width: int) -> list[Strip]:
     """`text` as Textual draws it in `widget` (`Visual.to_strips`, left/top aligned, no text
     selected), without the per-segment selection offsets."""
