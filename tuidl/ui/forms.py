@@ -227,11 +227,17 @@ def _dataset(draft: dict[str, Any], name: str) -> str:
 
 
 def _data_keys(draft: dict[str, Any], text: str) -> str:
+    return _own_keys(draft, "data", DATA_COMMON, text)
+
+
+def _own_keys(draft: dict[str, Any], table: str, common: Any, text: str) -> str:
+    """Table `table`'s own keys (a dataset's, an optimizer's) as `text` gives them, beside its
+    `common` ones, which keep their fields."""
     pairs = parse_pairs(text)
-    _refuse_common(pairs, DATA_COMMON)
-    common = {k: v for k, v in draft["data"].items() if k in DATA_COMMON}
-    draft["data"] = common | pairs
-    return "data"
+    _refuse_common(pairs, common)
+    kept = {k: v for k, v in draft[table].items() if k in common}
+    draft[table] = kept | pairs
+    return table
 
 
 def _data_value(key: str, typed: bool, draft: dict[str, Any], value: Any) -> str:
@@ -267,11 +273,7 @@ def _lr(draft: dict[str, Any], text: str) -> str:
 
 
 def _optimizer_keys(draft: dict[str, Any], text: str) -> str:
-    pairs = parse_pairs(text)
-    _refuse_common(pairs, OPTIMIZER_COMMON)
-    common = {k: v for k, v in draft["optimizer"].items() if k in OPTIMIZER_COMMON}
-    draft["optimizer"] = common | pairs
-    return "optimizer"
+    return _own_keys(draft, "optimizer", OPTIMIZER_COMMON, text)
 
 
 def _schedule(draft: dict[str, Any], text: str) -> str:
