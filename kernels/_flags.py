@@ -7,9 +7,19 @@ NaN and inf, which the trainer needs to detect divergence.
 
 import numba
 
+# parallel cores (`pjit`) run on tbb or omp: the workqueue layer aborts when two threads launch
+# parallel kernels at once
+numba.config.THREADING_LAYER = "threadsafe"
+
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 def jit(func):
     """Compile a kernel core: lazily (dtype-generic), cached on disk, releasing the GIL."""
     return numba.njit(cache=True, nogil=True, fastmath=FASTMATH)(func)
+
+
+def pjit(func):
+    """Compile a parallel kernel core (`prange` over blocks, see `threads.py`): as `jit`, and
+    its wrapper calls `threads.enter()` before it."""
+    return numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)(func)

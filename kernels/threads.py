@@ -1,0 +1,63 @@
+"""How many threads the kernels run on, and the rule that keeps their results independent of it.
+
+A parallel core splits its work into blocks whose boundaries depend on the shapes alone, never
+on the thread count, and runs them with numba's `prange`. Each block writes its own part of the
+outputs; a sum across blocks (dW, db) goes into one partial per block, added in block order
+after the loop. So a kernel returns the same bits on 1 thread or 16, and a run's numbers depend
+on its seed only, whatever machine or `--threads` trains it.
+
+BLAS stays on one thread: the blocks call it from numba's threads. OpenBLAS's own threads would
+compete with numba's for the same cores, and its results change with its thread count and with
+how a product is split (measured here for numpy's OpenBLAS 0.3.31: a (64, 784) @ (784, 256)
+sgemm differs in the last bits between 1 and 2 threads, and between one call and two halves).
+
+numba's thread count belongs to the calling thread (a session or Dask thread starts at numba's
+default), so every parallel wrapper calls `enter()` first (about 2 us).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+
+from . import _flags  # noqa: F401  (sets the threading layer before a parallel core compiles)
+
+_threads = 1
+
+
+def available() -> int:
+    """The cores this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def most() -> int:
+    """The most threads numba can run here (NUMBA_NUM_THREADS, by default the cores)."""
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def set_threads(count: int) -> None:
+    """Run the parallel kernels on `count` threads, from every thread of this process.
+
+    Raises:
+        ValueError: count is below 1 or above `most()`.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= most():
+        raise ValueError(f"threads must be an integer from 1 to {most()}, got {count!r}")
+    global _threads
+    _threads = count
+    numba.set_num_threads(count)
+
+
+def threads() -> int:
+    """The thread count set by `set_threads` (1 until then)."""
+    return _threads
+
+
+def enter() -> None:
+    """Make the calling thread run parallel kernels on `threads()` threads."""
+    if numba.get_num_threads() != _threads:
+        numba.set_num_threads(_threads)
