@@ -106,11 +106,7 @@ def read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndar
     """Images as float32 samples (N, C, H, W) or (N, F), labels int64 (N,), and the layout."""
     images = read_idx(images_path)
     labels = read_idx(labels_path)
-    if images.ndim not in (2, 3, 4):
-        raise ConfigError(
-            f"{images_path}: images with shape {images.shape} are not supported; it needs "
-            "(N, features), (N, height, width) or (N, channels, height, width)"
-        )
+    x, layout = idx_samples(images, images_path)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ConfigError(
             f"{labels_path}: labels must be one integer per image, got {labels.dtype} "
@@ -130,20 +126,36 @@ def read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndar
             f"{labels_path}: label {labels.max()} is not a class number; labels must be "
             f"0, 1, ..., k-1 for k classes (k at most {MAX_CLASSES:,})"
         )
+    return x, labels.astype(np.int64), layout
+
+
+def idx_samples(images: np.ndarray, path: Path) -> tuple[np.ndarray, str]:
+    """The images of an IDX file as float32 samples (N, C, H, W) or (N, F), and the layout:
+    uint8 pixels scaled to [0, 1]. `tuidl predict` reads IDX inputs through it too, so they
+    arrive in the units the training data had.
+
+    Raises:
+        ConfigError: a shape that is no set of images, or pixels that are not finite.
+    """
+    if images.ndim not in (2, 3, 4):
+        raise ConfigError(
+            f"{path}: images with shape {images.shape} are not supported; it needs "
+            "(N, features), (N, height, width) or (N, channels, height, width)"
+        )
     with np.errstate(over="ignore"):  # pixels beyond float32 are refused just below
         x = images.astype(np.float32)
     if images.dtype == np.uint8:
         x /= 255.0
     elif images.dtype.kind == "f" and not np.isfinite(x).all():
         raise ConfigError(
-            f"{images_path}: holds inf or nan pixels (or values beyond float32); fix the file"
+            f"{path}: holds inf or nan pixels (or values beyond float32); fix the file"
         )
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
         x = x.transpose(0, 3, 1, 2)  # NHWC -> NCHW
     layout = "flat" if x.ndim == 2 else "image"
-    return np.ascontiguousarray(x), labels.astype(np.int64), layout
+    return np.ascontiguousarray(x), layout
 
 
 def load_pairs(label: str, folder: Path, pairs: dict, class_names: list[str] | None) -> Raw:

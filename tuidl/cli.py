@@ -22,7 +22,10 @@ from .errors import ConfigError, Interrupted, printable
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("run", "compare", "sweep", "summary", "gradcheck", "presets", "data", "view", "bench")
+COMMANDS = (
+    "run", "compare", "sweep", "summary", "gradcheck", "presets", "data", "view", "bench",
+    "export", "predict", "diff",
+)  # fmt: skip
 COLOR_SYSTEMS = ("auto", "truecolor", "256", "standard")
 
 
@@ -52,6 +55,8 @@ def build_parser() -> Parser:
     from .bench.command import add_bench_command
     from .commands.compare import add_compare_command
     from .commands.data import add_data_command
+    from .commands.diff import add_diff_command
+    from .commands.export import add_export_commands
     from .commands.inspect import add_inspect_commands
     from .commands.run import add_run_command
     from .commands.sweep import add_sweep_command
@@ -63,6 +68,8 @@ def build_parser() -> Parser:
     add_data_command(commands)
     add_view_command(commands)
     add_bench_command(commands)
+    add_export_commands(commands)
+    add_diff_command(commands)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The trained model outside tuidl: ONNX and npz files, and predictions."""
