@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ..datasets.normalize import Normalizer
 from ..errors import ConfigError
+from ..model import Sequential
 from .inputs import INSTALL_HINT
 from .onnxops import EMITTERS, unexportable
 from .runmodel import RunModel
@@ -71,18 +73,23 @@ class Graph:
 
 
 def build_onnx(run: RunModel) -> Any:
-    """The `onnx.ModelProto` of a run's model, checked with `onnx.checker` (full check).
+    """The `onnx.ModelProto` of a run's model (see `onnx_model`)."""
+    return onnx_model(run.model, run.dataset.normalizer, run.experiment.name)
+
+
+def onnx_model(model: Sequential, normalizer: Normalizer | None, name: str) -> Any:
+    """The `onnx.ModelProto` of a built model behind `normalizer`, checked with
+    `onnx.checker` (full check).
 
     Raises:
         ConfigError: onnx is not installed, or a layer has no ONNX form (naming it).
     """
     onnx = require_onnx()
-    model = run.model
     problem = unexportable(model.logit_layers)
     if problem:
         raise ConfigError(problem)
     graph = Graph(onnx)
-    x = normalization(graph, run.dataset.normalizer, INPUT)
+    x = normalization(graph, normalizer, INPUT)
     for layer in model.logit_layers:
         x = EMITTERS[layer.type](graph, layer, x)
     link = LINKS.get(model.loss_name)
@@ -95,7 +102,7 @@ def build_onnx(run: RunModel) -> Any:
     proto = onnx.helper.make_model(
         onnx.helper.make_graph(
             graph.nodes,
-            f"tuidl {run.experiment.name}",
+            f"tuidl {name}",
             [onnx.helper.make_tensor_value_info(INPUT, float32, ["N", *model.input_shape])],
             [onnx.helper.make_tensor_value_info(OUTPUT, float32, ["N", *model.output_shape])],
             graph.initializers,
@@ -105,7 +112,7 @@ def build_onnx(run: RunModel) -> Any:
         ir_version=IR_VERSION,
     )
     proto.doc_string = (
-        f"{run.experiment.name}: raw inputs of {run.dataset.name}, normalized inside the graph; "
+        f"{name}: raw inputs, normalized inside the graph as the training data was; "
         f"output: {OUTPUT_DOC.get(model.loss_name, 'the last layer')}"
     )
     onnx.checker.check_model(proto, full_check=True)
@@ -118,7 +125,7 @@ OUTPUT_DOC = {
 }
 
 
-def normalization(graph: Graph, normalizer, x: str) -> str:
+def normalization(graph: Graph, normalizer: Normalizer | None, x: str) -> str:
     """The nodes of `Normalizer.apply`: subtract the shift, rotate (pca-whiten), scale.
 
     The whitening matrix runs in float32 here (numpy's `apply` uses float64): the outputs
