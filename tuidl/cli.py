@@ -83,7 +83,7 @@ def add_color_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_app_parser() -> Parser:
-    from .commands.run import add_experiment_options
+    from .commands.run import add_experiment_options, add_threads_option
 
     parser = Parser(prog="tuidl", description="Open the interactive app on an experiment.")
     parser.add_argument(
@@ -91,6 +91,7 @@ def build_app_parser() -> Parser:
     )
     parser.add_argument("--out", default="runs", help="folder for run directories (default runs/)")
     add_color_option(parser)
+    add_threads_option(parser, "every core but one, which draws the screen")
     add_experiment_options(parser)
     return parser
 
@@ -162,18 +163,25 @@ def app_command(argv: list[str]) -> int:
         if argv and not argv[0].startswith("-"):
             _check_experiment_word(argv[0])
         args = build_app_parser().parse_args(argv)
+    from . import cores
     from .commands.run import experiment_from_args
     from .presets import DEFAULT_PRESET
 
     if args.experiment is None:
         args.experiment = DEFAULT_PRESET
     experiment = experiment_from_args(args)  # bad input fails here, before the screen opens
+    threads = cores.thread_count(args.threads, cores.app_default())
     require_terminal(f"tuidl run {args.experiment}")
     prepare_terminal(args.color)
     from .ui.app import make_app
 
     app = make_app(
-        experiment, runs_root=args.out, data_dir=args.data_dir, train_in="process", lesson_card=True
+        experiment,
+        runs_root=args.out,
+        data_dir=args.data_dir,
+        train_in="process",
+        lesson_card=True,
+        threads=threads,
     )
     app.run()
     return app.return_code or 0

@@ -24,6 +24,7 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
+from .. import cores
 from ..atomic import atomic_write
 from ..console import make_console
 from ..errors import ConfigError
@@ -34,7 +35,7 @@ from ..render.surface import surface_lines
 from ..runs import new_run_dir, printable_name, read_metrics
 from ..smoothing import SMOOTHING, smooth
 from ..variants import plan_race
-from .run import add_experiment_options, experiment_from_args, local_workers
+from .run import add_experiment_options, add_threads_option, experiment_from_args, local_workers
 
 PATH_ROWS = 24  # rows of the surface picture a surface race prints
 
@@ -74,6 +75,7 @@ def add_compare_command(commands) -> None:
         type=float,
         help="smoothed training loss for the steps-to-target column (default: the worst final)",
     )
+    add_threads_option(parser, "the cores shared among the runs at once")
     add_experiment_options(parser)
     parser.set_defaults(run=compare_command)
 
@@ -89,10 +91,12 @@ def compare_command(args: argparse.Namespace) -> int:
     variants = plan_race(experiments, args.optimizers, args.vary, args.seeds)
     from ..sweep.executor import Executor, Job  # distributed: 0.6 s to import
 
+    workers = min(workers, len(variants))
+    threads = cores.thread_count(args.threads, cores.per_worker(workers, args.scheduler))
     root = new_run_dir(args.out, f"compare-{experiment.name}")
     jobs = [Job(v.folder, v.run, v.experiment, root / v.folder) for v in variants]
     try:
-        with Executor(args.scheduler, min(workers, len(variants)), args.data_dir) as executor:
+        with Executor(args.scheduler, workers, args.data_dir, threads) as executor:
             executor.prepare([(variant.run, variant.experiment) for variant in variants])
             ended = {end.job.key: end for end in executor.run(jobs, lambda event: None)}
     except BaseException:

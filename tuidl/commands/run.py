@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .. import cores
 from ..console import ConsoleProgress, make_console, metrics_table
 from ..errors import ConfigError, Interrupted
 from ..experiment import Experiment
@@ -42,6 +43,16 @@ def add_experiment_options(parser: argparse.ArgumentParser) -> None:
         help="override a key, e.g. optimizer.lr=0.01",
     )
     parser.add_argument("--data-dir", help="folder holding downloaded datasets (mnist ...)")
+
+
+def add_threads_option(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help=f"threads per training run (default: {default}, or TUIDL_THREADS); "
+        "the numbers do not depend on it",
+    )
 
 
 def experiment_from_args(args: argparse.Namespace) -> Experiment:
@@ -79,6 +90,7 @@ def add_run_command(commands) -> None:
     parser.add_argument("--seed", type=int, help="random seed (overrides seed)")
     parser.add_argument("--out", default="runs", help="folder for run directories (default runs/)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
+    add_threads_option(parser, "every core")
     add_experiment_options(parser)
     parser.set_defaults(run=run_command)
 
@@ -143,6 +155,7 @@ def open_run(args: argparse.Namespace) -> tuple[Trainer, RunWriter | None]:
     """The trainer of `--resume DIR` and its writer, or of a new run and None (its folder is
     made once Ctrl-C no longer interrupts at once, so none is left empty), its kernels
     compiled: with an empty numba cache that takes seconds, which Ctrl-C cuts short."""
+    cores.use(cores.thread_count(args.threads, cores.available()))
     if args.resume:
         if args.experiment or args.overrides or args.epochs is not None or args.seed is not None:
             raise ConfigError("--resume continues a run as it was; drop the other options")

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import cores
 from ..console import make_console
 from ..errors import ConfigError, Interrupted
 from ..lock import RunLock
@@ -24,7 +25,7 @@ from ..sweep.display import SweepDisplay, top_table
 from ..sweep.space import parse_space
 from ..sweep.store import METRICS, PLAN, Plan, append_result, read_results, result_line
 from ..sweep.trials import Trial, plan_trials
-from .run import add_experiment_options, experiment_from_args, local_workers
+from .run import add_experiment_options, add_threads_option, experiment_from_args, local_workers
 
 DEFAULT_METRIC = "val_loss"
 DEFAULT_TOP = 5
@@ -67,6 +68,7 @@ def add_sweep_command(commands) -> None:
     parser.add_argument(
         "--app", action="store_true", help="show the sweep screen while the sweep runs"
     )
+    add_threads_option(parser, "the cores shared among the local workers")
     add_experiment_options(parser)
     parser.set_defaults(run=sweep_command)
 
@@ -112,6 +114,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.trials is not None and args.trials < 1:
         raise ConfigError(f"--trials must be at least 1, got {args.trials}")
     workers = local_workers(args.scheduler, args.workers, "--workers")
+    cores.thread_count(args.threads, 1)  # a bad count fails before anything starts
     if args.app:
         from .sweepapp import sweep_in_app
 
@@ -159,9 +162,9 @@ def run_trials(
     try:
         from ..sweep.executor import Ended, Executor, Job, Started  # distributed: 0.6 s
 
-        executor = stack.enter_context(
-            Executor(args.scheduler, min(workers, len(todo)), args.data_dir)
-        )
+        workers = min(workers, len(todo))
+        threads = cores.thread_count(args.threads, cores.per_worker(workers, args.scheduler))
+        executor = stack.enter_context(Executor(args.scheduler, workers, args.data_dir, threads))
         executor.prepare([(f"trial {t.index} ({t.label})", t.experiment) for t in todo])
     except KeyboardInterrupt:
         what = "nothing was written" if sweep_dir is None else "no trial started"

@@ -44,7 +44,8 @@ def sweep_in_app(args: argparse.Namespace, new_plan, check_resume) -> int:
     options = [
         word
         for flag, value in (("--workers", args.workers), ("--scheduler", args.scheduler),
-                            ("--data-dir", args.data_dir), ("--top", args.top))
+                            ("--data-dir", args.data_dir), ("--top", args.top),
+                            ("--threads", args.threads))
         if value is not None
         for word in (flag, str(value))
     ]  # fmt: skip

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .. import cores
 from ..checkpoint import save_checkpoint
 from ..experiment import Experiment
 from ..probe import Probe
@@ -56,6 +57,7 @@ class Launch:
         start_paused: wait for Resume or Step before the first step.
         resume: a run directory to continue from its checkpoint instead (then `experiment`
             is the one it holds).
+        threads: the threads it trains on.
     """
 
     experiment: Experiment
@@ -64,6 +66,7 @@ class Launch:
     throttle: float = 0.0
     start_paused: bool = True
     resume: str | None = None
+    threads: int = 1
 
 
 def training_progress(trainer: Trainer) -> tuple[int, int]:
@@ -239,6 +242,7 @@ class SingleRun:
         call `between` (at least every IDLE_SECONDS while idle, or at once when woken, and
         while the kernels compile)."""
         self._report = between
+        cores.use(self.launch.threads)
         self._start()
         try:
             while not stopped():

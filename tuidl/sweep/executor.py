@@ -112,10 +112,15 @@ class Executor:
         scheduler: `tcp://HOST:PORT` of a running `dask scheduler`, or None.
         workers: worker processes of the local cluster.
         data_dir: `--data-dir`, a folder as each worker sees it.
+        threads: the threads each run trains on (a worker of another machine takes at most
+            its own cores).
     """
 
-    def __init__(self, scheduler: str | None, workers: int, data_dir: str | None) -> None:
+    def __init__(
+        self, scheduler: str | None, workers: int, data_dir: str | None, threads: int = 1
+    ) -> None:
         self.scheduler, self.workers, self.data_dir = scheduler, workers, data_dir
+        self.threads = threads
         self.cluster: LocalCluster | None = None
         self.client: Client | None = None
         self.interrupted = False
@@ -261,6 +266,7 @@ class Executor:
             "key": job.key,
             "config": job.experiment.to_dict(),
             "data_dir": self.data_dir,
+            "threads": self.threads,
             "queue": self._queue_name,
             "stop": self._stop_name,
         }

@@ -24,6 +24,7 @@ from typing import Any
 
 from distributed import Event, Queue, WorkerPlugin, get_client, get_worker
 
+from .. import cores
 from ..errors import ConfigError
 from ..experiment import Experiment
 from ..runs import CHECKPOINT, CONFIG, METRICS, SUMMARY, RunWriter
@@ -158,8 +159,8 @@ def train_trial(task: dict[str, Any]) -> dict[str, Any]:
 
     Args:
         task: `key` (the trial's name in the sweep), `config` (its experiment table),
-            `data_dir`, `queue` and `stop` (the names of the sweep's record queue and stop
-            event).
+            `data_dir`, `threads`, `queue` and `stop` (the names of the sweep's record queue
+            and stop event).
 
     Returns:
         `key`, `attempt` (this run's id: records of another attempt are not this run's),
@@ -167,6 +168,7 @@ def train_trial(task: dict[str, Any]) -> dict[str, Any]:
         `summary` and `checkpoint` bytes (no checkpoint: a run that diverged before its first
         epoch end).
     """
+    cores.use(task["threads"])
     attempt = uuid.uuid4().hex
     scratch = Path(tempfile.mkdtemp(prefix="tuidl-trial-", dir=get_worker().local_directory))
     writer = RunWriter(scratch)

@@ -102,8 +102,10 @@ class TuidlApp(SessionControls, SweepMode, Screenshots, App):
         train_in: str = "process",
         lesson_card: bool = False,
         sweep: SweepWatch | None = None,
+        threads: int = 1,
     ) -> None:
         super().__init__()
+        self.threads = threads
         self.lesson_card = lesson_card
         self.sweep = sweep
         self.train_in = train_in
@@ -192,6 +194,7 @@ class TuidlApp(SessionControls, SweepMode, Screenshots, App):
             throttle=self.throttle,
             start_paused=paused,
             resume=resume,
+            threads=self.threads,
         )
         self._retire(self.session)
         if self.train_in == "process":
@@ -445,6 +448,7 @@ def make_app(
     train_in: str = "process",
     lesson_card: bool = False,
     sweep_dir: str | Path | None = None,
+    threads: int = 1,
 ) -> TuidlApp:
     """The app on `experiment` (an Experiment, a preset name or .toml path; the default preset
     when None), or following `view_dirs` (run directories, or folders of them) for `tuidl
@@ -460,6 +464,7 @@ def make_app(
             the UI) or "thread" (a thread of the app: a test can look at its trainer).
         lesson_card: show the experiment's lesson card at start (as `tuidl` does).
         sweep_dir: a sweep directory: the sweep screen (`tuidl view SWEEP_DIR`).
+        threads: the threads training runs on (`tuidl` leaves one core to the screen).
     """
     if sweep_dir is not None:
         sweep = SweepWatch(sweep_dir)
@@ -482,4 +487,5 @@ def make_app(
         clock=clock,
         train_in=train_in,
         lesson_card=lesson_card,
+        threads=threads,
     )
