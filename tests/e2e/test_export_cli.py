@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -147,8 +148,8 @@ def test_export_refuses_to_overwrite_and_without_onnx_says_how_to_install(spiral
     shadow = root / "no-onnx" / "onnx"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError('onnx is not installed here')\n")
-    result = run_tuidl("export", str(run_dir), "-o", "none.onnx", tmp_path=root,
-                       PYTHONPATH=str(root / "no-onnx"))  # fmt: skip
+    hidden = os.pathsep.join([str(root / "no-onnx"), os.environ.get("PYTHONPATH", "")])
+    result = run_tuidl("export", str(run_dir), "-o", "none.onnx", tmp_path=root, PYTHONPATH=hidden)
     assert_one_line_error(result, 'pip install "tuidl[export]"')
     assert not (root / "none.onnx").exists()
 
