@@ -50,6 +50,14 @@ def set_threads(count: int) -> None:
     global _threads
     _threads = count
     numba.set_num_threads(count)
+    single_blas()
+
+
+def single_blas() -> None:
+    """Every BLAS this process loaded on one thread (threadpoolctl: OpenBLAS, MKL, ...)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def threads() -> int:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..initializers import InitSpec, check_init, initialize
+from ..kernels.dense import matmul
 from ..validate import integer
 from .base import Layer, Shape
 
@@ -59,7 +60,7 @@ class Dense(Layer):
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
         self._x = x
         x2 = x.reshape(-1, x.shape[-1])
-        y = x2 @ self.params["W"]
+        y = matmul(x2, self.params["W"])
         y += self.params["b"]
         return y.reshape(*x.shape[:-1], self.units)
 
@@ -67,11 +68,11 @@ class Dense(Layer):
         x = self._x
         x2 = x.reshape(-1, x.shape[-1])
         dy2 = dy.reshape(-1, self.units)
-        np.matmul(x2.T, dy2, out=self.grads["W"])  # np.dot with out= is ~4% slower here
+        matmul(x2.T, dy2, out=self.grads["W"])
         np.sum(dy2, axis=0, out=self.grads["b"])
         if not self.needs_input_grad:
             return None
-        return (dy2 @ self.params["W"].T).reshape(x.shape)
+        return matmul(dy2, self.params["W"].T).reshape(x.shape)
 
 
 class Flatten(Layer):
