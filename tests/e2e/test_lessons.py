@@ -2,13 +2,16 @@
 asserted on whole runs of the preset's race, run as `tuidl compare` runs it (one run per
 variant and seed, identical weights and batches within a seed). Seeds 0-2 where a race takes
 seconds, seed 0 where it takes tens of seconds (the others were measured: tuidl/lessons.py);
-those MNIST races are marked slow. Each test's time on the 2-core dev machine is in its
-docstring."""
+those MNIST races are marked slow, and their in-process runs are made together, two processes
+at a time (one per core), when the first of their tests asks for them. Each test's time on the
+2-core dev machine is in its docstring."""
 
 from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -54,13 +57,15 @@ def test_each_lesson_trains_an_epoch_from_the_cli(tmp_path, name):
 
 @dataclass
 class Run:
-    """One finished run of a race: its records and the trainer, with the weights it ended with."""
+    """One finished run of a race: its records, and the trainer with the weights it ended with
+    (None for a run made in another process)."""
 
     seed: int
     status: str
     steps: list[dict]
     epochs: list[dict]  # trained epochs only (no epoch-0 record)
-    trainer: Trainer
+    train_acc: float  # on the training set in evaluation mode, with the final weights
+    trainer: Trainer | None
 
     @property
     def smoothed_loss(self) -> float:
@@ -70,9 +75,7 @@ class Run:
     def gap(self) -> float:
         """Accuracy on the training set in evaluation mode (no dropout; DLFS's measure) less
         the final validation accuracy."""
-        ds = self.trainer.dataset
-        train = self.trainer.evaluate(ds.x_train, ds.y_train, "train")["train_acc"]
-        return train - self.epochs[-1]["val_acc"]
+        return self.train_acc - self.epochs[-1]["val_acc"]
 
 
 _datasets: dict[tuple[str, int], Dataset] = {}
@@ -86,24 +89,71 @@ def _dataset(experiment: Experiment) -> Dataset:
     return _datasets[key]
 
 
+def run_variant(experiment: Experiment) -> Run:
+    """One run of a race, as `tuidl compare` makes it."""
+    recorder = Recorder()
+    trainer = Trainer(experiment, _dataset(experiment), callbacks=[recorder])
+    try:
+        status = trainer.fit()["status"]
+    except Diverged:
+        status = "diverged"
+    ds, records = trainer.dataset, recorder.records
+    train_acc = trainer.evaluate(ds.x_train, ds.y_train, "train").get("train_acc", math.nan)
+    return Run(experiment.seed, status, [r for r in records if r["kind"] == "step"],
+               [r for r in records if r["kind"] == "epoch" and r["epoch"] > 0], train_acc,
+               trainer)  # fmt: skip
+
+
+def _run_elsewhere(document: dict) -> Run:
+    """`run_variant` in a pool's process: its records, without the trainer (and its data)."""
+    run = run_variant(Experiment.from_dict(document))
+    run.trainer = None
+    return run
+
+
+Race = tuple[str, tuple[str, ...], str | None, int | None]  # name, vary, optimizers, seeds
+
+
 def race(name: str, vary: tuple[str, ...] = (), optimizers: str | None = None,
          seeds: int | None = None) -> dict[str, list[Run]]:  # fmt: skip
     """Preset `name`'s race, in this process: its `[compare]` table, or the given axes, as
     `tuidl compare` plans it; variant label -> its runs in seed order."""
     runs: dict[str, list[Run]] = {}
     for variant in plan_race([preset(name)], optimizers, list(vary), seeds):
-        experiment, recorder = variant.experiment, Recorder()
-        trainer = Trainer(experiment, _dataset(experiment), callbacks=[recorder])
-        try:
-            status = trainer.fit()["status"]
-        except Diverged:
-            status = "diverged"
-        records = recorder.records
-        runs.setdefault(variant.label, []).append(
-            Run(variant.seed, status, [r for r in records if r["kind"] == "step"],
-                [r for r in records if r["kind"] == "epoch" and r["epoch"] > 0], trainer)
-        )  # fmt: skip
+        runs.setdefault(variant.label, []).append(run_variant(variant.experiment))
     return runs
+
+
+def races(*specs: Race) -> dict[Race, dict[str, list[Run]]]:
+    """`race(*spec)` for each spec, their runs made two at a time in a pool of processes (one
+    per core); spec -> variant label -> its runs in seed order."""
+    planned = [
+        (spec, v)
+        for spec in specs
+        for v in plan_race([preset(spec[0])], spec[2], list(spec[1]), spec[3])
+    ]
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        futures = [pool.submit(_run_elsewhere, v.experiment.to_dict()) for _, v in planned]
+        done: dict[Race, dict[str, list[Run]]] = {spec: {} for spec in specs}
+        for (spec, variant), future in zip(planned, futures, strict=True):
+            done[spec].setdefault(variant.label, []).append(future.result())
+    return done
+
+
+# The MNIST lessons' in-process races, longest first
+OVERFIT: Race = ("overfit", (), None, None)
+OPTIMIZERS: Race = ("optimizers-mnist", (), None, None)
+INIT_MNIST: Race = ("init-mnist", (), None, 3)
+PLAIN: Race = ("bn-scale-plain", (), None, None)
+BN_SGD: Race = ("bn-scale", (), "sgd", None)
+PLAIN_SGD: Race = ("bn-scale-plain", (), "sgd", None)
+
+
+@pytest.fixture(scope="module")
+def mnist_races() -> dict[Race, dict[str, list[Run]]]:
+    """The MNIST lessons' 35 in-process runs: 2 minutes of one core's time, one on two."""
+    return races(OVERFIT, OPTIMIZERS, INIT_MNIST, PLAIN, BN_SGD, PLAIN_SGD)
 
 
 def cli_race(tmp_path: Path, *args: str) -> dict[str, list[list[dict]]]:
@@ -162,9 +212,9 @@ def test_init_relu_keeps_its_scale_with_he_and_loses_it_with_small_weights(tmp_p
 
 @needs_mnist
 @pytest.mark.slow
-def test_init_mnist_small_weights_do_not_learn_and_he_beats_xavier():
-    """12.5-14 s: 9 runs of 630 steps."""
-    runs = race("init-mnist", seeds=3)
+def test_init_mnist_small_weights_do_not_learn_and_he_beats_xavier(mnist_races):
+    """9 runs of 630 steps (12.5-14 s of one core)."""
+    runs = mnist_races[INIT_MNIST]
     for small, xavier, he in zip(*runs.values(), strict=True):
         assert min(r["loss"] for r in small.steps) > 2.2, small.seed
         assert he.smoothed_loss < xavier.smoothed_loss, (he.seed, he.smoothed_loss)
@@ -172,19 +222,19 @@ def test_init_mnist_small_weights_do_not_learn_and_he_beats_xavier():
 
 @needs_mnist
 @pytest.mark.slow
-def test_optimizers_mnist_sgd_ends_10x_above_momentum_adagrad_and_adam():
-    """19 s: 4 runs of 2,000 steps."""
-    runs = {label: r.smoothed_loss for label, (r,) in race("optimizers-mnist").items()}
+def test_optimizers_mnist_sgd_ends_10x_above_momentum_adagrad_and_adam(mnist_races):
+    """4 runs of 2,000 steps (19-28 s of one core)."""
+    runs = {label: r.smoothed_loss for label, (r,) in mnist_races[OPTIMIZERS].items()}
     sgd = runs.pop("sgd:0.01")
     assert all(sgd >= 10 * loss for loss in runs.values()), (sgd, runs)
 
 
 @needs_mnist
 @pytest.mark.slow
-def test_overfit_reaches_full_train_accuracy_and_decay_and_dropout_narrow_the_gap():
-    """24 s: 4 runs of 200 epochs; seed 0 (weight decay narrows seed 2's gap by 0.032 only:
-    tuidl/lessons.py)."""
-    runs = {label: r for label, (r,) in race("overfit").items()}
+def test_overfit_reaches_full_train_accuracy_and_decay_and_dropout_narrow_the_gap(mnist_races):
+    """4 runs of 200 epochs (24-33 s of one core); seed 0 (weight decay narrows seed 2's gap
+    by 0.032 only: tuidl/lessons.py)."""
+    runs = {label: r for label, (r,) in mnist_races[OVERFIT].items()}
     plain = runs["optimizer.weight_decay=0 model.layers.1.rate=0"]
     assert plain.epochs[-1]["train_acc"] == 1.0 and plain.gap() >= 0.15, plain.gap()
     for label in ("optimizer.weight_decay=0.1 model.layers.1.rate=0",
@@ -194,19 +244,19 @@ def test_overfit_reaches_full_train_accuracy_and_decay_and_dropout_narrow_the_ga
 
 @needs_mnist
 @pytest.mark.slow
-def test_batch_norm_learns_from_every_scale_and_the_plain_net_from_few(tmp_path):
-    """34-43 s: bn-scale's 16 runs through tuidl compare (2 processes), the plain net's 16 and
-    both nets at gaussian:0.01 here. Learns: the last epoch's train_acc >= 0.4."""
+def test_batch_norm_learns_from_every_scale_and_the_plain_net_from_few(tmp_path, mnist_races):
+    """15-20 s: bn-scale's 16 runs through tuidl compare (2 processes); the plain net's 16 and
+    both nets at gaussian:0.01 are in `mnist_races`. Learns: the last epoch's train_acc >= 0.4."""
     with_bn = cli_race(tmp_path, "bn-scale")
     assert list(with_bn) == [f"model.init={scale}" for scale in BN_SCALES]
     finals = [[r for r in records if r["kind"] == "epoch"][-1]["train_acc"]
               for (records,) in with_bn.values()]  # fmt: skip
     assert min(finals) >= 0.4, finals
-    plain = race("bn-scale-plain")
+    plain = mnist_races[PLAIN]
     learned = [r.epochs[-1]["train_acc"] >= 0.4 for (r,) in plain.values() if r.epochs]
     assert sum(learned) <= 3, learned
-    assert race("bn-scale", optimizers="sgd")["sgd"][0].epochs[-1]["train_acc"] >= 0.9
-    assert race("bn-scale-plain", optimizers="sgd")["sgd"][0].epochs[-1]["train_acc"] <= 0.2
+    assert mnist_races[BN_SGD]["sgd"][0].epochs[-1]["train_acc"] >= 0.9
+    assert mnist_races[PLAIN_SGD]["sgd"][0].epochs[-1]["train_acc"] <= 0.2
 
 
 def first_epoch(epochs: list[dict], key: str, reached) -> float:
