@@ -72,8 +72,11 @@ def _matrix(ptr, trans, rows, cols, ld):
 
 def _gemm_np_dot(order, transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
     """C = A @ B by numba's np.dot: the part of cblas `gemm` that `gemm()` below uses
-    (row-major, alpha 1, beta 0, C contiguous)."""
-    np.dot(_matrix(A, transa, M, K, lda), _matrix(B, transb, K, N, ldb), numba.carray(C, (M, N)))
+    (row-major, alpha 1, beta 0, rows of C `ldc` apart)."""
+    product = np.dot(_matrix(A, transa, M, K, lda), _matrix(B, transb, K, N, ldb))
+    out = numba.carray(C, (max(M - 1, 0) * ldc + N if M > 0 else 0,))
+    for i in range(M):
+        out[i * ldc : i * ldc + N] = product[i]
 
 
 def np_dot_fallback(real):
@@ -120,11 +123,10 @@ def _operand(a):
 
 
 @jit
-def _call_gemm(M, N, K, a, transa, lda, b, transb, ldb, out):
+def _call_gemm(M, N, K, a, transa, lda, b, transb, ldb, out, ldc):
     # A function of its own: numba frees an array after its last use, so a copy `_operand`
     # made could be freed between taking its address and the call. Arguments stay alive.
     ptr_a, ptr_b, ptr_out = a.ctypes.data, b.ctypes.data, out.ctypes.data
-    ldc = max(N, 1)  # BLAS rejects 0 even when there is nothing to write
     if out.itemsize == 4:
         one, zero = np.float32(1.0), np.float32(0.0)
         _sgemm(ROW_MAJOR, transa, transb, M, N, K, one, ptr_a, lda, ptr_b, ldb, zero, ptr_out, ldc)
@@ -134,16 +136,25 @@ def _call_gemm(M, N, K, a, transa, lda, b, transb, ldb, out):
 
 @jit
 def gemm(a, b, out):
-    """out = a @ b for 2-D float32 or float64 arrays; `out` must be C-contiguous, `a` and `b`
-    may be transposed or sliced views (one unit-stride axis each)."""
+    """out = a @ b for 2-D float32 or float64 arrays; `out` must be C-contiguous or rows of a
+    C-contiguous array (unit stride along a row: the recurrent cores write one step of
+    `(N, T, G)` arrays, `out[n0:n1, t]`), `a` and `b` may be transposed or sliced views (one
+    unit-stride axis each)."""
     M, K = a.shape
     N = b.shape[1]
     if b.shape[0] != K or out.shape[0] != M or out.shape[1] != N:
         raise ValueError("gemm: shapes do not match")
-    if not out.flags.c_contiguous:
-        raise ValueError("gemm: out must be C-contiguous")
+    step = out.itemsize
+    s0, s1 = out.strides
+    ldc = max(N, 1)  # BLAS rejects 0 even when there is nothing to write
+    if M > 1 and N > 0:
+        ldc = s0 // step
+        if s0 % step != 0 or ldc < N:
+            ldc = 0
+    if ldc == 0 or (M > 0 and N > 1 and s1 != step):
+        raise ValueError("gemm: out must be C-contiguous or rows of a C-contiguous array")
     if a.itemsize != out.itemsize or b.itemsize != out.itemsize:
         raise ValueError("gemm: a, b and out must share one float dtype")
     a, transa, lda = _operand(a)
     b, transb, ldb = _operand(b)
-    _call_gemm(M, N, K, a, transa, lda, b, transb, ldb, out)
+    _call_gemm(M, N, K, a, transa, lda, b, transb, ldb, out, ldc)

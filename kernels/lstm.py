@@ -26,37 +26,51 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import prange
 
-from ._flags import jit
+from . import threads
+from ._flags import jit, pjit
 from .blas import gemm
 from .buffers import reusable
 from .rnn import (
+    BLOCK,
     _sigmoid,
     _tanh,
+    back_weights,
+    backprop_step,
+    block_count,
+    block_weight_grads,
     check_cache_array,
     check_recurrent_args,
-    time_major,
-    weight_grads,
+    concat_weights,
+    fill_inputs,
+    split_weight_grads,
+    sum_blocks,
 )
 
 
 class LSTMCache(NamedTuple):
-    """What `lstm_backward` needs from the forward pass, time-major.
+    """What `lstm_backward` needs from the forward pass, sample-major (one block of samples is
+    one slab of every array).
 
     Attributes:
-        gates: `(T, N, 4H)` the activated gates i, f, g, o.
-        c: `(T, N, H)` cell states.
-        tanh_c: `(T, N, H)` tanh of the cell states.
-        h: `(T, N, H)` hidden states (the same values as `h_seq`, for the dW_h GEMM).
-        dA: `(T, N, 4H)` workspace `lstm_backward` writes the gate pre-activation gradients
-            into (kept here so that a reused cache reuses it too).
+        gates: `(N, T, 4H)` the activated gates i, f, g, o.
+        c: `(N, T, H)` cell states.
+        tanh_c: `(N, T, H)` tanh of the cell states.
+        z: `(N, T + 1, D + H)` the rows the steps multiply by `[W_x; W_h]`: `z[:, t]` is
+            `[x_t, h_{t-1}]` (h_{-1} = 0) and `z[:, T]` is `[0, h_{T-1}]`, so `z[:, 1:, D:]`
+            holds every hidden state and dW is one GEMM `z^T dA` per block.
+        dA: `(N, T + 1, 4H)` workspace `lstm_backward` writes the gate pre-activation
+            gradients into (kept here so that a reused cache reuses it too).
+        parts: `(blocks, D + H, 4H)` workspace for each block's share of dW.
     """
 
     gates: np.ndarray
     c: np.ndarray
     tanh_c: np.ndarray
-    h: np.ndarray
+    z: np.ndarray
     dA: np.ndarray
+    parts: np.ndarray
 
 
 def lstm_forward(
@@ -77,7 +91,7 @@ def lstm_forward(
 
     Returns:
         `(h_seq, cache)`: h_seq `(N, T, H)` holds every hidden state, as a (non-contiguous)
-        view of `cache.h`, so a later call with `reuse=cache` overwrites it: copy it to keep
+        view of `cache.z`, so a later call with `reuse=cache` overwrites it: copy it to keep
         it. cache is an `LSTMCache`.
 
     Raises:
@@ -85,17 +99,21 @@ def lstm_forward(
     """
     N, T, D, H = check_recurrent_args(x, W_x, W_h, b, 4)
     dtype = x.dtype
-    old = reuse if isinstance(reuse, LSTMCache) else LSTMCache(None, None, None, None, None)
+    old = reuse if isinstance(reuse, LSTMCache) else LSTMCache(*(None,) * 6)
     cache = LSTMCache(
-        gates=reusable(old.gates, (T, N, 4 * H), dtype),
-        c=reusable(old.c, (T, N, H), dtype),
-        tanh_c=reusable(old.tanh_c, (T, N, H), dtype),
-        h=reusable(old.h, (T, N, H), dtype),
-        dA=reusable(old.dA, (T, N, 4 * H), dtype),
+        gates=reusable(old.gates, (N, T, 4 * H), dtype),
+        c=reusable(old.c, (N, T, H), dtype),
+        tanh_c=reusable(old.tanh_c, (N, T, H), dtype),
+        z=reusable(old.z, (N, T + 1, D + H), dtype),
+        dA=reusable(old.dA, (N, T + 1, 4 * H), dtype),
+        parts=reusable(old.parts, (block_count(N), D + H, 4 * H), dtype),
     )
-    W_x, W_h, b = (np.ascontiguousarray(a) for a in (W_x, W_h, b))
-    _lstm_forward_core(time_major(x), W_x, b, W_h, cache.gates, cache.c, cache.tanh_c, cache.h)
-    return cache.h.transpose(1, 0, 2), cache
+    threads.enter()
+    _lstm_forward_core(
+        np.ascontiguousarray(x), concat_weights(W_x, W_h), np.ascontiguousarray(b),
+        cache.gates, cache.c, cache.tanh_c, cache.z, BLOCK,
+    )  # fmt: skip
+    return cache.z[:, 1:, D:], cache
 
 
 def lstm_backward(
@@ -112,8 +130,9 @@ def lstm_backward(
         dh_seq: `(N, T, H)` gradient of the loss w.r.t. every hidden state (zeros except the
             last step when only the last state was used). Not modified.
         x, W_x, W_h: the forward arguments.
-        cache: the `LSTMCache` `lstm_forward` returned (its `dA` is overwritten).
-        need_dx: compute dx (False returns None in its place and skips one GEMM).
+        cache: the `LSTMCache` `lstm_forward` returned (its `dA` and `parts` are overwritten).
+        need_dx: compute dx (False returns None in its place and multiplies each step's dA by
+            W_h^T alone).
 
     Returns:
         `(dx, dW_x, dW_h, db)` with the shapes of x, W_x, W_h, b.
@@ -124,13 +143,20 @@ def lstm_backward(
     dh_seq = check_cache_array("dh_seq", dh_seq, (N, T, H), dtype)
     if not isinstance(cache, LSTMCache):
         raise ValueError("cache must be the LSTMCache that lstm_forward returned")
-    gates = check_cache_array("cache.gates", cache.gates, (T, N, 4 * H), dtype)
-    c = check_cache_array("cache.c", cache.c, (T, N, H), dtype)
-    tanh_c = check_cache_array("cache.tanh_c", cache.tanh_c, (T, N, H), dtype)
-    h = check_cache_array("cache.h", cache.h, (T, N, H), dtype)
-    dA = check_cache_array("cache.dA", cache.dA, (T, N, 4 * H), dtype)
-    _lstm_backward_core(dh_seq, gates, c, tanh_c, np.ascontiguousarray(W_h.T), dA)
-    return weight_grads(dA, x, h, W_x, need_dx)
+    gates = check_cache_array("cache.gates", cache.gates, (N, T, 4 * H), dtype)
+    c = check_cache_array("cache.c", cache.c, (N, T, H), dtype)
+    tanh_c = check_cache_array("cache.tanh_c", cache.tanh_c, (N, T, H), dtype)
+    z = check_cache_array("cache.z", cache.z, (N, T + 1, D + H), dtype)
+    dA = check_cache_array("cache.dA", cache.dA, (N, T + 1, 4 * H), dtype)
+    parts = check_cache_array("cache.parts", cache.parts, (block_count(N), D + H, 4 * H), dtype)
+    dx = np.empty((N, T, D) if need_dx else (0, T, D), dtype)
+    dW, db = np.empty((D + H, 4 * H), dtype), np.empty(4 * H, dtype)
+    threads.enter()
+    _lstm_backward_core(
+        dh_seq, gates, c, tanh_c, z, back_weights(W_x, W_h, need_dx), dA, dx, parts, dW, db,
+        BLOCK,
+    )  # fmt: skip
+    return (dx if need_dx else None), *split_weight_grads(dW, D), db
 
 
 # As in rnn.py, the cores loop over one contiguous row (one sample, one step) at a time, through
@@ -142,61 +168,64 @@ def lstm_backward(
 
 
 @jit
-def _lstm_forward_core(x_tm, W_x, b, W_h, gates, c, tanh_c, h):
-    """x_tm `(T, N, D)`, W_x `(D, 4H)`, b `(4H,)`, W_h `(H, 4H)`; writes the time-major gates
-    `(T, N, 4H)`, c, tanh_c and h `(T, N, H)`."""
-    T, N, H = h.shape
-    D = x_tm.shape[2]
-    # Input projection of all steps straight into `gates`; each step then adds b and
-    # h_{t-1} W_h and activates in place (no separate pre-activation array).
-    gemm(x_tm.reshape(T * N, D), W_x, gates.reshape(T * N, 4 * H))
-    z = np.zeros((N, 4 * H), h.dtype)  # h_{t-1} W_h, all four gates; stays 0 at t = 0
-    zeros = np.zeros(H, h.dtype)
+def _lstm_forward_block(x, W, b, gates, c, tanh_c, z, n0, n1):
+    """Samples n0:n1: each step one GEMM `[x_t, h_{t-1}] [W_x; W_h]` straight into the gates,
+    then the activations in place and the new c and h."""
+    T, D = x.shape[1], x.shape[2]
+    H = c.shape[2]
+    fill_inputs(x, z, n0, n1)
+    zeros = np.zeros(H, c.dtype)
     b_g, b_o = b[2 * H : 3 * H], b[3 * H :]
     for t in range(T):
-        if t > 0:
-            gemm(h[t - 1], W_h, z)
-        for n in range(N):
-            zr = z[n]
-            a = gates[t, n]
+        gemm(z[n0:n1, t], W, gates[n0:n1, t])
+        for n in range(n0, n1):
+            a = gates[n, t]
             for k in range(2 * H):  # i and f, adjacent
-                a[k] = _sigmoid(a[k] + b[k] + zr[k])
+                a[k] = _sigmoid(a[k] + b[k])
             i, f, g, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-            z_g, z_o = zr[2 * H : 3 * H], zr[3 * H :]
             for j in range(H):
-                g[j] = _tanh(g[j] + b_g[j] + z_g[j])
+                g[j] = _tanh(g[j] + b_g[j])
             for j in range(H):
-                o[j] = _sigmoid(o[j] + b_o[j] + z_o[j])
-            c_prev = c[t - 1, n] if t > 0 else zeros
-            ct = c[t, n]
-            tc = tanh_c[t, n]
-            ht = h[t, n]
+                o[j] = _sigmoid(o[j] + b_o[j])
+            c_prev = c[n, t - 1] if t > 0 else zeros
+            ct = c[n, t]
+            tc = tanh_c[n, t]
+            ht = z[n, t + 1, D:]
             for j in range(H):
                 ct[j] = f[j] * c_prev[j] + i[j] * g[j]
                 tc[j] = _tanh(ct[j])
                 ht[j] = o[j] * tc[j]
 
 
+@pjit
+def _lstm_forward_core(x, W, b, gates, c, tanh_c, z, block):
+    """x `(N, T, D)`, W = `[W_x; W_h]` `(D + H, 4H)`, b `(4H,)`; writes the gates, c, tanh_c
+    and z (see `LSTMCache`), one block of `block` samples per parallel task."""
+    N = x.shape[0]
+    for k in prange((N + block - 1) // block):
+        _lstm_forward_block(x, W, b, gates, c, tanh_c, z, k * block, min(N, (k + 1) * block))
+
+
 @jit
-def _lstm_backward_core(dh_seq, gates, c, tanh_c, W_hT, dA):
-    """dh_seq `(N, T, H)`, the time-major cache, W_hT = W_h^T `(4H, H)`; writes dA `(T, N, 4H)`,
-    the gradients of the gate pre-activations."""
-    N, T, H = dh_seq.shape
+def _lstm_backward_block(dh_seq, gates, c, tanh_c, z, W_back, dA, dx, n0, n1, part, db_part):
+    """BPTT of samples n0:n1 into dA (and dx), then their share of dW and db."""
+    T, H = dh_seq.shape[1], dh_seq.shape[2]
+    off = W_back.shape[1] - H  # where the carried dh starts in a row of dzb
     one = c.dtype.type(1.0)
-    dh_next = np.zeros((N, H), c.dtype)  # dA_{t+1} W_h^T, then dh_t in place
-    dc_next = np.zeros((N, H), c.dtype)  # dc_{t+1} f_{t+1}, then dc_t in place
+    dzb = np.zeros((n1 - n0, W_back.shape[1]), c.dtype)  # dA_{t+1} W_back; dh_t in place
+    dcb = np.zeros((n1 - n0, H), c.dtype)  # dc_{t+1} f_{t+1}, then dc_t in place
     zeros = np.zeros(H, c.dtype)
     for t in range(T - 1, -1, -1):
-        for n in range(N):
-            a = gates[t, n]
+        for n in range(n0, n1):
+            a = gates[n, t]
             i, f, g, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-            d = dA[t, n]
+            d = dA[n, t]
             d_i, d_f, d_g, d_o = d[:H], d[H : 2 * H], d[2 * H : 3 * H], d[3 * H :]
-            tc = tanh_c[t, n]
-            c_prev = c[t - 1, n] if t > 0 else zeros
+            tc = tanh_c[n, t]
+            c_prev = c[n, t - 1] if t > 0 else zeros
             ds = dh_seq[n, t]
-            dh = dh_next[n]
-            dc = dc_next[n]
+            dh = dzb[n - n0, off:]
+            dc = dcb[n - n0]
             for j in range(H):
                 dh[j] += ds[j]
             for j in range(H):
@@ -211,5 +240,19 @@ def _lstm_backward_core(dh_seq, gates, c, tanh_c, W_hT, dA):
                 d_g[j] = dc[j] * i[j] * (one - g[j] * g[j])
             for j in range(H):
                 dc[j] *= f[j]
-        if t > 0:
-            gemm(dA[t], W_hT, dh_next)
+        backprop_step(dA, W_back, dzb, dx, t, n0, n1)
+    block_weight_grads(z, dA, n0, n1, part, db_part)
+
+
+@pjit
+def _lstm_backward_core(dh_seq, gates, c, tanh_c, z, W_back, dA, dx, parts, dW, db, block):
+    """dh_seq `(N, T, H)`, the cache, W_back from `back_weights`; writes dA, dx `(N, T, D)`
+    (when it has N rows), dW = `[dW_x; dW_h]` and db, one block of samples per parallel task."""
+    N = dh_seq.shape[0]
+    db_parts = np.empty((parts.shape[0], db.shape[0]), np.float64)
+    for k in prange(parts.shape[0]):
+        n0, n1 = k * block, min(N, (k + 1) * block)
+        _lstm_backward_block(
+            dh_seq, gates, c, tanh_c, z, W_back, dA, dx, n0, n1, parts[k], db_parts[k]
+        )
+    sum_blocks(parts, db_parts, dW, db)

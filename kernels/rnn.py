@@ -27,12 +27,18 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numba import prange
 from numba.core import types
 from numba.extending import overload, register_jitable
 
-from ._flags import FASTMATH, jit
+from . import threads
+from ._flags import FASTMATH, jit, pjit
 from .blas import gemm
 from .buffers import reusable
+
+# Samples per parallel block of the recurrent cores (the last block may be shorter): the
+# recurrence is independent across samples, so each block runs all its steps alone.
+BLOCK = 16
 
 # Eigen's float tanh (Eigen/src/Core/MathFunctionsImpl.h, `generic_fast_tanh_float`; the same
 # coefficients are in onnxruntime's MLAS and MLIR): odd degree-13 over even degree-6 polynomial,
@@ -153,46 +159,43 @@ def check_cache_array(name: str, array: np.ndarray, shape: tuple[int, ...], dtyp
     return np.ascontiguousarray(array)
 
 
-def time_major(x: np.ndarray) -> np.ndarray:
-    """`(N, T, D)` to a C-contiguous `(T, N, D)` copy, so that one step is one block."""
-    return np.ascontiguousarray(x.transpose(1, 0, 2))
+def concat_weights(W_x: np.ndarray, W_h: np.ndarray) -> np.ndarray:
+    """`[W_x; W_h]`, `(D + H, G)` C-contiguous: one step's weights for the row `[x_t, h_{t-1}]`."""
+    return np.concatenate((W_x, W_h), axis=0)
 
 
-def weight_grads(
-    dA: np.ndarray, x: np.ndarray, h: np.ndarray, W_x: np.ndarray, need_dx: bool
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
-    """dx, dW_x, dW_h, db from the pre-activation gradients of all steps, as single GEMMs.
+def back_weights(W_x: np.ndarray, W_h: np.ndarray, need_dx: bool) -> np.ndarray:
+    """What a backward step multiplies dA_t by: `[W_x; W_h]^T` `(G, D + H)`, giving dx_t and
+    the carried dh in one GEMM, or only `W_h^T` `(G, H)` without dx."""
+    return np.ascontiguousarray(concat_weights(W_x, W_h).T if need_dx else W_h.T)
 
-    Args:
-        dA: `(T, N, G)` gradients of the pre-activations, time-major.
-        x: `(N, T, D)` inputs.
-        h: `(T, N, H)` hidden states, time-major.
-        W_x: `(D, G)`.
-        need_dx: False skips the dx GEMM and returns None for it.
-    """
-    T, N, G = dA.shape
-    D = x.shape[2]
-    H = h.shape[2]
-    dtype = dA.dtype
-    dW_x = np.empty((D, G), dtype)
-    dW_h = np.empty((H, G), dtype)
-    db = np.empty(G, dtype)
-    dx_tm = np.empty((T, N, D) if need_dx else (0, N, D), dtype)
-    _weight_grads_core(dA, time_major(x), h, W_x.T, need_dx, dW_x, dW_h, db, dx_tm)
-    dx = np.ascontiguousarray(dx_tm.transpose(1, 0, 2)) if need_dx else None
-    return dx, dW_x, dW_h, db
+
+def block_count(N: int) -> int:
+    """How many blocks of `BLOCK` samples (the last one shorter) a batch of N splits into."""
+    return -(-N // BLOCK)
+
+
+def split_weight_grads(dW: np.ndarray, D: int) -> tuple[np.ndarray, np.ndarray]:
+    """`[dW_x; dW_h]` `(D + H, G)` to `(dW_x, dW_h)`."""
+    return dW[:D], dW[D:]
 
 
 class RNNCache(NamedTuple):
-    """What `rnn_backward` needs from the forward pass, time-major.
+    """What `rnn_backward` needs from the forward pass, sample-major (one block of samples is
+    one slab of every array).
 
     Attributes:
-        h: `(T, N, H)` hidden states (the same values as `h_seq`).
-        dA: `(T, N, H)` workspace `rnn_backward` writes the pre-activation gradients into.
+        z: `(N, T + 1, D + H)` the rows the steps multiply by `[W_x; W_h]`: `z[:, t]` is
+            `[x_t, h_{t-1}]` (h_{-1} = 0) and `z[:, T]` is `[0, h_{T-1}]`, so `z[:, 1:, D:]`
+            holds every hidden state and dW is one GEMM `z^T dA` per block.
+        dA: `(N, T + 1, H)` workspace `rnn_backward` writes the pre-activation gradients into
+            (`dA[:, T]` = 0 pairs with `z[:, T]`).
+        parts: `(blocks, D + H, H)` workspace for each block's share of dW.
     """
 
-    h: np.ndarray
+    z: np.ndarray
     dA: np.ndarray
+    parts: np.ndarray
 
 
 def rnn_forward(
@@ -212,18 +215,23 @@ def rnn_forward(
 
     Returns:
         `(h_seq, cache)`: h_seq `(N, T, H)` holds every hidden state, as a (non-contiguous)
-        view of `cache.h`, so a later call with `reuse=cache` overwrites it: copy it to keep
+        view of `cache.z`, so a later call with `reuse=cache` overwrites it: copy it to keep
         it. cache is an `RNNCache`.
 
     Raises:
         ValueError: wrong ndim, dtype or shapes.
     """
     N, T, D, H = check_recurrent_args(x, W_x, W_h, b, 1)
-    old = reuse if isinstance(reuse, RNNCache) else RNNCache(None, None)
-    cache = RNNCache(h=reusable(old.h, (T, N, H), x.dtype), dA=reusable(old.dA, (T, N, H), x.dtype))
-    W_x, W_h, b = (np.ascontiguousarray(a) for a in (W_x, W_h, b))
-    _rnn_forward_core(time_major(x), W_x, b, W_h, cache.h)
-    return cache.h.transpose(1, 0, 2), cache
+    dtype = x.dtype
+    old = reuse if isinstance(reuse, RNNCache) else RNNCache(None, None, None)
+    cache = RNNCache(
+        z=reusable(old.z, (N, T + 1, D + H), dtype),
+        dA=reusable(old.dA, (N, T + 1, H), dtype),
+        parts=reusable(old.parts, (block_count(N), D + H, H), dtype),
+    )
+    threads.enter()
+    _rnn_forward_core(np.ascontiguousarray(x), concat_weights(W_x, W_h), b, cache.z, BLOCK)
+    return cache.z[:, 1:, D:], cache
 
 
 def rnn_backward(
@@ -240,21 +248,27 @@ def rnn_backward(
         dh_seq: `(N, T, H)` gradient of the loss w.r.t. every hidden state (zeros except the
             last step when only the last state was used). Not modified.
         x, W_x, W_h: the forward arguments.
-        cache: the `RNNCache` `rnn_forward` returned (its `dA` is overwritten).
-        need_dx: compute dx (False returns None in its place and skips one GEMM).
+        cache: the `RNNCache` `rnn_forward` returned (its `dA` and `parts` are overwritten).
+        need_dx: compute dx (False returns None in its place and multiplies each step's dA by
+            W_h^T alone).
 
     Returns:
         `(dx, dW_x, dW_h, db)` with the shapes of x, W_x, W_h, b.
     """
     b = np.zeros(W_h.shape[1], W_h.dtype)
     N, T, D, H = check_recurrent_args(x, W_x, W_h, b, 1)
-    dh_seq = check_cache_array("dh_seq", dh_seq, (N, T, H), x.dtype)
+    dtype = x.dtype
+    dh_seq = check_cache_array("dh_seq", dh_seq, (N, T, H), dtype)
     if not isinstance(cache, RNNCache):
         raise ValueError("cache must be the RNNCache that rnn_forward returned")
-    h = check_cache_array("cache.h", cache.h, (T, N, H), x.dtype)
-    dA = check_cache_array("cache.dA", cache.dA, (T, N, H), x.dtype)
-    _rnn_backward_core(dh_seq, h, np.ascontiguousarray(W_h.T), dA)
-    return weight_grads(dA, x, h, W_x, need_dx)
+    z = check_cache_array("cache.z", cache.z, (N, T + 1, D + H), dtype)
+    dA = check_cache_array("cache.dA", cache.dA, (N, T + 1, H), dtype)
+    parts = check_cache_array("cache.parts", cache.parts, (block_count(N), D + H, H), dtype)
+    dx = np.empty((N, T, D) if need_dx else (0, T, D), dtype)
+    dW, db = np.empty((D + H, H), dtype), np.empty(H, dtype)
+    threads.enter()
+    _rnn_backward_core(dh_seq, z, back_weights(W_x, W_h, need_dx), dA, dx, parts, dW, db, BLOCK)
+    return (dx if need_dx else None), *split_weight_grads(dW, D), db
 
 
 # The cores loop over one contiguous row (one sample, one step) at a time: with every array
@@ -263,62 +277,124 @@ def rnn_backward(
 
 
 @jit
-def _rnn_forward_core(x_tm, W_x, b, W_h, h):
-    """x_tm `(T, N, D)`; writes the time-major hidden states h `(T, N, H)`."""
-    T, N, H = h.shape
-    D = x_tm.shape[2]
-    # Input projection of all steps straight into h, then each step adds b and h_{t-1} W_h
-    # and takes tanh in place.
-    gemm(x_tm.reshape(T * N, D), W_x, h.reshape(T * N, H))
-    z = np.zeros((N, H), h.dtype)  # h_{t-1} W_h; stays 0 at t = 0
-    for t in range(T):
-        if t > 0:
-            gemm(h[t - 1], W_h, z)
-        for n in range(N):
-            zr = z[n]
-            hr = h[t, n]
-            for j in range(H):
-                hr[j] = _tanh(hr[j] + b[j] + zr[j])
+def fill_inputs(x, z, n0, n1):
+    """Copy samples n0:n1 of x `(N, T, D)` into `z[:, :T, :D]`; zero h_{-1} and `z[:, T, :D]`."""
+    T, D = x.shape[1], x.shape[2]
+    for n in range(n0, n1):
+        for t in range(T):
+            row, xr = z[n, t], x[n, t]
+            for k in range(D):
+                row[k] = xr[k]
+        z[n, 0, D:] = 0
+        z[n, T, :D] = 0
 
 
 @jit
-def _rnn_backward_core(dh_seq, h, W_hT, dA):
-    """dh_seq `(N, T, H)`, h `(T, N, H)`, W_hT = W_h^T `(H, H)`; writes dA `(T, N, H)`."""
-    N, T, H = dh_seq.shape
-    one = h.dtype.type(1.0)
-    dh_next = np.zeros((N, H), h.dtype)  # da_{t+1} W_h^T
-    for t in range(T - 1, -1, -1):
-        for n in range(N):
-            hr = h[t, n]
-            ds = dh_seq[n, t]
-            dn = dh_next[n]
-            da = dA[t, n]
-            for j in range(H):
-                da[j] = (ds[j] + dn[j]) * (one - hr[j] * hr[j])
-        if t > 0:
-            gemm(dA[t], W_hT, dh_next)
+def backprop_step(dA, W_back, dzb, dx, t, n0, n1):
+    """dA_t W_back for samples n0:n1 into `dzb` `(n1 - n0, W_back.shape[1])`: with
+    `W_back = [W_x; W_h]^T` (dx wanted) the first D columns are dx_t, copied into dx, and the
+    rest the dh carried to step t - 1; with `W_back = W_h^T` only the latter, not needed at t = 0.
+    """
+    D = dx.shape[2]
+    if dx.shape[0] > 0:
+        gemm(dA[n0:n1, t], W_back, dzb)
+        for n in range(n0, n1):
+            dxr, dzr = dx[n, t], dzb[n - n0]
+            for k in range(D):
+                dxr[k] = dzr[k]
+    elif t > 0:
+        gemm(dA[n0:n1, t], W_back, dzb)
 
 
 @jit
-def _weight_grads_core(dA, x_tm, h, W_xT, need_dx, dW_x, dW_h, db, dx_tm):
-    """dA `(T, N, G)`, x_tm `(T, N, D)`, h `(T, N, H)`, W_xT = W_x^T `(G, D)`; writes dW_x,
-    dW_h, db and dx_tm `(T, N, D)`."""
-    T, N, G = dA.shape
-    D = x_tm.shape[2]
-    H = h.shape[2]
-    dA2 = dA.reshape(T * N, G)
-    gemm(x_tm.reshape(T * N, D).T, dA2, dW_x)
-    if T > 1:  # h_{t-1} pairs with dA_t; h_{-1} = 0 adds nothing
-        gemm(h.reshape(T * N, H)[: (T - 1) * N].T, dA2[N:], dW_h)
-    else:
-        dW_h[:] = 0
-    # db in float64: a float32 running sum over N*T rows would lose ~sqrt(N*T) ulps.
-    acc = np.zeros(G, np.float64)
-    for r in range(T * N):
+def block_weight_grads(z, dA, n0, n1, part, db_part):
+    """The share of samples n0:n1 in `[dW_x; dW_h]` and db: `part = z^T dA` over their
+    `(T + 1)` rows each, one GEMM (`dA[:, T]` is zeroed here, so `z[:, T]` adds nothing), and
+    `db_part` the column sums of dA in float64 (a float32 running sum over N*T rows would lose
+    ~sqrt(N*T) ulps)."""
+    N, T1, G = dA.shape
+    for n in range(n0, n1):
+        dA[n, T1 - 1] = 0
+    z2 = z.reshape(N * T1, z.shape[2])[n0 * T1 : n1 * T1]
+    dA2 = dA.reshape(N * T1, G)[n0 * T1 : n1 * T1]
+    gemm(z2.T, dA2, part)
+    db_part[:] = 0
+    for r in range(dA2.shape[0]):
         row = dA2[r]
         for k in range(G):
-            acc[k] += row[k]
-    for k in range(G):
-        db[k] = acc[k]
-    if need_dx:
-        gemm(dA2, W_xT, dx_tm.reshape(T * N, D))
+            db_part[k] += row[k]
+
+
+@jit
+def sum_blocks(parts, db_parts, dW, db):
+    """dW and db: the blocks' parts added in block order (the same bits on any thread count)."""
+    dW[:] = parts[0]
+    for k in range(1, parts.shape[0]):
+        part = parts[k]
+        for r in range(dW.shape[0]):
+            out, row = dW[r], part[r]
+            for j in range(dW.shape[1]):
+                out[j] += row[j]
+    for j in range(db.shape[0]):
+        acc = 0.0
+        for k in range(db_parts.shape[0]):
+            acc += db_parts[k, j]
+        db[j] = acc
+
+
+@jit
+def _rnn_forward_block(x, W, b, z, n0, n1):
+    """Samples n0:n1: each step one GEMM `[x_t, h_{t-1}] [W_x; W_h]`, then h_t = tanh(. + b)
+    into `z[:, t + 1, D:]`."""
+    T, D = x.shape[1], x.shape[2]
+    H = W.shape[1]
+    fill_inputs(x, z, n0, n1)
+    a = np.empty((n1 - n0, H), z.dtype)
+    for t in range(T):
+        gemm(z[n0:n1, t], W, a)
+        for n in range(n0, n1):
+            ar = a[n - n0]
+            hr = z[n, t + 1, D:]
+            for j in range(H):
+                hr[j] = _tanh(ar[j] + b[j])
+
+
+@pjit
+def _rnn_forward_core(x, W, b, z, block):
+    """x `(N, T, D)`, W = `[W_x; W_h]` `(D + H, H)`; writes z (see `RNNCache`), one block of
+    `block` samples per parallel task."""
+    N = x.shape[0]
+    for k in prange((N + block - 1) // block):
+        _rnn_forward_block(x, W, b, z, k * block, min(N, (k + 1) * block))
+
+
+@jit
+def _rnn_backward_block(dh_seq, z, W_back, dA, dx, n0, n1, part, db_part):
+    """BPTT of samples n0:n1 into dA (and dx), then their share of dW into `part`."""
+    T, H = dh_seq.shape[1], dh_seq.shape[2]
+    D = z.shape[2] - H
+    off = W_back.shape[1] - H  # where the carried dh starts in a row of dzb
+    one = z.dtype.type(1.0)
+    dzb = np.zeros((n1 - n0, W_back.shape[1]), z.dtype)  # dA_{t+1} W_back
+    for t in range(T - 1, -1, -1):
+        for n in range(n0, n1):
+            hr = z[n, t + 1, D:]
+            ds = dh_seq[n, t]
+            dn = dzb[n - n0, off:]
+            da = dA[n, t]
+            for j in range(H):
+                da[j] = (ds[j] + dn[j]) * (one - hr[j] * hr[j])
+        backprop_step(dA, W_back, dzb, dx, t, n0, n1)
+    block_weight_grads(z, dA, n0, n1, part, db_part)
+
+
+@pjit
+def _rnn_backward_core(dh_seq, z, W_back, dA, dx, parts, dW, db, block):
+    """dh_seq `(N, T, H)`, the cache, W_back from `back_weights`; writes dA, dx `(N, T, D)`
+    (when it has N rows), dW = `[dW_x; dW_h]` and db, one block of samples per parallel task."""
+    N = dh_seq.shape[0]
+    db_parts = np.empty((parts.shape[0], db.shape[0]), np.float64)
+    for k in prange(parts.shape[0]):
+        n0, n1 = k * block, min(N, (k + 1) * block)
+        _rnn_backward_block(dh_seq, z, W_back, dA, dx, n0, n1, parts[k], db_parts[k])
+    sum_blocks(parts, db_parts, dW, db)

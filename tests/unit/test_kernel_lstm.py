@@ -222,4 +222,4 @@ def test_reused_cache_is_overwritten_in_place_and_gives_the_same_results(seed):
         np.testing.assert_array_equal(a, b_, err_msg=f"seed={seed}")
     # A cache that does not fit (a smaller last batch) is replaced, not used.
     _, smaller = lstm_forward(x[:2], W_x, W_h, b, reuse=cache)
-    assert smaller.gates.shape == (5, 2, 24) and smaller.gates is not cache.gates
+    assert smaller.gates.shape == (2, 5, 24) and smaller.gates is not cache.gates

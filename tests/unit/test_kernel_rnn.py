@@ -185,11 +185,11 @@ def test_backward_rejects_bad_gradient_and_cache():
     x, W_x, W_h = args["x"], args["W_x"], args["W_h"]
     with pytest.raises(ValueError, match=r"dh_seq must be \(2, 3, 5\) float32"):
         rnn_backward(h[:1], x, W_x, W_h, cache, True)
-    with pytest.raises(ValueError, match=r"cache.h must be \(3, 2, 5\) float32"):
-        # h_seq is batch-major, the cache time-major
-        rnn_backward(h, x, W_x, W_h, cache._replace(h=h), True)
+    with pytest.raises(ValueError, match=r"cache.z must be \(2, 4, 9\) float32"):
+        # h_seq is a view of z without its first step and inputs
+        rnn_backward(h, x, W_x, W_h, cache._replace(z=h), True)
     with pytest.raises(ValueError, match="cache must be the RNNCache"):
-        rnn_backward(h, x, W_x, W_h, cache.h, True)
+        rnn_backward(h, x, W_x, W_h, cache.z, True)
 
 
 def test_reused_cache_is_overwritten_in_place_and_gives_the_same_results(seed):
@@ -208,4 +208,4 @@ def test_reused_cache_is_overwritten_in_place_and_gives_the_same_results(seed):
         np.testing.assert_array_equal(a, b_, err_msg=f"seed={seed}")
     # A cache that does not fit (a smaller last batch) is replaced, not used.
     _, smaller = rnn_forward(x[:2], W_x, W_h, b, reuse=cache)
-    assert smaller.h.shape == (5, 2, 6) and smaller.h is not cache.h
+    assert smaller.z.shape == (2, 6, 10) and smaller.z is not cache.z
