@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tuidl.bench import cases, harness
 
@@ -49,4 +50,46 @@ def test_quick_bench_prints_every_kernel_row_and_writes_numbers(tmp_path):
             assert math.isfinite(timing["faults_per_call"])
         assert row["ratio"] > 0 and row["best"] == "numpy"
         assert row["max_rel_err"]["tuidl"]["value"] <= harness.AGREEMENT_RTOL
-    assert report["machine"]["threads"] >= 1 and report["machine"]["numpy"] == np.__version__
+    assert report["machine"]["threads"] == [1] and report["machine"]["numpy"] == np.__version__
+
+
+def test_bench_on_1_and_2_threads_prints_each_pass_and_the_scaling(tmp_path):
+    # a list of counts runs every section at each count, then the speed-up table
+    out = tmp_path / "out.json"
+    result = subprocess.run(
+        [*tuidl_script(), "bench", "--quick", "--no-torch", "--only", "dense,lstm",
+         "--threads", "1,2", "--json", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = result.stdout
+    assert "### Kernels, 1 thread(s)" in table and "### Kernels, 2 thread(s)" in table
+    scaling = table[table.index("### Scaling: from 1 thread(s) to 2") :]
+    report = json.loads(out.read_text())
+    assert report["settings"]["threads"] == [1, 2]
+    assert sorted((row["name"], row["threads"]) for row in report["kernels"]) == [
+        ("LSTM", 1), ("LSTM", 2), ("dense", 1), ("dense", 2)
+    ]  # fmt: skip
+    for row in report["kernels"]:
+        assert row["max_rel_err"]["tuidl"]["value"] <= harness.AGREEMENT_RTOL
+    for name in ("dense", "LSTM"):
+        first, second = (
+            next(r for r in report["kernels"] if r["name"] == name and r["threads"] == t)
+            for t in (1, 2)
+        )
+        speedup = first["timing"]["tuidl"]["median_ms"] / second["timing"]["tuidl"]["median_ms"]
+        assert f"| {name} | 2 | {speedup:.2f}x | {speedup / 2:.2f} |" in scaling
+
+
+@pytest.mark.parametrize(
+    "option, says",
+    [("0", "must be from 1"), ("1,x", "comma-separated list"), ("99", "must be from 1")],
+)
+def test_bench_refuses_thread_counts_in_one_line(tmp_path, option, says):
+    result = subprocess.run(
+        [*tuidl_script(), "bench", "--quick", "--no-torch", "--threads", option],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""

@@ -53,7 +53,10 @@ def add_bench_command(commands) -> None:
         "--repeats", type=int, metavar="N", help="alternating blocks per implementation (8)"
     )
     parser.add_argument(
-        "--threads", type=int, metavar="T", help="threads for BLAS and torch (default: all cores)"
+        "--threads",
+        metavar="T[,T2...]",
+        help="threads for tuidl, numpy's BLAS and torch alike, or a list (1,2) to measure "
+        "scaling (default: every core, or TUIDL_THREADS)",
     )
     parser.add_argument(
         "--only",
@@ -95,11 +98,29 @@ def _use_torch(flag: bool | None) -> bool:
     return True
 
 
+def _thread_counts(option: str | None) -> list[int]:
+    """--threads as a list of counts in the order given (no repeats)."""
+    from .. import cores
+
+    if option is None:
+        return [cores.thread_count(None, cores.available())]
+    counts = []
+    for part in option.split(","):
+        try:
+            count = int(part)
+        except ValueError:
+            raise ConfigError(
+                f"--threads takes a count or a comma-separated list of counts (1,2); got {option!r}"
+            ) from None
+        count = cores.thread_count(count, 1)
+        if count not in counts:
+            counts.append(count)
+    return counts
+
+
 def _check_options(args: argparse.Namespace) -> None:
     if args.repeats is not None and args.repeats < 1:
         raise ConfigError(f"--repeats must be at least 1, got {args.repeats}")
-    if args.threads is not None and args.threads < 1:
-        raise ConfigError(f"--threads must be at least 1, got {args.threads}")
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise ConfigError(f"--json {args.json}: its folder does not exist")
 
@@ -112,10 +133,7 @@ def bench_command(args: argparse.Namespace) -> int:
     _check_options(args)
     sections = _sections(args)
     use_torch = _use_torch(args.torch)
-    try:
-        threads = args.threads or len(os.sched_getaffinity(0))
-    except AttributeError:
-        threads = args.threads or os.cpu_count() or 1
+    counts = _thread_counts(args.threads)
 
     from . import harness
 
@@ -134,48 +152,52 @@ def bench_command(args: argparse.Namespace) -> int:
         "settings": {
             "quick": args.quick,
             "sections": sections,
-            "threads": threads,
+            "threads": counts,
             "torch": use_torch,
             "plan": vars(plan),
             "agreement_rtol": harness.AGREEMENT_RTOL,
             "e2e_epochs": QUICK_EPOCHS if args.quick else FULL_EPOCHS,
         },
+        "machine": harness.machine_info(counts, torch_version, pinned),
     }
     from . import report as md
 
-    def show(key: str) -> None:
-        sys.stdout.write(md.section(report, key))
+    def show(key: str, threads: int) -> None:
+        sys.stdout.write(md.section(report, key, threads))
         sys.stdout.flush()
 
-    with harness.ThreadLimit(threads) as limit:
-        if use_torch:
-            torch_ref.set_threads(threads)
-        report["machine"] = harness.machine_info(threads, torch_version, pinned)
-        if limit.note:
-            report["machine"]["note"] = limit.note
-        sys.stdout.write(md.header(report))
-        kernel_groups = [s for s in sections if s in KERNEL_SECTIONS]
-        if kernel_groups:
-            try:
-                report["kernels"] = _kernels(kernel_groups, args.quick, use_torch, plan)
-            except harness.Disagreement as error:
-                print(f"tuidl: error: bench: {error}", file=sys.stderr)
-                return EXIT_DISAGREEMENT
-            show("kernels")
-        if "e2e" in sections:
-            report["e2e"] = _e2e(args, use_torch)
-            show("e2e")
+    sys.stdout.write(md.header(report))
+    kernel_groups = [s for s in sections if s in KERNEL_SECTIONS]
+    for threads in counts:  # each section at every count: rows carry their `threads`
+        with harness.ThreadLimit(threads) as limit:
+            if use_torch:
+                torch_ref.set_threads(threads)
+            if kernel_groups:
+                try:
+                    rows = _kernels(kernel_groups, args.quick, use_torch, plan, limit)
+                except harness.Disagreement as error:
+                    print(f"tuidl: error: bench: {error}", file=sys.stderr)
+                    return EXIT_DISAGREEMENT
+                report.setdefault("kernels", []).extend(rows)
+                show("kernels", threads)
+            if "e2e" in sections:
+                limit.blas(1)  # the loops are tuidl's and torch's: numpy's BLAS is tuidl's
+                report.setdefault("e2e", []).extend(_e2e(args, use_torch, threads))
+                show("e2e", threads)
+    if len(counts) > 1 and ("kernels" in report or "e2e" in report):
+        sys.stdout.write(md.scaling(report))
+    threads = counts[-1]
     from . import endtoend
 
     if "startup" in sections:
         _say("start-up: tuidl run with an empty, then a filled numba cache")
         warm_runs = QUICK_WARM_RUNS if args.quick else FULL_WARM_RUNS
         report["startup"] = endtoend.run_startup(threads, warm_runs)
-        show("startup")
+        show("startup", threads)
     if "memory" in sections:
         _say("peak memory: tuidl run mnist-lenet --epochs 1")
         report["memory"] = endtoend.run_memory(threads, args.data_dir)
-        show("memory")
+        show("memory", threads)
     report["machine"]["load_average_end"] = list(os.getloadavg())
     report["wall_s"] = round(time.perf_counter() - started, 1)
     sys.stdout.write(md.footer(report))
@@ -186,7 +208,7 @@ def bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kernels(groups, quick: bool, use_torch: bool, plan) -> list[dict[str, Any]]:
+def _kernels(groups, quick: bool, use_torch: bool, plan, limit) -> list[dict[str, Any]]:
     """Check every case's implementations against numpy, then time them all."""
     import numpy as np
 
@@ -199,7 +221,10 @@ def _kernels(groups, quick: bool, use_torch: bool, plan) -> list[dict[str, Any]]
     for case in chosen:  # all agreement checks first: a wrong kernel stops before any timing
         _say(f"checking {case.name} ({case.shapes})")
         inputs = kc.make_inputs(case, rng)
-        impls = {"tuidl": kc.tuidl_impl(case, inputs), "numpy": kc.numpy_impl(case, inputs)}
+        impls = {
+            "tuidl": limit.tuidl_call(kc.tuidl_impl(case, inputs)),
+            "numpy": limit.reference_call(kc.numpy_impl(case, inputs)),
+        }
         if use_torch:
             impls["torch"] = kc.torch_impl(case, inputs)
         outputs = {name: kc.snapshot(fn()) for name, fn in impls.items()}
@@ -207,6 +232,7 @@ def _kernels(groups, quick: bool, use_torch: bool, plan) -> list[dict[str, Any]]
         errors = harness.check_agreement(case.name, reference, outputs)
         runs.append(impls)
         row = {"name": case.name, "group": case.group, "shapes": case.shapes}
+        row["threads"] = limit.threads
         row |= {"shape": case.shape, "target": case.target, "anchor_ms": case.anchor_ms}
         row["max_rel_err"] = {k: {"value": e, "tensor": t} for k, (e, t) in errors.items()}
         rows.append(row)
@@ -221,15 +247,16 @@ def _kernels(groups, quick: bool, use_torch: bool, plan) -> list[dict[str, Any]]
     return rows
 
 
-def _e2e(args: argparse.Namespace, use_torch: bool) -> list[dict[str, Any]]:
+def _e2e(args: argparse.Namespace, use_torch: bool, threads: int) -> list[dict[str, Any]]:
     from . import endtoend
 
     epochs = QUICK_EPOCHS if args.quick else FULL_EPOCHS
     rows = []
     for name in endtoend.E2E_CASES:
         _say(
-            f"end to end: {name}, {epochs} epochs"
+            f"end to end: {name}, {epochs} epochs, {threads} thread(s)"
             + (" (tuidl and torch alternating)" if use_torch else "")
         )
-        rows.append(endtoend.run_epochs(name, epochs, args.data_dir, args.quick, use_torch, _say))
+        row = endtoend.run_epochs(name, epochs, args.data_dir, args.quick, use_torch, _say)
+        rows.append(row | {"threads": threads})
     return rows

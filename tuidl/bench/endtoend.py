@@ -203,7 +203,7 @@ def _first_line(path_glob_root: Path) -> dict[str, Any] | None:
 
 def _child_env(threads: int, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)})
+    env.update({"TUIDL_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)})
     env.update(extra)
     return env
 

@@ -217,34 +217,57 @@ def steady_malloc() -> bool:
 
 
 class ThreadLimit:
-    """Use the same number of threads in every library for the whole benchmark.
+    """Run every library on `threads` threads for one pass of the benchmark.
 
-    OpenBLAS (numpy's, which the numba cores call too, and SciPy's, which numba's np.dot
-    would call where numpy has no OpenBLAS) and OpenMP pools are limited through
-    threadpoolctl when it is installed; torch through `torch.set_num_threads`. Pools loaded
-    later escape the limit, so torch must be imported before entering, and SciPy's BLAS is
-    loaded here (on a busy 2-core host an unlimited 2-thread OpenBLAS inside numba's np.dot
-    made an LSTM training step 10x slower). Without
-    threadpoolctl the BLAS count stays whatever the process started with, and `note` says so.
+    numpy's BLAS (the numpy reference) and OpenMP pools through threadpoolctl, torch through
+    `torch.set_num_threads`, tuidl's kernels through `tuidl.cores.use` (numba's threads). tuidl
+    calls BLAS from inside its numba threads, one thread each, so `tuidl_call` wraps a tuidl
+    callable to set BLAS to 1 thread for its calls (the numpy reference's set it back: `blas`).
+    Pools loaded later escape the limit, so torch must be imported before entering, and
+    SciPy's BLAS is loaded here (on a busy 2-core host an unlimited 2-thread OpenBLAS inside
+    numba's np.dot made an LSTM training step 10x slower).
     """
 
     def __init__(self, threads: int) -> None:
         self.threads = threads
-        self.note = ""
         self._limits = None
 
     def __enter__(self) -> ThreadLimit:
         # numba's np.dot (kernels/blas.py's fallback) calls SciPy's OpenBLAS: load it now, so
         # that the limit covers it
         import scipy.linalg.cython_blas  # noqa: F401
+        from threadpoolctl import ThreadpoolController
 
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            self.note = "BLAS threads not limited (threadpoolctl is not installed)"
-        else:
-            self._limits = threadpool_limits(limits=self.threads)
+        from tuidl import cores
+
+        cores.use(self.threads)
+        controller = ThreadpoolController()
+        self._limits = controller.limit(limits=self.threads)
+        self._blas = controller.select(user_api="blas").lib_controllers
         return self
+
+    def blas(self, count: int) -> None:
+        """Put every BLAS on `count` threads (a few microseconds)."""
+        for lib in self._blas:
+            lib.set_num_threads(count)
+
+    def tuidl_call(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """`fn` with BLAS on one thread: tuidl's kernels call it from each of theirs."""
+
+        def call():
+            self.blas(1)
+            return fn()
+
+        return call
+
+    def reference_call(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """`fn` with BLAS on every thread of the pass."""
+
+        def call():
+            self.blas(self.threads)
+            return fn()
+
+        return call
 
     def __exit__(self, *exc) -> None:
         if self._limits is not None:
@@ -285,7 +308,9 @@ def _blas() -> list[dict[str, Any]]:
     ]
 
 
-def machine_info(threads: int, torch_version: str | None, malloc_pinned: bool) -> dict[str, Any]:
+def machine_info(
+    threads: list[int], torch_version: str | None, malloc_pinned: bool
+) -> dict[str, Any]:
     """What the numbers were measured on: CPU, cores, load, libraries, BLAS, threads."""
     import numba
 
@@ -331,7 +356,10 @@ def machine_line(info: dict[str, Any]) -> str:
     if not info["blas"]:
         parts.append("BLAS unknown (install threadpoolctl)")
     parts.append(f"torch {info['torch']}" if info["torch"] else "no torch")
-    parts.append(f"{info['threads']} thread(s) everywhere, float32")
+    parts.append(
+        f"{'/'.join(str(t) for t in info['threads'])} thread(s) in every library "
+        "(tuidl's numba, numpy's BLAS, torch), float32"
+    )
     parts.append("mallopt pinned" if info["malloc_pinned"] else "default malloc")
     if info["openblas_env"]:
         env = " ".join(f"{k}={v}" for k, v in info["openblas_env"].items())

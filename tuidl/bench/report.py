@@ -35,18 +35,17 @@ def header(report: dict[str, Any]) -> str:
         "",
         f"Machine: {machine_line(report['machine'])}.",
     ]
-    if report["machine"].get("note"):
-        lines.append(f"Note: {report['machine']['note']}.")
     return "\n".join(lines) + "\n"
 
 
-def section(report: dict[str, Any], key: str) -> str:
-    """The table of one finished section: `kernels`, `e2e`, `startup` or `memory`."""
+def section(report: dict[str, Any], key: str, threads: int) -> str:
+    """The table of one finished section: `kernels` or `e2e` (its rows at `threads`),
+    `startup` or `memory`."""
     quick = report["settings"]["quick"]
     if key == "kernels":
-        lines = _kernel_table(report, quick)
+        lines = _kernel_table(report, quick, threads)
     elif key == "e2e":
-        lines = _e2e_table(report["e2e"], quick)
+        lines = _e2e_table([r for r in report["e2e"] if r["threads"] == threads], quick, threads)
     elif key == "startup":
         lines = _startup_table(report["startup"])
     else:
@@ -59,12 +58,12 @@ def footer(report: dict[str, Any]) -> str:
     return f"\nLoad average at the end: {end}. Benchmark wall time {report['wall_s']:.0f} s.\n"
 
 
-def _kernel_table(report: dict[str, Any], quick: bool) -> list[str]:
-    rows = report["kernels"]
+def _kernel_table(report: dict[str, Any], quick: bool, threads: int) -> list[str]:
+    rows = [row for row in report["kernels"] if row["threads"] == threads]
     impls = [name for name in IMPLS if name in rows[0]["timing"]]
     plan = report["settings"]["plan"]
     lines = [
-        "### Kernels: forward + backward, ms per call",
+        f"### Kernels, {threads} thread(s): forward + backward, ms per call",
         "",
         f"Median of {plan['repeats']} alternating blocks x {plan['samples']} samples per "
         "implementation; spread = min–max of the block medians; faults = minor page faults "
@@ -125,9 +124,10 @@ def _unstable(low: float, high: float) -> bool:
     return high > 2 * low
 
 
-def _e2e_table(rows: list[dict[str, Any]], quick: bool) -> list[str]:
+def _e2e_table(rows: list[dict[str, Any]], quick: bool, threads: int) -> list[str]:
     lines = [
-        "### End to end: seconds per epoch (training loop only, median of epochs 2..N)",
+        f"### End to end, {threads} thread(s): seconds per epoch (training loop only, median "
+        "of epochs 2..N)",
         "",
         "| model | samples, steps/epoch | tuidl s | torch s | tuidl / torch | target | status "
         "| spread tuidl / torch | train loss, last epoch: tuidl / torch |",
@@ -201,3 +201,71 @@ def _memory_table(row: dict[str, Any]) -> list[str]:
         mb, target = row["peak_rss_mb"], row["target_mb"]
         lines.append(f"| {row['name']} | {mb:.0f} | ≤ {target:g} | {status(mb, target)} |")
     return lines
+
+
+EPOCH_EFFICIENCY_TARGET = 0.8  # 1.6x from 1 to 2 threads
+
+
+def scaling(report: dict[str, Any]) -> str:
+    """Speed-up, parallel efficiency and serial fraction of every kernel and epoch from the
+    first thread count to each of the others."""
+    counts = report["settings"]["threads"]
+    base = counts[0]
+    lines = [
+        "",
+        f"### Scaling: from {base} thread(s) to {', '.join(str(c) for c in counts[1:])}",
+        "",
+        f"Speed-up S = median time at {base} / median time at T (passes of this process); "
+        "efficiency = S / p with p = T / "
+        f"{base}; serial fraction = Karp–Flatt's e = (1/S − 1/p) / (1 − 1/p), the share of the "
+        "work that ran on one thread (Amdahl: S = 1 / (e + (1 − e) / p)). Epoch target: "
+        f"efficiency ≥ {EPOCH_EFFICIENCY_TARGET:g} ({EPOCH_EFFICIENCY_TARGET * 2:g}x at 2 threads "
+        "from 1).",
+        "",
+        "| case | threads | tuidl speed-up | efficiency | serial fraction | torch speed-up "
+        "| target | status |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    sources = [("kernels", "median_ms", "timing", None), ("e2e", "median_s", None, "epoch")]
+    for key, field, nested, target_kind in sources:
+        rows = report.get(key, [])
+        first = {row["name"]: row for row in rows if row["threads"] == base}
+        for row in rows:
+            start = first.get(row["name"])
+            if row["threads"] == base or start is None or "skipped" in row:
+                continue
+            p = row["threads"] / base
+            times = {
+                impl: (_time(start, impl, field, nested), _time(row, impl, field, nested))
+                for impl in ("tuidl", "torch")
+            }
+            speedups = {impl: a / b if a and b else None for impl, (a, b) in times.items()}
+            ours = speedups["tuidl"]
+            efficiency = None if ours is None else ours / p
+            serial = None if ours is None else (1 / ours - 1 / p) / (1 - 1 / p)
+            target = EPOCH_EFFICIENCY_TARGET if target_kind else None
+            label = f"{row['name']} epoch" if target_kind else row["name"]
+            cells = [
+                label,
+                str(row["threads"]),
+                "—" if ours is None else f"{ours:.2f}x",
+                "—" if efficiency is None else f"{efficiency:.2f}",
+                "—" if serial is None else f"{serial:.2f}",
+                "—" if speedups["torch"] is None else f"{speedups['torch']:.2f}x",
+                "—" if target is None else f"efficiency ≥ {target:g}",
+                "no target" if target is None else _reached(efficiency, target),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _time(row: dict[str, Any], impl: str, field: str, nested: str | None) -> float | None:
+    holder = row.get(nested, {}) if nested else row
+    entry = holder.get(impl)
+    return None if entry is None else entry[field]
+
+
+def _reached(value: float | None, target: float) -> str:
+    if value is None:
+        return "—"
+    return "met" if value >= target else f"missed by {100 * (1 - value / target):.0f}%"
