@@ -19,9 +19,7 @@ from ..errors import ConfigError
 from ..experiment import Experiment
 from ..model import Sequential
 from ..runs import CHECKPOINT, CONFIG
-from ..trainer import load_experiment_data
-
-EVAL_BATCH = 1024  # samples per forward pass when predicting
+from ..trainer import EVAL_BATCH, load_experiment_data
 
 
 @dataclass
@@ -51,6 +49,7 @@ class RunModel:
         themselves for mse)."""
         x = self.dataset.normalizer.apply(x_raw) if self.dataset.normalizer else x_raw
         x = np.ascontiguousarray(x, dtype=np.float32)
+        # in batches of the trainer's evaluation: the validation metrics' very arithmetic
         logits = self.model.predict(x, EVAL_BATCH, logits=True)
         return self.model.loss.probabilities(logits).astype(np.float32, copy=False)
 
