@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..initializers import InitSpec
+from ..kernels.elementwise import relu_backward, relu_forward
 from ..validate import integer, number
 from .base import Layer, Shape
 
@@ -20,11 +21,11 @@ class ReLU(Layer):
     type = "relu"
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
-        self._mask = x > 0
-        return x * self._mask
+        self._x = x
+        return relu_forward(x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy * self._mask
+        return relu_backward(dy, self._x)
 
 
 class LeakyReLU(Layer):
