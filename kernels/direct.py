@@ -3,45 +3,64 @@
 The padded input is kept as flat rows of width Wp = W + left + right, and each output plane is
 computed "wide" (OH rows of Wp values, the last Wp - OW of each row discarded), so every tap
 (c, kh, kw) is one contiguous, vectorized axpy at offset c*Hp*Wp + kh*Wp + kw; four taps and
-two filters per pass keep the loads per FMA low. dW is the same loop as dot products; dx is the
-direct convolution of dy, padded by K - 1 - pad, with the kernel flipped and its in/out
-channels swapped (the transposed convolution).
+two filters per pass keep the loads per FMA low. dW is the same loop as dot products of the
+input with dy written wide (row stride Wp, zeros in the Wp - OW gap columns).
+
+dx is the transposed convolution, as a gather over that same wide dy: with zeros before and
+after each wide dy plane, dxp[c, p] = sum_{f, kh, kw} W[f, c, kh, kw] * dy_wide[f, p - kh*Wp - kw]
+(an index that runs off a row's left or right lands in a gap column, off the top or bottom in
+the zeros around the plane), so dx costs Wp*H positions per channel instead of the (W + KW - 1)
+x (H + KH - 1) of a convolution of dy padded by K - 1 - pad (1.27x fewer for LeNet's second
+layer), needs no padded copy of dy, and works for any padding.
+
+Threads (see `threads.py`): the batch splits into `_block_count(N)` blocks of consecutive
+samples. Forward pads and convolves each block's samples; backward writes each sample's dy
+wide once, then its dx and the block's own dW and db partial, summed in block order at the end.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from . import im2col
-from ._flags import jit
+from . import threads
+from ._flags import jit, pjit
 from .buffers import reusable
+
+# Blocks of samples per batch (fewer when N is smaller): 16 keeps 2-4 threads evenly loaded at
+# N = 32..128 and makes the dW/db partials' sum a small part of backward (16 x 3200 adds for
+# LeNet's second layer, a few us against ~1 ms).
+BLOCKS = 16
 
 # ---------------------------------------------------------------------------- numba cores
 
 
+def _block_count(N: int) -> int:
+    return min(N, BLOCKS)
+
+
 @jit
-def _pad_core(x, pt, pl, xp):
-    """xp[n, c, pt:pt+H, pl:pl+W] = x[n, c], zeros elsewhere; xp is (N, C, Hp, Wp)."""
-    N, C, H, W = x.shape
-    Hp, Wp = xp.shape[2], xp.shape[3]
+def _pad_sample(x, pt, pl, xp):
+    """xp[c, pt:pt+H, pl:pl+W] = x[c], zeros elsewhere; x is (C, H, W), xp (C, Hp, Wp)."""
+    C, H, W = x.shape
+    Hp, Wp = xp.shape[1], xp.shape[2]
     zero = np.zeros(1, xp.dtype)[0]
-    for n in range(N):
-        for c in range(C):
-            for h in range(Hp):
-                row = xp[n, c, h]
-                if h < pt or h >= pt + H:
-                    for w in range(Wp):
-                        row[w] = zero
-                    continue
-                for w in range(pl):
+    for c in range(C):
+        for h in range(Hp):
+            row = xp[c, h]
+            if h < pt or h >= pt + H:
+                for w in range(Wp):
                     row[w] = zero
-                # slices, not row[w + pl]: numba can vectorize only provably non-negative indices
-                src = x[n, c, h - pt]
-                dst = row[pl:]
-                for w in range(W):
-                    dst[w] = src[w]
-                for w in range(pl + W, Wp):
-                    row[w] = zero
+                continue
+            for w in range(pl):
+                row[w] = zero
+            # slices, not row[w + pl]: numba can vectorize only provably non-negative indices
+            src = x[c, h - pt]
+            dst = row[pl:]
+            for w in range(W):
+                dst[w] = src[w]
+            for w in range(pl + W, Wp):
+                row[w] = zero
 
 
 @jit
@@ -122,31 +141,6 @@ def _unwide(acc, Wp, out):
         dst = out[oh]
         for ow in range(OW):
             dst[ow] = src[ow]
-
-
-@jit
-def _direct_core(xp, Wm, b, KH, KW, y):
-    """Stride-1 direct convolution of padded `xp (N, C, Hp, Wp)` into `y (N, F, OH, OW)`."""
-    N, C, Hp, Wp = xp.shape
-    F, OH, OW = y.shape[1], y.shape[2], y.shape[3]
-    offs = _tap_offsets(C, KH, KW, Hp, Wp)
-    L = (OH - 1) * Wp + OW
-    acc0 = np.empty(L, y.dtype)
-    acc1 = np.empty(L, y.dtype)
-    for n in range(N):
-        xn = xp[n].reshape(C * Hp * Wp)
-        f = 0
-        while f + 2 <= F:
-            _fill(acc0, b[f])
-            _fill(acc1, b[f + 1])
-            _taps_pair(xn, Wm[f], Wm[f + 1], offs, acc0, acc1)
-            _unwide(acc0, Wp, y[n, f])
-            _unwide(acc1, Wp, y[n, f + 1])
-            f += 2
-        if f < F:
-            _fill(acc0, b[f])
-            _taps_one(xn, Wm[f], offs, acc0)
-            _unwide(acc0, Wp, y[n, f])
 
 
 @jit
@@ -241,37 +235,131 @@ def _dot_taps_one(xn, g0, offs, dwf):
 
 
 @jit
-def _direct_dw_core(xp, dy, KH, KW, dW, db):
-    """dW (F, C*KH*KW) and db (F,) of the stride-1 direct convolution, summed over n in order."""
-    N, C, Hp, Wp = xp.shape
-    F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
-    offs = _tap_offsets(C, KH, KW, Hp, Wp)
-    L = (OH - 1) * Wp + OW
-    dW[:] = 0
-    db[:] = 0
-    g0 = np.zeros(L, dW.dtype)  # wide dy rows; the gaps stay zero
-    g1 = np.zeros(L, dW.dtype)
-    for n in range(N):
+def _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, acc0, acc1):
+    """Pad samples n0..n1-1 of x into xp and convolve them into y; acc0, acc1: wide scratch."""
+    C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
+    F = y.shape[1]
+    for n in range(n0, n1):
+        _pad_sample(x[n], pt, pl, xp[n])
         xn = xp[n].reshape(C * Hp * Wp)
         f = 0
         while f + 2 <= F:
-            db[f] += _widen(dy[n, f], Wp, g0)
-            db[f + 1] += _widen(dy[n, f + 1], Wp, g1)
+            _fill(acc0, b[f])
+            _fill(acc1, b[f + 1])
+            _taps_pair(xn, Wm[f], Wm[f + 1], offs, acc0, acc1)
+            _unwide(acc0, Wp, y[n, f])
+            _unwide(acc1, Wp, y[n, f + 1])
+            f += 2
+        if f < F:
+            _fill(acc0, b[f])
+            _taps_one(xn, Wm[f], offs, acc0)
+            _unwide(acc0, Wp, y[n, f])
+
+
+@pjit
+def _forward_core(x, pt, pl, Wm, b, KH, KW, xp, y):
+    """y (N, F, OH, OW) of x (N, C, H, W) padded into xp (N, C, Hp, Wp), a block per task."""
+    N, C, Hp, Wp = xp.shape
+    OH, OW = y.shape[2], y.shape[3]
+    offs = _tap_offsets(C, KH, KW, Hp, Wp)
+    nb = min(N, BLOCKS)
+    acc = np.empty((nb, 2, (OH - 1) * Wp + OW), y.dtype)
+    for k in prange(nb):
+        _forward_block(
+            x, pt, pl, Wm, b, offs, k * N // nb, (k + 1) * N // nb, xp, y, acc[k, 0], acc[k, 1]
+        )
+
+
+@pjit
+def _pad_core(x, pt, pl, xp):
+    """xp (N, C, Hp, Wp) = x (N, C, H, W) zero-padded, a sample per task."""
+    for n in prange(x.shape[0]):
+        _pad_sample(x[n], pt, pl, xp[n])
+
+
+@jit
+def _dx_offsets(F, KH, KW, Wp, G, Lf, start):
+    """Offset of tap (f, kh, kw) of the dx gather in the wide-dy buffer (see the docstring)."""
+    offs = np.empty(F * KH * KW, np.int64)
+    t = 0
+    for f in range(F):
+        for kh in range(KH):
+            for kw in range(KW):
+                offs[t] = f * Lf + G - (kh * Wp + kw) + start
+                t += 1
+    return offs
+
+
+@jit
+def _backward_block(xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g, dW, db, acc0, acc1, dx):
+    """dW (F, C*KH*KW) and db (F,) of samples n0..n1-1 (summed in order), and their dx.
+
+    g: (F*Lf,) zeros, where dy[n, f] is written wide at f*Lf + G (the zeros stay); dx: (N, C,
+    H, W), or empty to skip it; acc0, acc1: (H-1)*Wp + W scratch.
+    """
+    C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
+    F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
+    L = (OH - 1) * Wp + OW
+    dW[:] = 0
+    db[:] = 0
+    for n in range(n0, n1):
+        for f in range(F):
+            db[f] += _widen(dy[n, f], Wp, g[f * Lf + G :])
+        xn = xp[n].reshape(C * Hp * Wp)
+        f = 0
+        while f + 2 <= F:
+            g0 = g[f * Lf + G : f * Lf + G + L]
+            g1 = g[(f + 1) * Lf + G : (f + 1) * Lf + G + L]
             _dot_taps_pair(xn, g0, g1, offs, dW[f], dW[f + 1])
             f += 2
         if f < F:
-            db[f] += _widen(dy[n, f], Wp, g0)
-            _dot_taps_one(xn, g0, offs, dW[f])
+            _dot_taps_one(xn, g[f * Lf + G : f * Lf + G + L], offs, dW[f])
+        if dx.shape[0] == 0:
+            continue
+        c = 0
+        while c + 2 <= C:
+            _fill(acc0, 0)
+            _fill(acc1, 0)
+            _taps_pair(g, Wt[c], Wt[c + 1], offs_dx, acc0, acc1)
+            _unwide(acc0, Wp, dx[n, c])
+            _unwide(acc1, Wp, dx[n, c + 1])
+            c += 2
+        if c < C:
+            _fill(acc0, 0)
+            _taps_one(g, Wt[c], offs_dx, acc0)
+            _unwide(acc0, Wp, dx[n, c])
+
+
+@jit
+def _sum_blocks(parts, out):
+    """out = parts[0] + parts[1] + ..., in block order (bit-identical whatever the threads)."""
+    out[:] = parts[0]
+    for k in range(1, parts.shape[0]):
+        for i in range(out.shape[0]):
+            out[i] += parts[k, i]
+
+
+@pjit
+def _backward_core(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp):
+    """Per-block dW partials dWp (nb, F, C*KH*KW) and dbp (nb, F), and dx (or empty dx)."""
+    N, C, Hp, Wp = xp.shape
+    F = dy.shape[1]
+    H, W = dx.shape[2], dx.shape[3]
+    offs = _tap_offsets(C, KH, KW, Hp, Wp)
+    G = (KH - 1) * Wp + KW - 1
+    Lf = G + Hp * Wp
+    offs_dx = _dx_offsets(F, KH, KW, Wp, G, Lf, pt * Wp + pl)
+    nb = dWp.shape[0]
+    g = np.zeros((nb, F * Lf), dy.dtype)
+    acc = np.empty((nb, 2, (H - 1) * Wp + W), dy.dtype)
+    for k in prange(nb):
+        n0, n1 = k * N // nb, (k + 1) * N // nb
+        _backward_block(
+            xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[k], dWp[k], dbp[k], acc[k, 0], acc[k, 1], dx
+        )
 
 
 # ---------------------------------------------------------------------------- wrappers
-
-
-def _padded(x: np.ndarray, pad, out: np.ndarray | None = None) -> np.ndarray:
-    N, C, H, W = x.shape
-    xp = reusable(out, (N, C, H + pad[0] + pad[1], W + pad[2] + pad[3]), x.dtype)
-    _pad_core(x, pad[0], pad[2], xp)
-    return xp
 
 
 def forward(x, W, b, pad, y, xp=None) -> np.ndarray:
@@ -286,20 +374,12 @@ def forward(x, W, b, pad, y, xp=None) -> np.ndarray:
     Returns:
         xp: the padded input (N, C, Hp, Wp), to pass to `backward`.
     """
+    N, C, H, Wd = x.shape
     F, _, KH, KW = W.shape
-    xp = _padded(x, pad, xp)
-    _direct_core(xp, W.reshape(F, -1), b, KH, KW, y)
+    xp = reusable(xp, (N, C, H + pad[0] + pad[1], Wd + pad[2] + pad[3]), x.dtype)
+    threads.enter()
+    _forward_core(x, pad[0], pad[2], W.reshape(F, -1), b, KH, KW, xp, y)
     return xp
-
-
-def _dx(dy: np.ndarray, W: np.ndarray, x_shape, pad) -> np.ndarray:
-    """dx as the stride-1 convolution of dy, padded by K - 1 - pad, with W flipped."""
-    F, C, KH, KW = W.shape
-    q = (KH - 1 - pad[0], KH - 1 - pad[1], KW - 1 - pad[2], KW - 1 - pad[3])
-    Wt = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, -1)
-    dx = np.empty(x_shape, dy.dtype)
-    _direct_core(_padded(dy, q), Wt, np.zeros(C, dy.dtype), KH, KW, dx)
-    return dx
 
 
 def backward(dy, x, W, pad, need_dx, db, xp=None):
@@ -309,14 +389,19 @@ def backward(dy, x, W, pad, need_dx, db, xp=None):
         dy, x, W: C-contiguous, dy (N, F, OH, OW).
         xp: the padded input `forward` returned for this x and pad; None pads x again.
     """
-    F, C, KH, KW = W.shape
+    N, C, H, Wd = x.shape
+    F, _, KH, KW = W.shape
+    threads.enter()
     if xp is None:
-        xp = _padded(x, pad)
+        xp = np.empty((N, C, H + pad[0] + pad[1], Wd + pad[2] + pad[3]), x.dtype)
+        _pad_core(x, pad[0], pad[2], xp)
+    nb = _block_count(N)
+    dWp = np.empty((nb, F, C * KH * KW), dy.dtype)
+    dbp = np.empty((nb, F), dy.dtype)
+    dx = np.empty((N if need_dx else 0, C, H, Wd), dy.dtype)
+    Wt = np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(C, -1)
+    _backward_core(xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp)
     dW = np.empty((F, C * KH * KW), dy.dtype)
-    _direct_dw_core(xp, dy, KH, KW, dW, db)
-    if not need_dx:
-        return None, dW
-    if min(KH - 1 - pad[0], KH - 1 - pad[1], KW - 1 - pad[2], KW - 1 - pad[3]) >= 0:
-        return _dx(dy, W, x.shape, pad), dW
-    # padding wider than the kernel: the flipped convolution would need cropping
-    return im2col.input_grad(dy, W, x.shape, 1, pad), dW
+    _sum_blocks(dWp.reshape(nb, -1), dW.reshape(-1))
+    _sum_blocks(dbp, db)
+    return (dx if need_dx else None), dW

@@ -16,11 +16,17 @@ is not finite (a NaN or inf in it) is redone by a slow core that follows the NaN
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from ._flags import jit
+from . import threads
+from ._flags import jit, pjit
 
 DTYPES = (np.float32, np.float64)
 INDEX_DTYPE = np.int32  # argmax: flat index h*W + w inside the (H, W) plane
+# Threads (see `threads.py`): the N*C planes split into at most BLOCKS blocks of consecutive
+# planes, one per task. Each plane's outputs depend on that plane alone, so any split gives
+# the same bits; 32 blocks of 16 planes for LeNet's first pool (64 x 8 planes of 28x28).
+BLOCKS = 32
 
 
 @jit
@@ -159,45 +165,63 @@ def _max_plane(plane, size, stride, y, argmax):
 
 
 @jit
-def _maxpool_core(x, size, stride, y, argmax):
+def _maxpool_block(x, size, stride, y, argmax, q0, q1, v, vrow, corner):
+    """Planes q0..q1-1 (q = n*C + c); v, vrow, corner: the 2x2 stride-2 core's scratch."""
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
     xf, yf, af = x.reshape(x.size), y.reshape(y.size), argmax.reshape(argmax.size)
-    if size == 2 and stride == 2:
-        v = np.empty(OH * 2 * OW, x.dtype)
-        vrow = np.empty(OH * 2 * OW, argmax.dtype)
-        corner = np.empty(OH * OW, argmax.dtype)
-        for i in range(OH):
-            for j in range(OW):
-                corner[i * OW + j] = 2 * (i * W + j)
-    for n in range(N):
-        for c in range(C):
-            q = n * C + c
-            # a NaN (or an inf, or an overflowing sum) sends the plane through the NaN-exact core
-            x0, y0 = q * H * W, q * OH * OW
-            if size == 2 and stride == 2:
-                total = _max2_plane_stride2(xf, x0, W, yf, af, y0, OH, OW, v, vrow, corner)
-            elif size == 2:
-                total = _max2_plane(xf, x0, W, stride, yf, af, y0, OH, OW)
-            else:
-                total = _max_plane_any(xf, x0, W, size, stride, yf, af, y0, OH, OW)
-            if not np.isfinite(total):
-                _max_plane(x[n, c], size, stride, y[n, c], argmax[n, c])
+    for q in range(q0, q1):
+        # a NaN (or an inf, or an overflowing sum) sends the plane through the NaN-exact core
+        x0, y0 = q * H * W, q * OH * OW
+        if size == 2 and stride == 2:
+            total = _max2_plane_stride2(xf, x0, W, yf, af, y0, OH, OW, v, vrow, corner)
+        elif size == 2:
+            total = _max2_plane(xf, x0, W, stride, yf, af, y0, OH, OW)
+        else:
+            total = _max_plane_any(xf, x0, W, size, stride, yf, af, y0, OH, OW)
+        if not np.isfinite(total):
+            n, c = q // C, q % C
+            _max_plane(x[n, c], size, stride, y[n, c], argmax[n, c])
+
+
+@pjit
+def _maxpool_core(x, size, stride, y, argmax):
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    P = N * C
+    nb = min(P, BLOCKS)
+    v = np.empty((nb, OH * 2 * OW), x.dtype)
+    vrow = np.empty((nb, OH * 2 * OW), argmax.dtype)
+    corner = np.empty(OH * OW, argmax.dtype)
+    for i in range(OH):
+        for j in range(OW):
+            corner[i * OW + j] = 2 * (i * W + j)
+    for k in prange(nb):
+        q0, q1 = k * P // nb, (k + 1) * P // nb
+        _maxpool_block(x, size, stride, y, argmax, q0, q1, v[k], vrow[k], corner)
 
 
 @jit
-def _maxpool_backward_core(dy, argmax, dx):
+def _maxpool_backward_block(dy, argmax, dx, q0, q1):
     N, C, H, W = dx.shape
     OH, OW = dy.shape[2], dy.shape[3]
     xf, gf, af = dx.reshape(dx.size), dy.reshape(dy.size), argmax.reshape(argmax.size)
     S, P = np.uint64(H * W), np.uint64(OH * OW)
-    for q in range(np.uint64(N * C)):
+    for q in range(np.uint64(q0), np.uint64(q1)):
         base = q * S
         for i in range(S):
             xf[base + i] = 0
         o = q * P
         for p in range(P):
             xf[base + np.uint64(af[o + p])] += gf[o + p]
+
+
+@pjit
+def _maxpool_backward_core(dy, argmax, dx):
+    P = dx.shape[0] * dx.shape[1]
+    nb = min(P, BLOCKS)
+    for k in prange(nb):
+        _maxpool_backward_block(dy, argmax, dx, k * P // nb, (k + 1) * P // nb)
 
 
 @jit
@@ -213,18 +237,18 @@ def _avg2_plane(xf, x0, W, yf, y0, OH, OW, scale, t):
 
 
 @jit
-def _avgpool_core(x, size, stride, y):
+def _avgpool_block(x, size, stride, y, q0, q1, t):
+    """Planes q0..q1-1 (q = n*C + c); t: the 2x2 stride-2 core's OH * 2*OW scratch."""
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
     scale = _scalar(1.0 / (size * size), y.dtype)
     xf, yf = x.reshape(x.size), y.reshape(y.size)
     if size == 2 and stride == 2:
-        t = np.empty(OH * 2 * OW, x.dtype)
-        for q in range(N * C):
+        for q in range(q0, q1):
             _avg2_plane(xf, q * H * W, W, yf, q * OH * OW, OH, OW, scale, t)
         return
     one, Wu, step, OWu = np.uint64(1), np.uint64(W), np.uint64(stride), np.uint64(OW)
-    for q in range(np.uint64(N * C)):
+    for q in range(np.uint64(q0), np.uint64(q1)):
         for i in range(np.uint64(OH)):
             r0 = (q * np.uint64(H) + i * step) * Wu  # the windows' top row
             o = (q * np.uint64(OH) + i) * OWu
@@ -247,6 +271,15 @@ def _avgpool_core(x, size, stride, y):
                 yf[o + j] *= scale
 
 
+@pjit
+def _avgpool_core(x, size, stride, y):
+    P = x.shape[0] * x.shape[1]
+    nb = min(P, BLOCKS)
+    t = np.empty((nb, y.shape[2] * 2 * y.shape[3]), x.dtype)
+    for k in prange(nb):
+        _avgpool_block(x, size, stride, y, k * P // nb, (k + 1) * P // nb, t[k])
+
+
 @jit
 def _avg2_backward_plane(gf, y0, OH, OW, scale, xf, x0, W, t):
     """dx of 2x2 windows at stride 2: the plane at gf[y0:] spread over xf[x0:]; t as forward.
@@ -267,28 +300,27 @@ def _avg2_backward_plane(gf, y0, OH, OW, scale, xf, x0, W, t):
 
 
 @jit
-def _avgpool_backward_core(dy, size, stride, dx):
+def _avgpool_backward_block(dy, size, stride, dx, q0, q1, t):
+    """Planes q0..q1-1 (q = n*C + c); t: OH * 2*OW scratch (2x2 stride 2), else OW."""
     N, C, H, W = dx.shape
     OH, OW = dy.shape[2], dy.shape[3]
     scale = _scalar(1.0 / (size * size), dx.dtype)
-    g = np.empty(OW, dx.dtype)
     xf, gf = dx.reshape(dx.size), dy.reshape(dy.size)
     Wu, step, OWu = np.uint64(W), np.uint64(stride), np.uint64(OW)
     tiling = stride == size  # tiling windows write each covered input once
-    for n in range(N):
-        for c in range(C):
-            plane = dx[n, c]
-            if tiling:
-                plane[OH * size :] = 0  # the dropped edges
-                plane[: OH * size, OW * size :] = 0
-            else:  # overlaps or gaps: accumulate into zeros
-                plane[:] = 0
+    for q in range(q0, q1):
+        plane = dx[q // C, q % C]
+        if tiling:
+            plane[OH * size :] = 0  # the dropped edges
+            plane[: OH * size, OW * size :] = 0
+        else:  # overlaps or gaps: accumulate into zeros
+            plane[:] = 0
     if size == 2 and stride == 2:
-        t = np.empty(OH * 2 * OW, dx.dtype)
-        for q in range(N * C):
+        for q in range(q0, q1):
             _avg2_backward_plane(gf, q * OH * OW, OH, OW, scale, xf, q * H * W, W, t)
         return
-    for q in range(np.uint64(N * C)):
+    g = t[:OW]
+    for q in range(np.uint64(q0), np.uint64(q1)):
         for i in range(np.uint64(OH)):
             r0 = (q * np.uint64(H) + i * step) * Wu
             o = (q * np.uint64(OH) + i) * OWu
@@ -303,6 +335,15 @@ def _avgpool_backward_core(dy, size, stride, dx):
                     else:
                         for j in range(OWu):
                             xf[r + j * step] += g[j]
+
+
+@pjit
+def _avgpool_backward_core(dy, size, stride, dx):
+    P = dx.shape[0] * dx.shape[1]
+    nb = min(P, BLOCKS)
+    t = np.empty((nb, dy.shape[2] * 2 * dy.shape[3]), dx.dtype)
+    for k in prange(nb):
+        _avgpool_backward_block(dy, size, stride, dx, k * P // nb, (k + 1) * P // nb, t[k])
 
 
 def pool2d_output_size(size_hw: tuple[int, int], size: int, stride: int) -> tuple[int, int]:
@@ -360,6 +401,7 @@ def maxpool2d_forward(x: np.ndarray, size: int, stride: int) -> tuple[np.ndarray
     x = np.ascontiguousarray(x)
     y = np.empty((*x.shape[:2], OH, OW), x.dtype)
     argmax = np.empty(y.shape, INDEX_DTYPE)
+    threads.enter()
     _maxpool_core(x, size, stride, y, argmax)
     return y, argmax
 
@@ -386,6 +428,7 @@ def maxpool2d_backward(
     if dy.dtype not in DTYPES:
         raise ValueError(f"pool2d needs float32 or float64 dy, got dy {dy.dtype}")
     dx = np.empty(x_shape, dy.dtype)
+    threads.enter()
     _maxpool_backward_core(np.ascontiguousarray(dy), np.ascontiguousarray(argmax), dx)
     return dx
 
@@ -397,6 +440,7 @@ def avgpool2d_forward(x: np.ndarray, size: int, stride: int) -> np.ndarray:
     OH, OW = _check_x(x, size, stride)
     x = np.ascontiguousarray(x)
     y = np.empty((*x.shape[:2], OH, OW), x.dtype)
+    threads.enter()
     _avgpool_core(x, size, stride, y)
     return y
 
@@ -414,5 +458,6 @@ def avgpool2d_backward(
     dy = np.asarray(dy)
     x_shape = _check_dy(dy, x_shape, size, stride)
     dx = np.empty(x_shape, dy.dtype)
+    threads.enter()
     _avgpool_backward_core(np.ascontiguousarray(dy), size, stride, dx)
     return dx

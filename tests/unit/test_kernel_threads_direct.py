@@ -1,0 +1,196 @@
+"""The direct convolution and the pooling kernels on 1 and 2 threads.
+
+Each parallel core splits the batch into blocks fixed by the shapes (`direct.BLOCKS` blocks of
+samples, `pool2d.BLOCKS` blocks of planes), so its results must be the same bits on 1 and 2
+threads, and match the float64 reference in `reference.py` on either. Shapes: batch 1, batches
+that are not a multiple of the block count (blocks of 1 and 2 samples), more samples than
+blocks, odd and non-square sizes, lopsided padding, padding wider than the kernel. Tolerances
+as in `test_kernel_conv2d.py` and `test_kernel_pool2d.py`: float32 `rtol = 1e-5`, `atol =
+1e-6 * K`, K the terms summed into one output entry.
+"""
+
+import numpy as np
+import pytest
+import reference as ref
+
+from tuidl.kernels import direct, pool2d, threads
+from tuidl.kernels.conv2d import (
+    conv2d_backward,
+    conv2d_forward,
+    conv2d_forward_train,
+    conv2d_output_size,
+)
+from tuidl.kernels.pool2d import (
+    avgpool2d_backward,
+    avgpool2d_forward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
+
+RTOL_32 = 1e-5
+ATOL_PER_TERM_32 = 1e-6
+RTOL_64 = 1e-10
+ATOL_PER_TERM_64 = 1e-14
+COUNTS = [1, 2] if threads.most() >= 2 else [1]
+needs_two = pytest.mark.skipif(threads.most() < 2, reason="numba runs one thread here")
+
+CONV_SHAPES = {  # x (N, C, H, W), W (F, C, KH, KW), pad (top, bottom, left, right)
+    "batch1_mnist_first_layer": ((1, 1, 28, 28), (8, 1, 5, 5), (2, 2, 2, 2)),
+    "19_samples_odd_nonsquare": ((19, 3, 7, 10), (5, 3, 3, 3), (1, 1, 1, 1)),
+    "37_samples_lopsided_pad": ((37, 2, 9, 8), (3, 2, 5, 3), (0, 2, 1, 3)),
+    "pad_wider_than_kernel": ((5, 2, 6, 6), (3, 2, 3, 3), (3, 3, 0, 4)),
+    "lenet_second_layer": ((20, 8, 14, 14), (16, 8, 5, 5), (0, 0, 0, 0)),
+}
+CONV_CASES = [pytest.param(*spec, id=name) for name, spec in CONV_SHAPES.items()]
+
+
+@pytest.fixture(autouse=True)
+def one_thread_after():
+    yield
+    threads.set_threads(1)
+
+
+def conv_grads(x, W, b, dy, pad, count):
+    """y, dx, dW, db on `count` threads, and dW, db again without workspace and dx."""
+    threads.set_threads(count)
+    y, workspace = conv2d_forward_train(x, W, b, 1, pad, method="direct")
+    dx, dW, db = conv2d_backward(dy, x, W, 1, pad, True, workspace=workspace)
+    no_dx, dW2, db2 = conv2d_backward(dy, x, W, 1, pad, False, method="direct")
+    assert no_dx is None
+    np.testing.assert_array_equal(dW2, dW)  # the same blocks, in the same order
+    np.testing.assert_array_equal(db2, db)
+    np.testing.assert_array_equal(conv2d_forward(x, W, b, 1, pad, method="direct"), y)
+    return {"y": y, "dx": dx, "dW": dW, "db": db}
+
+
+@pytest.mark.parametrize("count", COUNTS)
+@pytest.mark.parametrize("x_shape, w_shape, pad", CONV_CASES)
+def test_direct_matches_reference_on_each_thread_count(x_shape, w_shape, pad, count, seed):
+    rng = np.random.default_rng(seed)
+    x, W = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    y_ref = ref.conv2d_forward(x, W, b, 1, pad)
+    dy = rng.standard_normal(y_ref.shape)
+    want = dict(
+        zip(["y", "dx", "dW", "db"], (y_ref, *ref.conv2d_backward(dy, x, W, 1, pad)), strict=True)
+    )
+    N, C = x_shape[:2]
+    F, _, KH, KW = w_shape
+    OH, OW = y_ref.shape[2:]
+    K = {"y": C * KH * KW, "dx": F * KH * KW, "dW": N * OH * OW, "db": N * OH * OW}
+    for dtype, rtol, atol in (
+        (np.float32, RTOL_32, ATOL_PER_TERM_32),
+        (np.float64, RTOL_64, ATOL_PER_TERM_64),
+    ):
+        args = (a.astype(dtype) for a in (x, W, b, dy))
+        got = conv_grads(*args, pad, count)
+        for name, value in got.items():
+            assert value.dtype == dtype
+            np.testing.assert_allclose(
+                value.reshape(want[name].shape),
+                want[name],
+                rtol=rtol,
+                atol=atol * K[name],
+                err_msg=f"seed={seed}: {name} {dtype.__name__} on {count} thread(s)",
+            )
+
+
+@needs_two
+@pytest.mark.parametrize("x_shape, w_shape, pad", CONV_CASES)
+def test_direct_gives_the_same_bits_on_one_and_two_threads(x_shape, w_shape, pad, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape, np.float32)
+    W = rng.standard_normal(w_shape, np.float32)
+    b = rng.standard_normal(w_shape[0], np.float32)
+    OH, OW = conv2d_output_size(x_shape[2:], w_shape[2:], 1, pad)
+    y_shape = (x_shape[0], w_shape[0], OH, OW)
+    dy = rng.standard_normal(y_shape, np.float32)
+    one, two = (conv_grads(x, W, b, dy, pad, count) for count in (1, 2))
+    for name in one:
+        np.testing.assert_array_equal(two[name], one[name], err_msg=f"seed={seed}: {name}")
+
+
+def test_direct_splits_batches_into_blocks_fixed_by_the_batch_size():
+    assert direct._block_count(1) == 1
+    assert direct._block_count(7) == 7
+    assert direct._block_count(64) == direct._block_count(1000) == direct.BLOCKS
+
+
+POOL_SHAPES = {  # x (N, C, H, W), size, stride
+    "lenet_first_pool": ((64, 8, 28, 28), 2, 2),
+    "batch1": ((1, 1, 6, 6), 2, 2),
+    "odd_planes_odd_sizes": ((19, 3, 7, 10), 2, 2),
+    "3x3_stride2_overlapping": ((11, 3, 9, 11), 3, 2),
+    "2x2_gaps": ((5, 7, 10, 11), 2, 3),
+    "2x2_stride1": ((9, 4, 7, 6), 2, 1),
+}
+POOL_CASES = [pytest.param(*spec, id=name) for name, spec in POOL_SHAPES.items()]
+
+
+def distinct(rng, shape, dtype):
+    """Distinct values (a permutation, exact in float32 below 2**24) in random order."""
+    return (rng.permutation(int(np.prod(shape))).reshape(shape) - 100.5).astype(dtype)
+
+
+def pool_results(x, size, stride, dy, count):
+    threads.set_threads(count)
+    y, argmax = maxpool2d_forward(x, size, stride)
+    return {
+        "max": y,
+        "argmax": argmax,
+        "max dx": maxpool2d_backward(dy, argmax, x.shape),
+        "avg": avgpool2d_forward(x, size, stride),
+        "avg dx": avgpool2d_backward(dy, x.shape, size, stride),
+    }
+
+
+@pytest.mark.parametrize("count", COUNTS)
+@pytest.mark.parametrize("x_shape, size, stride", POOL_CASES)
+def test_pools_match_reference_on_each_thread_count(x_shape, size, stride, count, seed):
+    rng = np.random.default_rng(seed)
+    x = distinct(rng, x_shape, np.float32)
+    OH, OW = pool2d.pool2d_output_size(x_shape[2:], size, stride)
+    dy = rng.standard_normal((*x_shape[:2], OH, OW)).astype(np.float32)
+    got = pool_results(x, size, stride, dy, count)
+    y_ref, argmax_ref = ref.maxpool2d_forward(x, size, stride)
+    np.testing.assert_array_equal(got["max"], y_ref, err_msg=f"seed={seed}")
+    np.testing.assert_array_equal(got["argmax"], argmax_ref, err_msg=f"seed={seed}")
+    K = (-(-size // stride)) ** 2  # the windows covering one input
+    tol = {"rtol": RTOL_32, "err_msg": f"seed={seed} on {count} thread(s)"}
+    np.testing.assert_allclose(
+        got["max dx"], ref.maxpool2d_backward(dy, x, size, stride), atol=ATOL_PER_TERM_32 * K, **tol
+    )
+    np.testing.assert_allclose(
+        got["avg"], ref.avgpool2d_forward(x, size, stride), atol=ATOL_PER_TERM_32 * size**2, **tol
+    )
+    np.testing.assert_allclose(
+        got["avg dx"],
+        ref.avgpool2d_backward(dy, x.shape, size, stride),
+        atol=ATOL_PER_TERM_32 * K,
+        **tol,
+    )
+
+
+@needs_two
+@pytest.mark.parametrize("x_shape, size, stride", POOL_CASES)
+def test_pools_give_the_same_bits_on_one_and_two_threads(x_shape, size, stride, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape, np.float32)
+    OH, OW = pool2d.pool2d_output_size(x_shape[2:], size, stride)
+    dy = rng.standard_normal((*x_shape[:2], OH, OW), np.float32)
+    one, two = (pool_results(x, size, stride, dy, count) for count in (1, 2))
+    for name in one:
+        np.testing.assert_array_equal(two[name], one[name], err_msg=f"seed={seed}: {name}")
+
+
+@pytest.mark.parametrize("count", COUNTS)
+def test_max_nan_in_one_plane_of_a_later_block_propagates(count):
+    # the NaN-exact redo of one plane inside a block leaves its neighbours alone
+    x = np.arange(40 * 3 * 6 * 6, dtype=np.float32).reshape(40, 3, 6, 6)
+    x[33, 2, 1, 0] = np.nan
+    threads.set_threads(count)
+    y, argmax = maxpool2d_forward(x, 2, 2)
+    y_ref, argmax_ref = ref.maxpool2d_forward(x, 2, 2)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+    assert np.isnan(y[33, 2, 0, 0]) and np.isnan(y).sum() == 1
