@@ -67,6 +67,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
     if args.top is not None and args.top < 1:
         raise ConfigError(f"--top must be at least 1, got {args.top}")
+    if not Path(args.input).exists():  # said before the run's data loads
+        raise ConfigError(f"{args.input} does not exist; pass a .csv, .npy, IDX file or PNG folder")
     run = load_run_model(args.run_dir, args.data_dir)
     outputs, names = predict_file(run, args.input)
     write_csv(table(run, outputs, names, args.top), sys.stdout)
