@@ -1,6 +1,8 @@
-"""Shared fixtures: a fresh seed per test run, printed on failure by the tests that use it."""
+"""Shared fixtures: a fresh seed per test run, printed on failure by the tests that use it; the
+healthy presets' whole runs, made once a session."""
 
 import numpy as np
+import presetruns
 import pytest
 
 
@@ -8,3 +10,9 @@ import pytest
 def seed() -> int:
     """A fresh random seed each run; tests put it in their failure messages to reproduce."""
     return int(np.random.SeedSequence().entropy % 2**32)
+
+
+@pytest.fixture(scope="session")
+def healthy_runs() -> dict[tuple[str, int], presetruns.PresetRun]:
+    """`presetruns.healthy_runs()`, shared by every test that judges them."""
+    return presetruns.healthy_runs()

@@ -1,10 +1,11 @@
 """Whole training runs judged by what they reach, with fixed seeds: the presets teach what they
-claim (issue: headless training), and a small CNN learns a 1,000-image slice of MNIST."""
+claim (issue: headless training), and a small CNN learns a 1,000-image slice of MNIST. The
+healthy presets' runs on their own seed (0) are the session's `healthy_runs` (`presetruns`),
+which the alert calibration judges too."""
 
 from __future__ import annotations
 
 import pytest
-from clitools import run_tuidl
 from realdata import DATA, needs_mnist
 
 from tuidl.datasets import Dataset, load_dataset
@@ -15,11 +16,9 @@ from tuidl.trainer import Trainer
 LENET = preset("mnist-lenet").model  # the preset's network, trained on 1/8 of its data
 
 
-def test_default_spiral_mlp_learns_the_spiral():
-    trainer = Trainer(preset("spiral-mlp"))
-    trainer.fit()
-    ds = trainer.dataset
-    assert trainer.evaluate(ds.x_val, ds.y_val, "val")["val_acc"] > 0.9
+def test_default_spiral_mlp_learns_the_spiral(healthy_runs):
+    assert preset("spiral-mlp").seed == 0
+    assert healthy_runs["spiral-mlp", 0].val["val_acc"] > 0.9
 
 
 def test_digits_dbn_pretraining_beats_the_same_net_without_it():
@@ -35,12 +34,11 @@ def test_digits_dbn_pretraining_beats_the_same_net_without_it():
 
 
 @pytest.mark.slow
-def test_lstm_solves_the_adding_problem_and_a_plain_rnn_does_not():
-    lstm = Trainer(preset("adding-lstm"))
-    lstm.fit()
+def test_lstm_solves_the_adding_problem_and_a_plain_rnn_does_not(healthy_runs):
+    assert preset("adding-lstm").seed == preset("adding-rnn").seed == 0
     rnn = Trainer(preset("adding-rnn"))
     rnn.fit()
-    lstm_mse = lstm.evaluate(lstm.dataset.x_val, lstm.dataset.y_val, "val")["val_loss"]
+    lstm_mse = healthy_runs["adding-lstm", 0].val["val_loss"]
     rnn_mse = rnn.evaluate(rnn.dataset.x_val, rnn.dataset.y_val, "val")["val_loss"]
     assert lstm_mse < 0.01, lstm_mse
     assert rnn_mse > 0.1, rnn_mse  # predicting the mean gives 1/6
@@ -48,16 +46,10 @@ def test_lstm_solves_the_adding_problem_and_a_plain_rnn_does_not():
 
 @needs_mnist
 @pytest.mark.slow
-def test_mnist_lenet_reaches_98_percent_within_10_epochs(tmp_path):
-    result = run_tuidl("run", "mnist-lenet", "--data-dir", str(DATA), "--out", "o",
-                       tmp_path=tmp_path, timeout=600)  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    accuracies = [
-        float(line.split("val_acc ")[1].split("%")[0])
-        for line in result.stdout.splitlines()
-        if line.startswith("epoch ") and not line.startswith("epoch 0/")  # 0: initial weights
-    ]
-    assert len(accuracies) == 10 and max(accuracies) >= 98.0, accuracies
+def test_mnist_lenet_reaches_98_percent_within_10_epochs(healthy_runs):
+    assert preset("mnist-lenet").seed == 0
+    accuracies = [epoch["val_acc"] for epoch in healthy_runs["mnist-lenet", 0].epochs]
+    assert len(accuracies) == 10 and max(accuracies) >= 0.98, accuracies
 
 
 @needs_mnist
