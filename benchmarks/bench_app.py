@@ -2,6 +2,7 @@
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_app.py [--experiment spiral-mlp]
         [--seconds 8] [--blocks 3] [--sizes 160x48,80x24] [--presses 30] [--busy 0.5]
+        [--threads N]
 
 Throughput: headless `tuidl run EXP --out DIR` against the real app (`tuidl EXP --out DIR`
 in a detached tmux session: a real pty, TERM=xterm-256color, at each size), started paused and
@@ -27,6 +28,9 @@ instead of spawning a client.
 
 Prints markdown tables: per experiment and size, median steps/s and the median ratio with its
 min-max over the blocks; per key, p50/p90/max send-to-visible times in ms.
+
+`--threads N` trains both on N threads (TUIDL_THREADS); by default each takes its own default,
+every core headless and every core but one in the app.
 """
 
 from __future__ import annotations
@@ -383,7 +387,10 @@ def main() -> None:
         help="where run directories go (default: the temp folder)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the run directories")
+    parser.add_argument("--threads", type=int, help="training threads, headless and in the app")
     args = parser.parse_args()
+    if args.threads is not None:
+        ENV["TUIDL_THREADS"] = str(args.threads)
     if shutil.which("tmux") is None:
         sys.exit("bench_app: tmux is not installed")
     experiments = args.experiment or ["spiral-mlp", "digits-cnn"]
