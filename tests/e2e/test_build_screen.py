@@ -44,20 +44,22 @@ def problem(build, setting: str) -> str:
     return str(line.render()) if line.display else ""
 
 
-async def save_as(pilot, path) -> None:
-    """ctrl+s, then the file name typed over the one offered, then enter."""
+async def save_as(pilot, name: str) -> None:
+    """ctrl+s, then the file name typed over the one offered, then enter. A name in the
+    working folder: each key of a long path costs Pilot a screen update."""
     await pilot.press("ctrl+s")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, PathForm), what="the save form")
-    await pilot.press("home", "ctrl+k", *str(path), "enter")
+    await pilot.press("home", "ctrl+k", *name, "enter")
     await wait_for(pilot, lambda: not isinstance(pilot.app.screen, PathForm), what="saved")
 
 
-async def test_t_after_saving_from_a_field_trains(tmp_path):
+async def test_t_after_saving_from_a_field_trains(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     app = make_app(tiny(), runs_root=tmp_path / "runs", throttle=THROTTLE, start_screen="build")
     async with app.run_test(size=SIZE) as pilot:
         build = await loaded(pilot)
         await type_into(pilot, "#lr", "0.002")
-        await save_as(pilot, tmp_path / "lr.toml")
+        await save_as(pilot, "lr.toml")
         await pilot.press("t")
         await wait_for(pilot, lambda: app.screen is app.train_screen, what="the train screen")
         assert build.query_one("#lr", Input).value == "0.002"  # the t did not go in
@@ -231,7 +233,8 @@ async def test_an_empty_model_keeps_its_columns(tmp_path):
         assert isinstance(app.screen, LayerForm)
 
 
-async def test_a_loaded_file_keeps_its_comments_when_saved(tmp_path):
+async def test_a_loaded_file_keeps_its_comments_when_saved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     source = tmp_path / "mine.toml"
     source.write_text(
         "# my spirals, by hand\n"
@@ -258,7 +261,7 @@ async def test_a_loaded_file_keeps_its_comments_when_saved(tmp_path):
         await type_into(pilot, "#lr", "0.02")
         await type_into(pilot, "#epochs", "4")
         await pilot.press("escape")
-        await save_as(pilot, tmp_path / "saved.toml")
+        await save_as(pilot, "saved.toml")
     text = (tmp_path / "saved.toml").read_text()
     for comment in ("# my spirals, by hand", "# the classic", "# small on purpose"):
         assert comment in text
@@ -267,7 +270,8 @@ async def test_a_loaded_file_keeps_its_comments_when_saved(tmp_path):
     assert (saved.optimizer["lr"], saved.train["epochs"], saved.name) == (0.02, 4, "mine")
 
 
-async def test_init_takes_a_scale_as_text_and_keeps_a_table(tmp_path):
+async def test_init_takes_a_scale_as_text_and_keeps_a_table(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     source = tmp_path / "table.toml"
     tiny().with_overrides(['model.init={ name = "uniform", limit = 0.1 }']).save(source)
     app = make_app(str(source), runs_root=None, start_screen="build")
@@ -275,7 +279,7 @@ async def test_init_takes_a_scale_as_text_and_keeps_a_table(tmp_path):
         build = await loaded(pilot)
         field = build.query_one("#init", Input)
         assert field.value == '{name = "uniform", limit = 0.1}'
-        await save_as(pilot, tmp_path / "same.toml")  # shown, not touched: still a table
+        await save_as(pilot, "same.toml")  # shown, not touched: still a table
         await type_into(pilot, "#init", "gaussian:abc")
         assert "init 'gaussian:abc' needs a positive number after ':'" in problem(build, "init")
         await pilot.press("enter")  # a value with a problem: enter stays in the field
@@ -287,7 +291,7 @@ async def test_init_takes_a_scale_as_text_and_keeps_a_table(tmp_path):
         assert field.value == "orthogonal"
         await type_into(pilot, "#init", "uniform:0.2")
         await pilot.press("escape")
-        await save_as(pilot, tmp_path / "scaled.toml")
+        await save_as(pilot, "scaled.toml")
     assert Experiment.load(tmp_path / "same.toml").model["init"] == {
         "name": "uniform",
         "limit": 0.1,
