@@ -35,6 +35,16 @@ BLOCKS = 16
 # ---------------------------------------------------------------------------- numba cores
 
 
+def _run(parallel, serial, *args) -> None:
+    """`parallel(*args)` on `threads.threads()` threads; on one, `serial(*args)`: the same
+    blocks without the ~10 us of starting a parallel region."""
+    if threads.threads() > 1:
+        threads.enter()
+        parallel(*args)
+    else:
+        serial(*args)
+
+
 def _block_count(N: int) -> int:
     return min(N, BLOCKS)
 
@@ -256,24 +266,36 @@ def _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, acc0, acc1):
             _unwide(acc0, Wp, y[n, f])
 
 
+@jit
+def _forward_scratch(xp, y, KH, KW, nb):
+    """The tap offsets and nb blocks' pairs of wide accumulators."""
+    C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
+    OH, OW = y.shape[2], y.shape[3]
+    return _tap_offsets(C, KH, KW, Hp, Wp), np.empty((nb, 2, (OH - 1) * Wp + OW), y.dtype)
+
+
 @pjit
 def _forward_core(x, pt, pl, Wm, b, KH, KW, xp, y):
     """y (N, F, OH, OW) of x (N, C, H, W) padded into xp (N, C, Hp, Wp), a block per task."""
-    N, C, Hp, Wp = xp.shape
-    OH, OW = y.shape[2], y.shape[3]
-    offs = _tap_offsets(C, KH, KW, Hp, Wp)
+    N = x.shape[0]
     nb = min(N, BLOCKS)
-    acc = np.empty((nb, 2, (OH - 1) * Wp + OW), y.dtype)
+    offs, acc = _forward_scratch(xp, y, KH, KW, nb)
     for k in prange(nb):
-        _forward_block(
-            x, pt, pl, Wm, b, offs, k * N // nb, (k + 1) * N // nb, xp, y, acc[k, 0], acc[k, 1]
-        )
+        n0, n1 = k * N // nb, (k + 1) * N // nb
+        _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, acc[k, 0], acc[k, 1])
 
 
-@pjit
+@jit
+def _forward_serial(x, pt, pl, Wm, b, KH, KW, xp, y):
+    """`_forward_core` as one block (each sample's y depends on that sample alone)."""
+    offs, acc = _forward_scratch(xp, y, KH, KW, 1)
+    _forward_block(x, pt, pl, Wm, b, offs, 0, x.shape[0], xp, y, acc[0, 0], acc[0, 1])
+
+
+@jit
 def _pad_core(x, pt, pl, xp):
-    """xp (N, C, Hp, Wp) = x (N, C, H, W) zero-padded, a sample per task."""
-    for n in prange(x.shape[0]):
+    """xp (N, C, Hp, Wp) = x (N, C, H, W) zero-padded (backward without a workspace)."""
+    for n in range(x.shape[0]):
         _pad_sample(x[n], pt, pl, xp[n])
 
 
@@ -294,12 +316,13 @@ def _dx_offsets(F, KH, KW, Wp, G, Lf, start):
 def _backward_block(xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g, dW, db, acc0, acc1, dx):
     """dW (F, C*KH*KW) and db (F,) of samples n0..n1-1 (summed in order), and their dx.
 
-    g: (F*Lf,) zeros, where dy[n, f] is written wide at f*Lf + G (the zeros stay); dx: (N, C,
-    H, W), or empty to skip it; acc0, acc1: (H-1)*Wp + W scratch.
+    g: (F*Lf,) scratch, zeroed here, where dy[n, f] is written wide at f*Lf + G (the zeros
+    stay); dx: (N, C, H, W), or empty to skip it; acc0, acc1: (H-1)*Wp + W scratch.
     """
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
     F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
     L = (OH - 1) * Wp + OW
+    g[:] = 0
     dW[:] = 0
     db[:] = 0
     for n in range(n0, n1):
@@ -339,24 +362,51 @@ def _sum_blocks(parts, out):
             out[i] += parts[k, i]
 
 
-@pjit
-def _backward_core(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp):
-    """Per-block dW partials dWp (nb, F, C*KH*KW) and dbp (nb, F), and dx (or empty dx)."""
-    N, C, Hp, Wp = xp.shape
+@jit
+def _backward_scratch(xp, dy, dx, KH, KW, pt, pl, nb):
+    """Tap offsets (dW, dx), the wide-dy layout (G, Lf) and nb blocks' wide-dy buffers and
+    pairs of dx accumulators (each block zeroes its own buffer: in parallel)."""
+    C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
     F = dy.shape[1]
     H, W = dx.shape[2], dx.shape[3]
-    offs = _tap_offsets(C, KH, KW, Hp, Wp)
     G = (KH - 1) * Wp + KW - 1
     Lf = G + Hp * Wp
+    offs = _tap_offsets(C, KH, KW, Hp, Wp)
     offs_dx = _dx_offsets(F, KH, KW, Wp, G, Lf, pt * Wp + pl)
-    nb = dWp.shape[0]
-    g = np.zeros((nb, F * Lf), dy.dtype)
+    g = np.empty((nb, F * Lf), dy.dtype)
     acc = np.empty((nb, 2, (H - 1) * Wp + W), dy.dtype)
+    return offs, offs_dx, G, Lf, g, acc
+
+
+@pjit
+def _backward_core(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp, dW, db):
+    """dW (F, C*KH*KW), db (F,) and dx (N, C, H, W), or an empty dx to skip it.
+
+    dWp (nb, F, C*KH*KW) and dbp (nb, F) take each block's partial, summed in block order.
+    """
+    N, nb = xp.shape[0], dWp.shape[0]
+    offs, offs_dx, G, Lf, g, acc = _backward_scratch(xp, dy, dx, KH, KW, pt, pl, nb)
     for k in prange(nb):
         n0, n1 = k * N // nb, (k + 1) * N // nb
         _backward_block(
             xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[k], dWp[k], dbp[k], acc[k, 0], acc[k, 1], dx
         )
+    _sum_blocks(dWp.reshape(nb, dW.size), dW.reshape(dW.size))
+    _sum_blocks(dbp, db)
+
+
+@jit
+def _backward_serial(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp, dW, db):
+    """`_backward_core`'s blocks one after the other (the same partials: the same bits)."""
+    N, nb = xp.shape[0], dWp.shape[0]
+    offs, offs_dx, G, Lf, g, acc = _backward_scratch(xp, dy, dx, KH, KW, pt, pl, 1)
+    for k in range(nb):
+        n0, n1 = k * N // nb, (k + 1) * N // nb
+        _backward_block(
+            xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[0], dWp[k], dbp[k], acc[0, 0], acc[0, 1], dx
+        )
+    _sum_blocks(dWp.reshape(nb, dW.size), dW.reshape(dW.size))
+    _sum_blocks(dbp, db)
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -377,8 +427,7 @@ def forward(x, W, b, pad, y, xp=None) -> np.ndarray:
     N, C, H, Wd = x.shape
     F, _, KH, KW = W.shape
     xp = reusable(xp, (N, C, H + pad[0] + pad[1], Wd + pad[2] + pad[3]), x.dtype)
-    threads.enter()
-    _forward_core(x, pad[0], pad[2], W.reshape(F, -1), b, KH, KW, xp, y)
+    _run(_forward_core, _forward_serial, x, pad[0], pad[2], W.reshape(F, -1), b, KH, KW, xp, y)
     return xp
 
 
@@ -391,7 +440,6 @@ def backward(dy, x, W, pad, need_dx, db, xp=None):
     """
     N, C, H, Wd = x.shape
     F, _, KH, KW = W.shape
-    threads.enter()
     if xp is None:
         xp = np.empty((N, C, H + pad[0] + pad[1], Wd + pad[2] + pad[3]), x.dtype)
         _pad_core(x, pad[0], pad[2], xp)
@@ -400,8 +448,6 @@ def backward(dy, x, W, pad, need_dx, db, xp=None):
     dbp = np.empty((nb, F), dy.dtype)
     dx = np.empty((N if need_dx else 0, C, H, Wd), dy.dtype)
     Wt = np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(C, -1)
-    _backward_core(xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp)
     dW = np.empty((F, C * KH * KW), dy.dtype)
-    _sum_blocks(dWp.reshape(nb, -1), dW.reshape(-1))
-    _sum_blocks(dbp, db)
+    _run(_backward_core, _backward_serial, xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp, dW, db)
     return (dx if need_dx else None), dW

@@ -23,9 +23,8 @@ from ._flags import jit, pjit
 
 DTYPES = (np.float32, np.float64)
 INDEX_DTYPE = np.int32  # argmax: flat index h*W + w inside the (H, W) plane
-# Threads (see `threads.py`): the N*C planes split into at most BLOCKS blocks of consecutive
-# planes, one per task. Each plane's outputs depend on that plane alone, so any split gives
-# the same bits; 32 blocks of 16 planes for LeNet's first pool (64 x 8 planes of 28x28).
+# threads (see `threads.py`): the N*C planes split into at most BLOCKS blocks of consecutive
+# planes (16 planes each for LeNet's first pool); a plane's outputs depend on it alone
 BLOCKS = 32
 
 
@@ -184,21 +183,33 @@ def _maxpool_block(x, size, stride, y, argmax, q0, q1, v, vrow, corner):
             _max_plane(x[n, c], size, stride, y[n, c], argmax[n, c])
 
 
-@pjit
-def _maxpool_core(x, size, stride, y, argmax):
-    N, C, H, W = x.shape
-    OH, OW = y.shape[2], y.shape[3]
-    P = N * C
-    nb = min(P, BLOCKS)
+@jit
+def _max2_scratch(nb, OH, OW, W, x, argmax):
+    """Per block v, vrow (OH * 2*OW), and the shared corners of `_max2_plane_stride2`."""
     v = np.empty((nb, OH * 2 * OW), x.dtype)
     vrow = np.empty((nb, OH * 2 * OW), argmax.dtype)
     corner = np.empty(OH * OW, argmax.dtype)
     for i in range(OH):
         for j in range(OW):
             corner[i * OW + j] = 2 * (i * W + j)
+    return v, vrow, corner
+
+
+@pjit
+def _maxpool_core(x, size, stride, y, argmax):
+    P, W, OH, OW = x.shape[0] * x.shape[1], x.shape[3], y.shape[2], y.shape[3]
+    nb = min(P, BLOCKS)
+    v, vrow, corner = _max2_scratch(nb, OH, OW, W, x, argmax)
     for k in prange(nb):
         q0, q1 = k * P // nb, (k + 1) * P // nb
         _maxpool_block(x, size, stride, y, argmax, q0, q1, v[k], vrow[k], corner)
+
+
+@jit
+def _maxpool_serial(x, size, stride, y, argmax):
+    P, W, OH, OW = x.shape[0] * x.shape[1], x.shape[3], y.shape[2], y.shape[3]
+    v, vrow, corner = _max2_scratch(1, OH, OW, W, x, argmax)
+    _maxpool_block(x, size, stride, y, argmax, 0, P, v[0], vrow[0], corner)
 
 
 @jit
@@ -222,6 +233,11 @@ def _maxpool_backward_core(dy, argmax, dx):
     nb = min(P, BLOCKS)
     for k in prange(nb):
         _maxpool_backward_block(dy, argmax, dx, k * P // nb, (k + 1) * P // nb)
+
+
+@jit
+def _maxpool_backward_serial(dy, argmax, dx):  # see `_run`
+    _maxpool_backward_block(dy, argmax, dx, 0, dx.shape[0] * dx.shape[1])
 
 
 @jit
@@ -278,6 +294,12 @@ def _avgpool_core(x, size, stride, y):
     t = np.empty((nb, y.shape[2] * 2 * y.shape[3]), x.dtype)
     for k in prange(nb):
         _avgpool_block(x, size, stride, y, k * P // nb, (k + 1) * P // nb, t[k])
+
+
+@jit
+def _avgpool_serial(x, size, stride, y):  # see `_run`
+    t = np.empty(y.shape[2] * 2 * y.shape[3], x.dtype)
+    _avgpool_block(x, size, stride, y, 0, x.shape[0] * x.shape[1], t)
 
 
 @jit
@@ -346,6 +368,22 @@ def _avgpool_backward_core(dy, size, stride, dx):
         _avgpool_backward_block(dy, size, stride, dx, k * P // nb, (k + 1) * P // nb, t[k])
 
 
+@jit
+def _avgpool_backward_serial(dy, size, stride, dx):
+    t = np.empty(dy.shape[2] * 2 * dy.shape[3], dx.dtype)
+    _avgpool_backward_block(dy, size, stride, dx, 0, dx.shape[0] * dx.shape[1], t)
+
+
+def _run(parallel, serial, *args) -> None:
+    """`parallel(*args)` on `threads.threads()` threads; on one, `serial(*args)`: all planes in
+    one block, without the ~10 us of starting a parallel region (a third of a 30 us pool)."""
+    if threads.threads() > 1:
+        threads.enter()
+        parallel(*args)
+    else:
+        serial(*args)
+
+
 def pool2d_output_size(size_hw: tuple[int, int], size: int, stride: int) -> tuple[int, int]:
     """(OH, OW) of valid pooling with a `size` x `size` window every `stride` pixels."""
     return (size_hw[0] - size) // stride + 1, (size_hw[1] - size) // stride + 1
@@ -401,8 +439,7 @@ def maxpool2d_forward(x: np.ndarray, size: int, stride: int) -> tuple[np.ndarray
     x = np.ascontiguousarray(x)
     y = np.empty((*x.shape[:2], OH, OW), x.dtype)
     argmax = np.empty(y.shape, INDEX_DTYPE)
-    threads.enter()
-    _maxpool_core(x, size, stride, y, argmax)
+    _run(_maxpool_core, _maxpool_serial, x, size, stride, y, argmax)
     return y, argmax
 
 
@@ -428,8 +465,8 @@ def maxpool2d_backward(
     if dy.dtype not in DTYPES:
         raise ValueError(f"pool2d needs float32 or float64 dy, got dy {dy.dtype}")
     dx = np.empty(x_shape, dy.dtype)
-    threads.enter()
-    _maxpool_backward_core(np.ascontiguousarray(dy), np.ascontiguousarray(argmax), dx)
+    dy, argmax = np.ascontiguousarray(dy), np.ascontiguousarray(argmax)
+    _run(_maxpool_backward_core, _maxpool_backward_serial, dy, argmax, dx)
     return dx
 
 
@@ -440,8 +477,7 @@ def avgpool2d_forward(x: np.ndarray, size: int, stride: int) -> np.ndarray:
     OH, OW = _check_x(x, size, stride)
     x = np.ascontiguousarray(x)
     y = np.empty((*x.shape[:2], OH, OW), x.dtype)
-    threads.enter()
-    _avgpool_core(x, size, stride, y)
+    _run(_avgpool_core, _avgpool_serial, x, size, stride, y)
     return y
 
 
@@ -458,6 +494,7 @@ def avgpool2d_backward(
     dy = np.asarray(dy)
     x_shape = _check_dy(dy, x_shape, size, stride)
     dx = np.empty(x_shape, dy.dtype)
-    threads.enter()
-    _avgpool_backward_core(np.ascontiguousarray(dy), size, stride, dx)
+    _run(
+        _avgpool_backward_core, _avgpool_backward_serial, np.ascontiguousarray(dy), size, stride, dx
+    )
     return dx

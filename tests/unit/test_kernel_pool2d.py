@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import reference as ref
 
+from tuidl.kernels import pool2d, threads
 from tuidl.kernels.pool2d import (
     avgpool2d_backward,
     avgpool2d_forward,
@@ -37,6 +38,8 @@ SHAPES = {  # x (N, C, H, W), size, stride
     "mnist": ((4, 16, 28, 28), 2, 2),
 }
 CASES = [pytest.param(*spec, id=name) for name, spec in SHAPES.items()]
+COUNTS = [1, 2] if threads.most() >= 2 else [1]
+needs_two = pytest.mark.skipif(threads.most() < 2, reason="numba runs one thread here")
 DTYPES = [
     pytest.param(np.float32, RTOL_32, ATOL_PER_TERM_32, id="float32"),
     pytest.param(np.float64, RTOL_64, ATOL_PER_TERM_64, id="float64"),
@@ -46,6 +49,12 @@ DTYPES = [
 def distinct(rng, shape, dtype):
     """Distinct values (a permutation, exact in float32 below 2**24) in random order."""
     return (rng.permutation(int(np.prod(shape))).reshape(shape) - 100.5).astype(dtype)
+
+
+@pytest.fixture(autouse=True)
+def one_thread_after():
+    yield
+    threads.set_threads(1)
 
 
 @pytest.mark.parametrize("dtype, rtol, atol_per_term", DTYPES)
@@ -188,3 +197,82 @@ def test_windows_that_do_not_fit_get_zero_gradient(seed):
 def test_rejects_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ---------------------------------------------------------------- on 1 and 2 threads
+# The planes split into `pool2d.BLOCKS` blocks; a plane's outputs depend on that plane alone, so
+# the results are the same bits on any thread count. Odd plane counts leave uneven blocks.
+
+THREAD_SHAPES = {  # x (N, C, H, W), size, stride
+    "lenet_first_pool": ((64, 8, 28, 28), 2, 2),
+    "batch1": ((1, 1, 6, 6), 2, 2),
+    "odd_planes_odd_sizes": ((19, 3, 7, 10), 2, 2),
+    "3x3_stride2_overlapping": ((11, 3, 9, 11), 3, 2),
+    "2x2_gaps": ((5, 7, 10, 11), 2, 3),
+    "2x2_stride1": ((9, 4, 7, 6), 2, 1),
+}
+THREAD_CASES = [pytest.param(*spec, id=name) for name, spec in THREAD_SHAPES.items()]
+
+
+def pool_results(x, size, stride, dy, count):
+    threads.set_threads(count)
+    y, argmax = maxpool2d_forward(x, size, stride)
+    return {
+        "max": y,
+        "argmax": argmax,
+        "max dx": maxpool2d_backward(dy, argmax, x.shape),
+        "avg": avgpool2d_forward(x, size, stride),
+        "avg dx": avgpool2d_backward(dy, x.shape, size, stride),
+    }
+
+
+@pytest.mark.parametrize("count", COUNTS)
+@pytest.mark.parametrize("x_shape, size, stride", THREAD_CASES)
+def test_pools_match_reference_on_each_thread_count(x_shape, size, stride, count, seed):
+    rng = np.random.default_rng(seed)
+    x = distinct(rng, x_shape, np.float32)
+    OH, OW = pool2d.pool2d_output_size(x_shape[2:], size, stride)
+    dy = rng.standard_normal((*x_shape[:2], OH, OW)).astype(np.float32)
+    got = pool_results(x, size, stride, dy, count)
+    y_ref, argmax_ref = ref.maxpool2d_forward(x, size, stride)
+    np.testing.assert_array_equal(got["max"], y_ref, err_msg=f"seed={seed}")
+    np.testing.assert_array_equal(got["argmax"], argmax_ref, err_msg=f"seed={seed}")
+    K = (-(-size // stride)) ** 2  # the windows covering one input
+    tol = {"rtol": RTOL_32, "err_msg": f"seed={seed} on {count} thread(s)"}
+    np.testing.assert_allclose(
+        got["max dx"], ref.maxpool2d_backward(dy, x, size, stride), atol=ATOL_PER_TERM_32 * K, **tol
+    )
+    np.testing.assert_allclose(
+        got["avg"], ref.avgpool2d_forward(x, size, stride), atol=ATOL_PER_TERM_32 * size**2, **tol
+    )
+    np.testing.assert_allclose(
+        got["avg dx"],
+        ref.avgpool2d_backward(dy, x.shape, size, stride),
+        atol=ATOL_PER_TERM_32 * K,
+        **tol,
+    )
+
+
+@needs_two
+@pytest.mark.parametrize("x_shape, size, stride", THREAD_CASES)
+def test_pools_give_the_same_bits_on_one_and_two_threads(x_shape, size, stride, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape, np.float32)
+    OH, OW = pool2d.pool2d_output_size(x_shape[2:], size, stride)
+    dy = rng.standard_normal((*x_shape[:2], OH, OW), np.float32)
+    one, two = (pool_results(x, size, stride, dy, count) for count in (1, 2))
+    for name in one:
+        np.testing.assert_array_equal(two[name], one[name], err_msg=f"seed={seed}: {name}")
+
+
+@pytest.mark.parametrize("count", COUNTS)
+def test_max_nan_in_one_plane_of_a_later_block_propagates(count):
+    # the NaN-exact redo of one plane inside a block leaves its neighbours alone
+    x = np.arange(40 * 3 * 6 * 6, dtype=np.float32).reshape(40, 3, 6, 6)
+    x[33, 2, 1, 0] = np.nan
+    threads.set_threads(count)
+    y, argmax = maxpool2d_forward(x, 2, 2)
+    y_ref, argmax_ref = ref.maxpool2d_forward(x, 2, 2)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+    assert np.isnan(y[33, 2, 0, 0]) and np.isnan(y).sum() == 1

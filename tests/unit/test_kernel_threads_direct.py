@@ -1,30 +1,24 @@
-"""The direct convolution and the pooling kernels on 1 and 2 threads.
+"""The direct convolution on 1 and 2 threads (the pools': `test_kernel_pool2d.py`).
 
-Each parallel core splits the batch into blocks fixed by the shapes (`direct.BLOCKS` blocks of
-samples, `pool2d.BLOCKS` blocks of planes), so its results must be the same bits on 1 and 2
-threads, and match the float64 reference in `reference.py` on either. Shapes: batch 1, batches
-that are not a multiple of the block count (blocks of 1 and 2 samples), more samples than
-blocks, odd and non-square sizes, lopsided padding, padding wider than the kernel. Tolerances
-as in `test_kernel_conv2d.py` and `test_kernel_pool2d.py`: float32 `rtol = 1e-5`, `atol =
-1e-6 * K`, K the terms summed into one output entry.
+The parallel cores split the batch into `direct.BLOCKS` blocks of samples fixed by the shapes,
+with a dW/db partial per block summed in block order, so the results must be the same bits on
+1 and 2 threads, and match the float64 reference in `reference.py` on either. Shapes: batch 1,
+batches that are not a multiple of the block count (blocks of 1 and 2 samples), more samples
+than blocks, odd and non-square sizes, lopsided padding, padding wider than the kernel.
+Tolerances as in `test_kernel_conv2d.py`: float32 `rtol = 1e-5`, `atol = 1e-6 * K`, K the
+terms summed into one output entry.
 """
 
 import numpy as np
 import pytest
 import reference as ref
 
-from tuidl.kernels import direct, pool2d, threads
+from tuidl.kernels import direct, threads
 from tuidl.kernels.conv2d import (
     conv2d_backward,
     conv2d_forward,
     conv2d_forward_train,
     conv2d_output_size,
-)
-from tuidl.kernels.pool2d import (
-    avgpool2d_backward,
-    avgpool2d_forward,
-    maxpool2d_backward,
-    maxpool2d_forward,
 )
 
 RTOL_32 = 1e-5
@@ -114,83 +108,3 @@ def test_direct_splits_batches_into_blocks_fixed_by_the_batch_size():
     assert direct._block_count(1) == 1
     assert direct._block_count(7) == 7
     assert direct._block_count(64) == direct._block_count(1000) == direct.BLOCKS
-
-
-POOL_SHAPES = {  # x (N, C, H, W), size, stride
-    "lenet_first_pool": ((64, 8, 28, 28), 2, 2),
-    "batch1": ((1, 1, 6, 6), 2, 2),
-    "odd_planes_odd_sizes": ((19, 3, 7, 10), 2, 2),
-    "3x3_stride2_overlapping": ((11, 3, 9, 11), 3, 2),
-    "2x2_gaps": ((5, 7, 10, 11), 2, 3),
-    "2x2_stride1": ((9, 4, 7, 6), 2, 1),
-}
-POOL_CASES = [pytest.param(*spec, id=name) for name, spec in POOL_SHAPES.items()]
-
-
-def distinct(rng, shape, dtype):
-    """Distinct values (a permutation, exact in float32 below 2**24) in random order."""
-    return (rng.permutation(int(np.prod(shape))).reshape(shape) - 100.5).astype(dtype)
-
-
-def pool_results(x, size, stride, dy, count):
-    threads.set_threads(count)
-    y, argmax = maxpool2d_forward(x, size, stride)
-    return {
-        "max": y,
-        "argmax": argmax,
-        "max dx": maxpool2d_backward(dy, argmax, x.shape),
-        "avg": avgpool2d_forward(x, size, stride),
-        "avg dx": avgpool2d_backward(dy, x.shape, size, stride),
-    }
-
-
-@pytest.mark.parametrize("count", COUNTS)
-@pytest.mark.parametrize("x_shape, size, stride", POOL_CASES)
-def test_pools_match_reference_on_each_thread_count(x_shape, size, stride, count, seed):
-    rng = np.random.default_rng(seed)
-    x = distinct(rng, x_shape, np.float32)
-    OH, OW = pool2d.pool2d_output_size(x_shape[2:], size, stride)
-    dy = rng.standard_normal((*x_shape[:2], OH, OW)).astype(np.float32)
-    got = pool_results(x, size, stride, dy, count)
-    y_ref, argmax_ref = ref.maxpool2d_forward(x, size, stride)
-    np.testing.assert_array_equal(got["max"], y_ref, err_msg=f"seed={seed}")
-    np.testing.assert_array_equal(got["argmax"], argmax_ref, err_msg=f"seed={seed}")
-    K = (-(-size // stride)) ** 2  # the windows covering one input
-    tol = {"rtol": RTOL_32, "err_msg": f"seed={seed} on {count} thread(s)"}
-    np.testing.assert_allclose(
-        got["max dx"], ref.maxpool2d_backward(dy, x, size, stride), atol=ATOL_PER_TERM_32 * K, **tol
-    )
-    np.testing.assert_allclose(
-        got["avg"], ref.avgpool2d_forward(x, size, stride), atol=ATOL_PER_TERM_32 * size**2, **tol
-    )
-    np.testing.assert_allclose(
-        got["avg dx"],
-        ref.avgpool2d_backward(dy, x.shape, size, stride),
-        atol=ATOL_PER_TERM_32 * K,
-        **tol,
-    )
-
-
-@needs_two
-@pytest.mark.parametrize("x_shape, size, stride", POOL_CASES)
-def test_pools_give_the_same_bits_on_one_and_two_threads(x_shape, size, stride, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(x_shape, np.float32)
-    OH, OW = pool2d.pool2d_output_size(x_shape[2:], size, stride)
-    dy = rng.standard_normal((*x_shape[:2], OH, OW), np.float32)
-    one, two = (pool_results(x, size, stride, dy, count) for count in (1, 2))
-    for name in one:
-        np.testing.assert_array_equal(two[name], one[name], err_msg=f"seed={seed}: {name}")
-
-
-@pytest.mark.parametrize("count", COUNTS)
-def test_max_nan_in_one_plane_of_a_later_block_propagates(count):
-    # the NaN-exact redo of one plane inside a block leaves its neighbours alone
-    x = np.arange(40 * 3 * 6 * 6, dtype=np.float32).reshape(40, 3, 6, 6)
-    x[33, 2, 1, 0] = np.nan
-    threads.set_threads(count)
-    y, argmax = maxpool2d_forward(x, 2, 2)
-    y_ref, argmax_ref = ref.maxpool2d_forward(x, 2, 2)
-    np.testing.assert_array_equal(y, y_ref)
-    np.testing.assert_array_equal(argmax, argmax_ref)
-    assert np.isnan(y[33, 2, 0, 0]) and np.isnan(y).sum() == 1
