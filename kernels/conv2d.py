@@ -9,7 +9,7 @@ Three algorithms, same results up to float rounding (`method=`):
 
 - ``"direct"`` (stride 1): each tap one vectorized axpy over the padded input's flat rows;
   dx is the transposed convolution; see `direct`.
-- ``"gemm"`` (any stride): im2col, then one BLAS matmul per pass, a chunk of samples at a time;
+- ``"gemm"`` (any stride): im2col, then one BLAS matmul per pass, a block of samples at a time;
   see `im2col`.
 - ``"winograd"`` (3x3 kernels, stride 1): Winograd F(4x4, 3x3) (Lavin & Gray 2015), 4x fewer
   multiply-adds in all three passes; see `winograd`.
@@ -19,9 +19,11 @@ Three algorithms, same results up to float rounding (`method=`):
 stride 1 and pads of 0..2 - and direct otherwise: measured 2-5x faster
 for narrow layers on MNIST-sized images (no col matrix to write and read back), see `_pick`.
 
-The matmuls run in numpy's BLAS from the wrappers: numba's `np.dot` goes through SciPy's
-OpenBLAS, measured 30-40 % slower here on these shapes. numpy releases the GIL in BLAS and the
-cores are `nogil`, so the whole pass runs off the GIL.
+Every method splits the batch into blocks of samples fixed by the shapes and runs them on
+`threads.threads()` threads, with the same bits on any count (see `threads.py`). The gemm and
+winograd blocks multiply with numpy's own OpenBLAS on one thread, called from the numba cores
+through `blas.gemm` (numba's `np.dot` goes through SciPy's older OpenBLAS, measured 20-40 %
+slower here). The cores are `nogil`, so a whole pass runs off the GIL.
 """
 
 from __future__ import annotations
@@ -49,11 +51,11 @@ class Conv2DWorkspace:
     Attributes:
         method: "direct", "gemm" or "winograd", the algorithm that made it.
         x_shape, stride, pad: the forward call it belongs to (checked by backward).
-        array: direct: padded input `(N, C, Hp, Wp)`; gemm: a flat buffer for one chunk's col
-            matrix (and dcol), which backward recomputes: nothing in it outlives a call;
+        array: direct: padded input `(N, C, Hp, Wp)`; gemm: each worker thread's col matrix
+            (and dcol) for one block, which backward recomputes: nothing in it outlives a call;
             winograd: the input transform V of the whole batch, for backward.
-        scratch: gemm: a flat buffer for one chunk's W @ col and transposed dy; winograd: one
-            chunk's M (then dM) and dV.
+        scratch: gemm: each worker's W @ col and transposed dy for one block; winograd: each
+            worker's M (then dM) and dV for one block.
         valid: False once the next forward has taken the buffers; a backward then recomputes
             the padded input (direct) or V (winograd) from x.
     """

@@ -2,15 +2,21 @@
 
 im2col into `col (C*KH*KW, n*OH*OW)`, then one BLAS matmul per pass: y = W @ col,
 dW = dy @ col.T, dcol = W.T @ dy followed by col2im (Chellapilla et al. 2006; Deep Learning
-from Scratch, `common/util.py`), a chunk of n samples at a time (`_chunks`). The matmuls run
-in numpy's BLAS from the wrappers (see `conv2d`'s docstring).
+from Scratch, `common/util.py`), a block of n samples at a time (`_block_size`).
+
+Threads (see `threads.py`): the blocks are fixed by the shapes; each worker thread takes a run
+of consecutive blocks and its own col matrix, and multiplies through `blas.gemm` (numpy's
+OpenBLAS on one thread). Backward's dW and db are one partial per block, summed in block order.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from ._flags import jit
+from . import threads
+from ._flags import jit, pjit
+from .blas import gemm
 from .buffers import reusable
 
 # ---------------------------------------------------------------------------- numba cores
@@ -261,6 +267,99 @@ def _fold_core(dy, dyt, db):
             db[f] += acc
 
 
+@jit
+def _to_planes(x, n0, xt):
+    """xt[c, i] = x[n0 + i, c] for i < xt.shape[1]: a block of x channel-major."""
+    C, n, H, W = xt.shape
+    plane = np.uint64(H * W)
+    xf, tf = x.reshape(x.size), xt.reshape(xt.size)
+    for c in range(C):
+        for i in range(n):
+            s, d = np.uint64(((n0 + i) * C + c) * H * W), np.uint64((c * n + i) * H * W)
+            for j in range(plane):
+                tf[d + j] = xf[s + j]
+
+
+@jit
+def _from_planes(xt, n0, dx):
+    """dx[n0 + i, c] = xt[c, i], the inverse of `_to_planes`."""
+    C, n, H, W = xt.shape
+    plane = np.uint64(H * W)
+    xf, tf = dx.reshape(dx.size), xt.reshape(xt.size)
+    for c in range(C):
+        for i in range(n):
+            s, d = np.uint64((c * n + i) * H * W), np.uint64(((n0 + i) * C + c) * H * W)
+            for j in range(plane):
+                xf[d + j] = tf[s + j]
+
+
+@jit
+def _views(buf, scratch, C, H, W, K, F, nb, n, P):
+    """A worker's views for an n-sample block: col4 (K, n, OH*OW as P) and xt (C, n, H, W) in
+    `buf` (the col matrix for nb samples first), yt (F, n*P) in `scratch`."""
+    start = K * nb * P
+    xt = buf[start : start + C * n * H * W].reshape(C, n, H, W)
+    return buf[: K * n * P].reshape(K, n * P), xt, scratch[: F * n * P].reshape(F, n * P)
+
+
+@jit
+def _block_im2col(x, n0, KH, KW, stride, pt, pl, tall, col, xt, OH, OW):
+    """col (K, n*OH*OW) = the col matrix of samples n0 .. n0 + n of x."""
+    n = xt.shape[1]
+    col4 = col.reshape(col.shape[0], n, OH, OW)
+    if tall:
+        _to_planes(x, n0, xt)
+        _im2col_tall_core(xt, KH, KW, pt, pl, col4)
+    else:
+        _im2col_core(x[n0 : n0 + n], KH, KW, stride, pt, pl, col4)
+
+
+@pjit
+def _forward_core(x, Wm, b, KH, KW, stride, pt, pl, tall, nb, array, scratch, y):
+    """y, block by block: im2col, y.T = W @ col (`gemm`), bias; worker w uses its own rows of
+    `array` and `scratch`."""
+    N, C, H, Wd = x.shape
+    F, OH, OW = y.shape[1:]
+    K, P = Wm.shape[1], OH * OW
+    y3 = y.reshape(N, F, P)
+    workers, blocks = array.shape[0], (N + nb - 1) // nb
+    for w in prange(workers):
+        for block in range(w * blocks // workers, (w + 1) * blocks // workers):
+            n0 = block * nb
+            n = min(nb, N - n0)
+            col, xt, yt = _views(array[w], scratch[w], C, H, Wd, K, F, nb, n, P)
+            _block_im2col(x, n0, KH, KW, stride, pt, pl, tall, col, xt, OH, OW)
+            gemm(Wm, col, yt)
+            _unfold_core(yt, b, y3[n0 : n0 + n])
+
+
+@pjit
+def _backward_core(dy, x, Wt, KH, KW, stride, pt, pl, tall, nb, array, scratch, dWt, db, dx):
+    """Per block: dy.T and db[block], im2col, dWt[block] = col @ dy (`gemm`), and with a
+    non-empty dx, dcol = W.T @ dy.T into the spent col matrix, col2im into dx."""
+    N, C, H, Wd = x.shape
+    F, OH, OW = dy.shape[1:]
+    K, P = Wt.shape[0], OH * OW
+    dy3 = dy.reshape(N, F, P)
+    workers, blocks = array.shape[0], dWt.shape[0]
+    for w in prange(workers):
+        for block in range(w * blocks // workers, (w + 1) * blocks // workers):
+            n0 = block * nb
+            n = min(nb, N - n0)
+            col, xt, dyt = _views(array[w], scratch[w], C, H, Wd, K, F, nb, n, P)
+            _fold_core(dy3[n0 : n0 + n], dyt, db[block])
+            _block_im2col(x, n0, KH, KW, stride, pt, pl, tall, col, xt, OH, OW)
+            gemm(col, dyt.T, dWt[block])
+            if dx.size > 0:
+                gemm(Wt, dyt, col)  # dcol takes the block's col matrix, spent
+                dcol4 = col.reshape(K, n, OH, OW)
+                if tall:
+                    _col2im_tall_core(dcol4, KH, KW, pt, pl, xt)
+                    _from_planes(xt, n0, dx)
+                else:
+                    _col2im_core(dcol4, KH, KW, stride, pt, pl, dx[n0 : n0 + n])
+
+
 # ---------------------------------------------------------------------------- wrappers
 
 
@@ -272,66 +371,36 @@ def _tall(x_shape, KH, KW, stride, pad) -> bool:
     return stride == 1 and same and pad[2] < W and KW - 1 - pad[2] < W
 
 
-class _ChunkViews:
-    """Views of the gemm buffers for chunks of n samples, made once per chunk size: the Python
-    around each chunk's four or five kernel calls is a few % of conv2d B already.
-
-    col4 (K, n, OH, OW) and col (K, n*OH*OW) at the start of the flat `array`, xt (C, n, H, W)
-    (channel-major x or dx for the tall cores, see `_tall`) at its end, yt (F, n*OH*OW) in
-    `scratch`.
-    """
-
-    def __init__(self, array, scratch, n, x_shape, w_shape, OH, OW):
-        F, C, KH, KW = w_shape
-        K, m, plane = C * KH * KW, n * OH * OW, C * n * x_shape[2] * x_shape[3]
-        self.col4 = array[: K * m].reshape(K, n, OH, OW)
-        self.col = self.col4.reshape(K, m)
-        self.xt = array[array.size - plane :].reshape(C, n, *x_shape[2:])
-        self.yt = scratch[: F * m].reshape(F, m)
+# The gemm method goes through the batch a block of samples at a time (the blocks of
+# `threads.py`), the block's col matrix about BLOCK_BYTES: forward multiplies it while it is
+# still in the cache, and backward makes it again and uses it for dW and then as dcol for
+# col2im, again from the cache. One col matrix for the whole batch (7 MB in conv2d B), kept
+# from forward for dW and overwritten by dcol, was slower although im2col now runs twice:
+# conv2d B time ratio 0.93-0.96 on a busy host, 0.99 on a quiet one (median of 200-300
+# interleaved calls) with 8-sample blocks (0.9 MB); 4 samples 0.95, 16 about the same as 8,
+# 32 samples 0.97. Keeping a block-major col matrix from forward instead of redoing im2col:
+# 0.95 (vs 0.93); blocking only dx and col2im: 1.00.
+BLOCK_BYTES = 2**20
 
 
-def _im2col(x, KH, KW, stride, pad, v: _ChunkViews, tall: bool) -> np.ndarray:
-    """v.col = the col matrix of x (n, C, H, W)."""
-    if tall:
-        np.copyto(v.xt, x.transpose(1, 0, 2, 3))
-        _im2col_tall_core(v.xt, KH, KW, pad[0], pad[2], v.col4)
-    else:
-        _im2col_core(x, KH, KW, stride, pad[0], pad[2], v.col4)
-    return v.col
+def _block_size(N: int, sample_bytes: int) -> int:
+    """Samples per block: the col matrix <= BLOCK_BYTES if one sample's fits, blocks as even
+    as their count allows (the last may be smaller)."""
+    most = max(1, BLOCK_BYTES // sample_bytes)
+    return -(-N // -(-N // most))
 
 
-def _col2im(KH, KW, stride, pad, v: _ChunkViews, tall: bool, dx) -> None:
-    """dx (n, C, H, W) = col2im of v.col4."""
-    if tall:
-        _col2im_tall_core(v.col4, KH, KW, pad[0], pad[2], v.xt)
-        np.copyto(dx, v.xt.transpose(1, 0, 2, 3))
-    else:
-        _col2im_core(v.col4, KH, KW, stride, pad[0], pad[2], dx)
-
-
-# The gemm method goes through the batch a chunk of samples at a time, the chunk's col matrix
-# about GEMM_CHUNK_BYTES: forward multiplies it while it is still in the cache, and backward
-# makes it again and uses it for dW and then as dcol for col2im, again from the cache. One col
-# matrix for the whole batch (7 MB in conv2d B), kept from forward for dW and overwritten by
-# dcol, was slower although im2col now runs twice: conv2d B time ratio 0.93-0.96 on a busy
-# host, 0.99 on a quiet one (median of 200-300 interleaved calls) with 8-sample chunks (0.9 MB);
-# 4 samples 0.95, 16 about the same as 8, 32 samples 0.97. Keeping a chunk-major col matrix
-# from forward instead of redoing im2col: 0.95 (vs 0.93); chunking only dx and col2im: 1.00.
-GEMM_CHUNK_BYTES = 2**20
-# The GEMMs are np.matmul, not np.dot: with `out=` and a transposed operand np.dot took 3-6 %
-# longer over conv2d B's forward and backward (interleaved medians; the same BLAS underneath).
-
-
-def _chunks(N: int, sample_bytes: int) -> list[tuple[int, int]]:
-    """[n0, n1) sample ranges of equal size (but the last), each col matrix <= GEMM_CHUNK_BYTES
-    if one sample's fits."""
-    most = max(1, GEMM_CHUNK_BYTES // sample_bytes)  # samples per chunk
-    step = -(-N // -(-N // most))  # as even as the count of chunks allows
-    return [(n0, min(n0 + step, N)) for n0 in range(0, N, step)]
+def _buffers(x_shape, F, K, P, nb, blocks, dtype, array, scratch):
+    """Each worker's col matrix and channel-major block (array) and W @ col or dy.T (scratch),
+    recycled from the previous call when they fit."""
+    workers = min(threads.threads(), blocks)
+    plane = nb * x_shape[1] * x_shape[2] * x_shape[3]
+    array = reusable(array, (workers, K * P * nb + plane), dtype)
+    return array, reusable(scratch, (workers, F * nb * P), dtype)
 
 
 def forward(x, W, b, stride, pad, y, array=None, scratch=None):
-    """y = the convolution of x (N, C, H, W), zero-padded by `pad`, chunk by chunk.
+    """y = the convolution of x (N, C, H, W), zero-padded by `pad`, block by block.
 
     Args:
         x, W, b: C-contiguous float32 or float64 arrays, W (F, C, KH, KW), b (F,).
@@ -345,54 +414,40 @@ def forward(x, W, b, stride, pad, y, array=None, scratch=None):
     N, F, OH, OW = y.shape
     _, _, KH, KW = W.shape
     K, P = W[0].size, OH * OW
-    chunks = _chunks(N, K * P * x.itemsize)
-    step = chunks[0][1]
-    array = reusable(array, ((K * P + x[0].size) * step,), x.dtype)
-    scratch = reusable(scratch, (F * step * P,), x.dtype)
-    Wm, y3 = W.reshape(F, K), y.reshape(N, F, P)
+    nb = _block_size(N, K * P * x.itemsize)
+    array, scratch = _buffers(x.shape, F, K, P, nb, -(-N // nb), x.dtype, array, scratch)
     tall = _tall(x.shape, KH, KW, stride, pad)
-    v = None
-    for n0, n1 in chunks:
-        if v is None or v.col4.shape[1] != n1 - n0:
-            v = _ChunkViews(array, scratch, n1 - n0, x.shape, W.shape, OH, OW)
-        col = _im2col(x[n0:n1], KH, KW, stride, pad, v, tall)
-        np.matmul(Wm, col, out=v.yt)
-        _unfold_core(v.yt, b, y3[n0:n1])
+    threads.enter()
+    _forward_core(
+        x, W.reshape(F, K), b, KH, KW, stride, pad[0], pad[2], tall, nb, array, scratch, y
+    )
     return array, scratch
 
 
 def backward(dy, x, W, stride, pad, need_dx, db, array=None, scratch=None):
-    """(dx or None, dW (F, K), array, scratch) of `forward`, chunk by chunk (see `_chunks`), db
-    written into `db`; `array` and `scratch` as in `forward`."""
+    """(dx or None, dW (F, K), array, scratch) of `forward`, block by block, db written into
+    `db`; `array` and `scratch` as in `forward`."""
     N, F, OH, OW = dy.shape
     _, _, KH, KW = W.shape
     K, P = W[0].size, OH * OW
-    chunks = _chunks(N, K * P * dy.itemsize)
-    step = chunks[0][1]
-    array = reusable(array, ((K * P + x[0].size) * step,), dy.dtype)
-    scratch = reusable(scratch, (F * step * P,), dy.dtype)
+    nb = _block_size(N, K * P * dy.itemsize)
+    blocks = -(-N // nb)
+    array, scratch = _buffers(x.shape, F, K, P, nb, blocks, dy.dtype, array, scratch)
     # dW.T = col @ dyt.T: OpenBLAS runs this orientation 8 % faster than dyt @ col.T on an
-    # 8-sample chunk of conv2d B
-    dWt, dWt_part = np.zeros((K, F), dy.dtype), np.empty((K, F), dy.dtype)
-    db[:] = 0
-    db_part = np.empty(F, dy.dtype)
-    dx = np.empty(x.shape, dy.dtype) if need_dx else None
-    Wt, dy3 = np.ascontiguousarray(W.reshape(F, K).T), dy.reshape(N, F, P)
+    # 8-sample block of conv2d B
+    dWt, db_blocks = np.empty((blocks, K, F), dy.dtype), np.empty((blocks, F), dy.dtype)
+    dx = np.empty(x.shape if need_dx else (0, 0, 0, 0), dy.dtype)
+    Wt = np.ascontiguousarray(W.reshape(F, K).T)
     tall = _tall(x.shape, KH, KW, stride, pad)
-    v = None
-    for n0, n1 in chunks:
-        if v is None or v.col4.shape[1] != n1 - n0:
-            v = _ChunkViews(array, scratch, n1 - n0, x.shape, W.shape, OH, OW)
-        dyt = v.yt  # dy transposed to (F, n*OH*OW)
-        _fold_core(dy3[n0:n1], dyt, db_part)
-        db += db_part
-        col = _im2col(x[n0:n1], KH, KW, stride, pad, v, tall)
-        np.matmul(col, dyt.T, out=dWt_part)
-        dWt += dWt_part
-        if need_dx:  # dcol takes the chunk's col matrix, spent
-            np.matmul(Wt, dyt, out=col)
-            _col2im(KH, KW, stride, pad, v, tall, dx[n0:n1])
-    return dx, dWt.T, array, scratch
+    threads.enter()
+    _backward_core(
+        dy, x, Wt, KH, KW, stride, pad[0], pad[2], tall, nb, array, scratch, dWt, db_blocks, dx
+    )
+    for block in range(1, blocks):  # the partials in block order (see threads.py)
+        dWt[0] += dWt[block]
+        db_blocks[0] += db_blocks[block]
+    db[:] = db_blocks[0]
+    return (dx if need_dx else None), dWt[0].T, array, scratch
 
 
 def input_grad(dy, W, x_shape, stride, pad) -> np.ndarray:

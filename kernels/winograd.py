@@ -15,10 +15,15 @@ float32 the transforms' factors (up to 8 and 1/24) cost accuracy: about 3e-6 of 
 scale, against 3e-7 for F(2x2, 3x3) (see tests/test_kernel_conv2d.py).
 
 The 6x6 entries k = 6*a + b are the rows of (36, ks) arrays; tile p = (g*TH*TW + th*TW +
-tw)*LANES + q is tile (th, tw) of sample g*LANES + q of a chunk (`CHUNK_BYTES`): each transform
-works on LANES samples at once, one vector register per value. The 36 GEMMs per pass are one
-np.matmul over stacked views, in numpy's BLAS (see `conv2d`'s docstring). Forward keeps V of
-the whole batch for backward (2.4 MB in conv2d B), which saves backward an input transform.
+tw)*LANES + q is tile (th, tw) of sample g*LANES + q of a block (`BLOCK_BYTES`): each transform
+works on LANES samples at once, one vector register per value. Forward keeps V of the whole
+batch for backward (2.4 MB in conv2d B), which saves backward an input transform.
+
+Threads (see `threads.py`): the batch splits into blocks of whole tile groups fixed by the
+shapes (8 samples in conv2d B); each worker thread takes a run of consecutive blocks and its
+own M, dM and dV, and a block goes through its transforms and its 36 GEMMs (`blas.gemm`,
+numpy's OpenBLAS on one thread) in one pass, while its data is still in the cache. dU and db
+are one partial per block, summed in block order.
 
 Measured on conv2d B (serial BLAS, forward + backward, interleaved medians, on a host shared
 with another job): 4.4-5.3 ms against 5.1-6.1 ms for F(2x2, 3x3); the GEMMs about 2.2 ms, the
@@ -29,7 +34,11 @@ transforms about 2.2 ms (input 0.4, output 0.7, dy 0.6, dx 0.45). On other 3x3 l
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
+from . import threads
+from ._flags import jit, pjit
+from .blas import gemm
 from .buffers import reusable
 from .winograd_tiles import LANES, _dx_core, _dy_core, _input_core, _lanes, _output_core
 
@@ -45,7 +54,12 @@ _G = np.array(
     ]
 )
 
-CHUNK_BYTES = 2**22
+# Samples per block (whole tile groups): the block's V, M and dV about BLOCK_BYTES (see
+# `_Plan`). Larger blocks make longer GEMMs, smaller ones keep the transforms' data in cache and
+# give the threads more, evener shares. On one thread (thread CPU time, interleaved medians, a
+# loaded host): conv2d B 4.89 ms at 512 KiB (8 samples), 5.01 at 1 MiB (8), 5.12 at 2 MiB (16),
+# 5.05 at 4 MiB (32); (32->64, 3x3, 7x7) 4.45, 4.05 (16), 4.05 (32), 4.17 (64).
+BLOCK_BYTES = 2**20
 SKEW = 16  # values added to each row of V, M, dM and dV (see _Plan): 64 bytes in float32
 
 
@@ -71,42 +85,104 @@ def filter_grad(dU: np.ndarray) -> np.ndarray:
 
 
 class _Plan:
-    """The tiles and chunks of one call, and its buffers' layout. V, M, dM and dV of a chunk are
-    (36, ks) arrays whose row k holds entry k of every (channel, tile) (`view` gives the GEMMs
-    (36, channels, tiles) views of them); ks is padded by SKEW past a multiple of 4 KiB, where
-    the 36 rows' runs in a transform would all map to the same L1 cache sets."""
+    """The tiles and blocks of one call, and its buffers' layout.
+
+    The batch splits into blocks of `nb` samples (the last may be short), a count that depends
+    on the shapes alone (see `threads.py`). V, M, dM and dV of a block are (36, ks) arrays whose
+    row k holds entry k of every (channel, tile); ks is padded by SKEW past a multiple of 4 KiB,
+    where the 36 rows' runs in a transform would all map to the same L1 cache sets. V has one
+    such slot per block when forward keeps it for backward, else one per worker; the scratch
+    holds each worker's M (then dM) and dV.
+    """
 
     def __init__(self, x_shape, W_shape, pad, dtype):
         N, self.C, H, Wd = x_shape
         self.F = W_shape[0]
         self.TH, self.TW = tiles(H + pad[0] + pad[1] - 2, Wd + pad[2] + pad[3] - 2)
-        self.TT = self.TH * self.TW
-        sample = 36 * (self.C + self.F) * self.TT * np.dtype(dtype).itemsize
-        self.nb = min(_lanes(N), max(LANES, CHUNK_BYTES // sample // LANES * LANES))
-        self.chunks = [(n0, min(n0 + self.nb, N)) for n0 in range(0, N, self.nb)]
-        P = self.nb * self.TT
+        TT = self.TH * self.TW
+        sample = 36 * (self.C + self.F) * TT * np.dtype(dtype).itemsize
+        self.nb = min(_lanes(N), max(LANES, BLOCK_BYTES // sample // LANES * LANES))
+        self.blocks = -(-N // self.nb)
+        self.workers = min(threads.threads(), self.blocks)
+        P = self.nb * TT
         self.ks_c, self.ks_f = self.C * P + SKEW, self.F * P + SKEW
-        self.batch_size = len(self.chunks) * 36 * self.ks_c
-        self.scratch_size = 36 * (self.ks_f + self.ks_c)
+        self.scratch_size = self.workers * 36 * (self.ks_f + self.ks_c)
 
-    def V(self, buf, n0):
-        """V of the chunk from sample n0 in `buf`, which holds the batch's or (if smaller) one
-        chunk's."""
-        start = n0 // self.nb * 36 * self.ks_c if buf.size == self.batch_size else 0
-        return buf[start : start + 36 * self.ks_c].reshape(36, self.ks_c)
+    def V(self, buf):
+        """The (slots, 36, ks_c) view of a V buffer (`v_size`)."""
+        return buf.reshape(-1, 36, self.ks_c)
 
-    def M(self, scratch):
-        """M or dM of a chunk."""
-        return scratch[: 36 * self.ks_f].reshape(36, self.ks_f)
+    def v_size(self, keep: bool) -> int:
+        return (self.blocks if keep else self.workers) * 36 * self.ks_c
 
-    def dV(self, scratch):
-        return scratch[36 * self.ks_f :].reshape(36, self.ks_c)
+    def scratch(self, buf):
+        """The (workers, 36 * (ks_f + ks_c)) view of the scratch: M or dM, then dV."""
+        return buf.reshape(self.workers, -1)
 
-    def view(self, a, n0, n1):
-        """The (36, channels, tiles) view of a chunk's (36, ks) array."""
-        rows = self.C if a.shape[1] == self.ks_c else self.F
-        P = _lanes(n1 - n0) * self.TT
-        return a[:, : rows * P].reshape(36, rows, P)
+
+# ---------------------------------------------------------------------------- parallel cores
+
+
+@jit
+def _rows(a, k, rows, P):
+    """Row k of a (36, ks) block array as the (rows, P) matrix it holds (channels x tiles)."""
+    return a[k, : rows * P].reshape(rows, P)
+
+
+@pjit
+def _forward_core(x, U, b, top, left, TH, TW, nb, V, keep, scratch, ks_f, y):
+    """y of every block: input transform into V, the 36 GEMMs M[k] = U[k] @ V[k] through
+    `gemm`, output transform; V in slot `block` if `keep`, else in the worker's slot."""
+    N, C = x.shape[:2]
+    F = U.shape[1]
+    workers = scratch.shape[0]
+    blocks = (N + nb - 1) // nb
+    for w in prange(workers):
+        M = scratch[w, : 36 * ks_f].reshape(36, ks_f)
+        for block in range(w * blocks // workers, (w + 1) * blocks // workers):
+            n0 = block * nb
+            n1 = min(n0 + nb, N)
+            Vb = V[block] if keep else V[w]
+            _input_core(x, n0, n1, top, left, TH, TW, Vb)
+            P = _lanes(n1 - n0) * TH * TW
+            for k in range(36):
+                gemm(U[k], _rows(Vb, k, C, P), _rows(M, k, F, P))
+            _output_core(M, b, n0, n1, y)
+
+
+@pjit
+def _backward_core(dy, x, Ut, top, left, TH, TW, nb, V, kept, scratch, ks_f, dU, db, dx):
+    """Per block: dM = the dy transform (and db[block]), dU[block][k] = dM[k] @ V[k].T, and
+    with a non-empty dx, dV[k] = Ut[k] @ dM[k] and its transform added into dx. V is read from
+    slot `block` if `kept`, else recomputed into the worker's slot."""
+    N, C = x.shape[:2]
+    F = dy.shape[1]
+    ks_c = V.shape[2]
+    workers = scratch.shape[0]
+    blocks = dU.shape[0]
+    need_dx = dx.size > 0
+    for w in prange(workers):
+        dM = scratch[w, : 36 * ks_f].reshape(36, ks_f)
+        dV = scratch[w, 36 * ks_f :].reshape(36, ks_c)
+        for block in range(w * blocks // workers, (w + 1) * blocks // workers):
+            n0 = block * nb
+            n1 = min(n0 + nb, N)
+            Vb = V[block] if kept else V[w]
+            if not kept:
+                _input_core(x, n0, n1, top, left, TH, TW, Vb)
+            db[block, :] = 0
+            _dy_core(dy, n0, n1, dM, db[block])
+            P = _lanes(n1 - n0) * TH * TW
+            for k in range(36):
+                dMk = _rows(dM, k, F, P)
+                gemm(dMk, _rows(Vb, k, C, P).T, dU[block, k])
+                if need_dx:
+                    gemm(Ut[k], dMk, _rows(dV, k, C, P))
+            if need_dx:
+                _dx_core(dV, n0, n1, top, left, TH, TW, dx)
+
+
+# ---------------------------------------------------------------------------- wrappers
 
 
 def forward(x, W, b, pad, keep, V=None, scratch=None):
@@ -115,7 +191,7 @@ def forward(x, W, b, pad, keep, V=None, scratch=None):
     Args:
         x, W, b: C-contiguous float32 or float64 arrays, W (F, C, 3, 3), b (F,).
         pad: (top, bottom, left, right).
-        keep: keep V of the whole batch for `backward` (else only a chunk's at a time).
+        keep: keep V of the whole batch for `backward` (else only a worker's block at a time).
         V, scratch: buffers of a previous call, reused when their sizes fit.
 
     Returns:
@@ -123,17 +199,15 @@ def forward(x, W, b, pad, keep, V=None, scratch=None):
     """
     N, _, H, Wd = x.shape
     plan = _Plan(x.shape, W.shape, pad, x.dtype)
-    size = plan.batch_size if keep else 36 * plan.ks_c
-    V = reusable(V, (size,), x.dtype)
+    V = reusable(V, (plan.v_size(keep),), x.dtype)
     scratch = reusable(scratch, (plan.scratch_size,), x.dtype)
     U = filter_transform(W)
     y = np.empty((N, plan.F, H + pad[0] + pad[1] - 2, Wd + pad[2] + pad[3] - 2), x.dtype)
-    M = plan.M(scratch)
-    for n0, n1 in plan.chunks:
-        Vc = plan.V(V, n0)
-        _input_core(x, n0, n1, pad[0], pad[2], plan.TH, plan.TW, Vc)
-        np.matmul(U, plan.view(Vc, n0, n1), out=plan.view(M, n0, n1))
-        _output_core(M, b, n0, n1, y)
+    threads.enter()
+    _forward_core(
+        x, U, b, pad[0], pad[2], plan.TH, plan.TW, plan.nb, plan.V(V), keep,
+        plan.scratch(scratch), plan.ks_f, y,
+    )  # fmt: skip
     return y, V, scratch
 
 
@@ -141,7 +215,7 @@ def backward(dy, x, W, pad, need_dx, db, V=None, scratch=None):
     """(dx or None, dW) of `forward`, db written into `db`.
 
     Args:
-        V: the kept V of `forward` on this x, W and pad; None recomputes it chunk by chunk.
+        V: the kept V of `forward` on this x, W and pad; None recomputes it block by block.
         scratch: a buffer of a previous call, reused when its size fits.
 
     Returns:
@@ -149,24 +223,20 @@ def backward(dy, x, W, pad, need_dx, db, V=None, scratch=None):
     """
     plan = _Plan(x.shape, W.shape, pad, dy.dtype)
     scratch = reusable(scratch, (plan.scratch_size,), dy.dtype)
-    recompute = V is None
-    if recompute:
-        V = np.empty(36 * plan.ks_c, dy.dtype)
+    kept = V is not None
+    if not kept:
+        V = np.empty(plan.v_size(False), dy.dtype)
     Ut = np.ascontiguousarray(filter_transform(W).transpose(0, 2, 1))
-    dU = np.zeros((36, plan.F, plan.C), dy.dtype)
-    dU_part = np.empty_like(dU)
-    db[:] = 0
-    dx = np.empty(x.shape, dy.dtype) if need_dx else None
-    dM, dV = plan.M(scratch), plan.dV(scratch)
-    for n0, n1 in plan.chunks:
-        Vc = plan.V(V, n0)
-        if recompute:
-            _input_core(x, n0, n1, pad[0], pad[2], plan.TH, plan.TW, Vc)
-        _dy_core(dy, n0, n1, dM, db)
-        dM_view = plan.view(dM, n0, n1)
-        np.matmul(dM_view, plan.view(Vc, n0, n1).transpose(0, 2, 1), out=dU_part)
-        dU += dU_part
-        if need_dx:
-            np.matmul(Ut, dM_view, out=plan.view(dV, n0, n1))
-            _dx_core(dV, n0, n1, pad[0], pad[2], plan.TH, plan.TW, dx)
-    return dx, filter_grad(dU), scratch
+    dU = np.empty((plan.blocks, 36, plan.F, plan.C), dy.dtype)
+    db_blocks = np.empty((plan.blocks, plan.F), dy.dtype)
+    dx = np.empty(x.shape if need_dx else (0, 0, 0, 0), dy.dtype)
+    threads.enter()
+    _backward_core(
+        dy, x, Ut, pad[0], pad[2], plan.TH, plan.TW, plan.nb, plan.V(V), kept,
+        plan.scratch(scratch), plan.ks_f, dU, db_blocks, dx,
+    )  # fmt: skip
+    for block in range(1, plan.blocks):  # the partials in block order (see threads.py)
+        dU[0] += dU[block]
+        db_blocks[0] += db_blocks[block]
+    db[:] = db_blocks[0]
+    return (dx if need_dx else None), filter_grad(dU[0]), scratch

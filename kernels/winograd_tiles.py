@@ -355,11 +355,3 @@ def _dx_core(dV, n0, n1, top, left, TH, TW, dx):
                             buf[d + u] += T[k, u]
         n = n0 + g * LANES
         _scatter(buf, zeros, dx, n, min(LANES, n1 - n), top, left, Wq)
-
-
-# ---------------------------------------------------------------------------- wrappers
-
-# Samples per chunk (whole tile groups): the chunk's V, M and dV about CHUNK_BYTES. Larger
-# chunks make longer GEMMs, smaller ones keep the transforms' data in cache. conv2d B, forward
-# + backward, interleaved medians: 5.11 ms at 1 MiB (8 samples), 5.03 at 2 MiB, 4.97 at 4 MiB,
-# 5.52 at 8 MiB (the whole batch).

@@ -142,11 +142,11 @@ def test_matches_reference_on_random_shapes(case, seed):
         ((7, 2, 2, 6), (3, 2, 5, 3), 1, (3, 1, 1, 1)),  # tall, taps shifted by whole samples
     ],
 )
-def test_gemm_in_several_chunks_matches_reference(x_shape, w_shape, stride, pad, seed, monkeypatch):
+def test_gemm_in_several_blocks_matches_reference(x_shape, w_shape, stride, pad, seed, monkeypatch):
     OH, OW = conv2d.conv2d_output_size(x_shape[2:], w_shape[2:], stride, pad)
     sample_bytes = w_shape[1] * w_shape[2] * w_shape[3] * OH * OW * 4
-    monkeypatch.setattr(im2col, "GEMM_CHUNK_BYTES", 4 * sample_bytes)  # float32: chunks of 4 + 3
-    assert im2col._chunks(7, sample_bytes) == [(0, 4), (4, 7)]
+    monkeypatch.setattr(im2col, "BLOCK_BYTES", 4 * sample_bytes)  # float32: blocks of 4 + 3
+    assert im2col._block_size(7, sample_bytes) == 4
     check_against_reference(x_shape, w_shape, stride, pad, "gemm", seed)
 
 
@@ -157,10 +157,10 @@ def test_gemm_in_several_chunks_matches_reference(x_shape, w_shape, stride, pad,
         ((19, 2, 6, 6), (3, 2, 3, 3), (0, 2, 2, 1)),
     ],
 )
-def test_winograd_in_several_chunks_matches_reference(x_shape, w_shape, pad, seed, monkeypatch):
-    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)  # one group of LANES samples a chunk
+def test_winograd_in_several_blocks_matches_reference(x_shape, w_shape, pad, seed, monkeypatch):
+    monkeypatch.setattr(winograd, "BLOCK_BYTES", 1)  # one group of LANES samples a block
     plan = winograd._Plan(x_shape, w_shape, pad, np.float32)
-    assert plan.chunks == [(0, 8), (8, 16), (16, 19)]
+    assert (plan.nb, plan.blocks) == (8, 3)
     check_against_reference(x_shape, w_shape, 1, pad, "winograd", seed)
 
 
