@@ -23,6 +23,13 @@ import numba
 
 from . import _flags  # noqa: F401  (sets the threading layer before a parallel core compiles)
 
+# OpenMP threads that finish a parallel region first sleep instead of spinning. On a machine
+# busy with other work, a spinning thread holds a core its slower sibling needs, and every
+# region waits for that sibling: digits-cnn's epoch on 2 threads beside a busy process took
+# 7.7-8.6 s spinning, 1.1-1.9 s sleeping (1 thread: 2.0 s). Read once, when numba first loads
+# its OpenMP layer; a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 _threads = 1
 
 
