@@ -267,11 +267,24 @@ def _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, acc0, acc1):
 
 
 @jit
+def _aligned(n):
+    """n rounded up to 16 elements, so rows of a scratch array start on 64-byte lines (a pair of
+    accumulators 48 bytes off measured 5 % slower, conv2d A forward)."""
+    return (n + 15) // 16 * 16
+
+
+@jit
+def _pair(acc2, L):
+    """The first L elements of both rows of acc2 (2, >= L)."""
+    return acc2[0, :L], acc2[1, :L]
+
+
+@jit
 def _forward_scratch(xp, y, KH, KW, nb):
     """The tap offsets and nb blocks' pairs of wide accumulators."""
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
     OH, OW = y.shape[2], y.shape[3]
-    return _tap_offsets(C, KH, KW, Hp, Wp), np.empty((nb, 2, (OH - 1) * Wp + OW), y.dtype)
+    return _tap_offsets(C, KH, KW, Hp, Wp), np.empty((nb, 2, _aligned((OH - 1) * Wp + OW)), y.dtype)
 
 
 @pjit
@@ -282,14 +295,16 @@ def _forward_core(x, pt, pl, Wm, b, KH, KW, xp, y):
     offs, acc = _forward_scratch(xp, y, KH, KW, nb)
     for k in prange(nb):
         n0, n1 = k * N // nb, (k + 1) * N // nb
-        _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, acc[k, 0], acc[k, 1])
+        a0, a1 = _pair(acc[k], (y.shape[2] - 1) * xp.shape[3] + y.shape[3])
+        _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, a0, a1)
 
 
 @jit
 def _forward_serial(x, pt, pl, Wm, b, KH, KW, xp, y):
     """`_forward_core` as one block (each sample's y depends on that sample alone)."""
     offs, acc = _forward_scratch(xp, y, KH, KW, 1)
-    _forward_block(x, pt, pl, Wm, b, offs, 0, x.shape[0], xp, y, acc[0, 0], acc[0, 1])
+    a0, a1 = _pair(acc[0], (y.shape[2] - 1) * xp.shape[3] + y.shape[3])
+    _forward_block(x, pt, pl, Wm, b, offs, 0, x.shape[0], xp, y, a0, a1)
 
 
 @jit
@@ -313,29 +328,48 @@ def _dx_offsets(F, KH, KW, Wp, G, Lf, start):
 
 
 @jit
-def _backward_block(xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g, dW, db, acc0, acc1, dx):
+def _zero_gaps(g, F, OH, OW, Wp, G, Lf):
+    """Zero the parts of the wide-dy buffer `_widen` leaves alone: before, between (the gap
+    columns) and after the rows of each of the F planes."""
+    for f in range(F):
+        base = f * Lf
+        for i in range(G):
+            g[base + i] = 0
+        for oh in range(OH):
+            row = g[base + G + oh * Wp :]
+            for ow in range(OW, Wp):
+                row[ow] = 0
+        for i in range(G + OH * Wp, Lf):
+            g[base + i] = 0
+
+
+@jit
+def _backward_block(xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g, fresh, dW, db, acc0, acc1, dx):
     """dW (F, C*KH*KW) and db (F,) of samples n0..n1-1 (summed in order), and their dx.
 
-    g: (F*Lf,) scratch, zeroed here, where dy[n, f] is written wide at f*Lf + G (the zeros
-    stay); dx: (N, C, H, W), or empty to skip it; acc0, acc1: (H-1)*Wp + W scratch.
+    g: (F*Lf,) scratch: dy[n, f] is written wide at f*Lf + G, and dW and dx read the zeros
+    around it, set here when `fresh`; dx: (N, C, H, W), or empty to skip it; acc0, acc1:
+    (H-1)*Wp + W scratch.
     """
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
     F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
     L = (OH - 1) * Wp + OW
-    g[:] = 0
+    if fresh:
+        _zero_gaps(g, F, OH, OW, Wp, G, Lf)
     dW[:] = 0
     db[:] = 0
     for n in range(n0, n1):
-        for f in range(F):
-            db[f] += _widen(dy[n, f], Wp, g[f * Lf + G :])
         xn = xp[n].reshape(C * Hp * Wp)
         f = 0
-        while f + 2 <= F:
+        while f + 2 <= F:  # each pair widened just before its dots: still in L1
+            db[f] += _widen(dy[n, f], Wp, g[f * Lf + G :])
+            db[f + 1] += _widen(dy[n, f + 1], Wp, g[(f + 1) * Lf + G :])
             g0 = g[f * Lf + G : f * Lf + G + L]
             g1 = g[(f + 1) * Lf + G : (f + 1) * Lf + G + L]
             _dot_taps_pair(xn, g0, g1, offs, dW[f], dW[f + 1])
             f += 2
         if f < F:
+            db[f] += _widen(dy[n, f], Wp, g[f * Lf + G :])
             _dot_taps_one(xn, g[f * Lf + G : f * Lf + G + L], offs, dW[f])
         if dx.shape[0] == 0:
             continue
@@ -369,12 +403,12 @@ def _backward_scratch(xp, dy, dx, KH, KW, pt, pl, nb):
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
     F = dy.shape[1]
     H, W = dx.shape[2], dx.shape[3]
-    G = (KH - 1) * Wp + KW - 1
-    Lf = G + Hp * Wp
+    G = _aligned((KH - 1) * Wp + KW - 1)  # zeros before each wide dy plane, and its start
+    Lf = _aligned(G + Hp * Wp)
     offs = _tap_offsets(C, KH, KW, Hp, Wp)
     offs_dx = _dx_offsets(F, KH, KW, Wp, G, Lf, pt * Wp + pl)
     g = np.empty((nb, F * Lf), dy.dtype)
-    acc = np.empty((nb, 2, (H - 1) * Wp + W), dy.dtype)
+    acc = np.empty((nb, 2, _aligned((H - 1) * Wp + W)), dy.dtype)
     return offs, offs_dx, G, Lf, g, acc
 
 
@@ -388,8 +422,9 @@ def _backward_core(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp, dW, db):
     offs, offs_dx, G, Lf, g, acc = _backward_scratch(xp, dy, dx, KH, KW, pt, pl, nb)
     for k in prange(nb):
         n0, n1 = k * N // nb, (k + 1) * N // nb
+        a0, a1 = _pair(acc[k], (dx.shape[2] - 1) * xp.shape[3] + dx.shape[3])
         _backward_block(
-            xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[k], dWp[k], dbp[k], acc[k, 0], acc[k, 1], dx
+            xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[k], True, dWp[k], dbp[k], a0, a1, dx
         )
     _sum_blocks(dWp.reshape(nb, dW.size), dW.reshape(dW.size))
     _sum_blocks(dbp, db)
@@ -402,8 +437,9 @@ def _backward_serial(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp, dW, db):
     offs, offs_dx, G, Lf, g, acc = _backward_scratch(xp, dy, dx, KH, KW, pt, pl, 1)
     for k in range(nb):
         n0, n1 = k * N // nb, (k + 1) * N // nb
+        a0, a1 = _pair(acc[0], (dx.shape[2] - 1) * xp.shape[3] + dx.shape[3])
         _backward_block(
-            xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[0], dWp[k], dbp[k], acc[0, 0], acc[0, 1], dx
+            xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[0], k == 0, dWp[k], dbp[k], a0, a1, dx
         )
     _sum_blocks(dWp.reshape(nb, dW.size), dW.reshape(dW.size))
     _sum_blocks(dbp, db)
