@@ -7,14 +7,14 @@ Backward (BPTT, Werbos 1990; Goodfellow et al., Deep Learning, 10.2.2), from t =
     da_t = (dh_t + da_{t+1} W_h^T) * (1 - h_t^2)
     dW_x = sum_t x_t^T da_t,   dW_h = sum_t h_{t-1}^T da_t,   db = sum_t da_t,   dx_t = da_t W_x^T
 
-Speed: the input projection of all steps is one GEMM `(N*T, D) @ (D, H)`; each step makes one
-`(N, H) @ (H, H)` GEMM and one elementwise loop; the backward keeps `da` of every step so that
-`dW_x`, `dW_h` and `dx` are single GEMMs over all steps. States are kept time-major `(T, N, H)`
-so that one step is a contiguous `(N, H)` block for BLAS. Every GEMM runs inside a numba core
-through `blas.gemm`, which calls numpy's OpenBLAS: the same library (and thread pool) as the
-matmuls of the dense and conv layers. numba's own `np.dot` would call SciPy's separate OpenBLAS
-copy; with OPENBLAS_NUM_THREADS > 1 each copy keeps its own pool of threads that spin for a
-while after each call, and two such pools fight over the cores.
+Speed and threads as in lstm.py: blocks of `BLOCK` samples run their recurrence in parallel,
+one GEMM `[x_t, h_{t-1}] [W_x; W_h]` per step and block, dx_t and the carried dh from one GEMM
+`da_t [W_x; W_h]^T`, each block's share of `[dW_x; dW_h]` one GEMM over its rows of the stored
+`z = [x_t, h_{t-1}]`, added in block order. Every GEMM runs inside a numba core through
+`blas.gemm`, which calls numpy's OpenBLAS (kept on one thread: the blocks are the parallelism):
+the same library as the matmuls of the dense and conv layers. numba's own `np.dot` would call
+SciPy's separate OpenBLAS copy; with OPENBLAS_NUM_THREADS > 1 each copy keeps its own pool of
+threads that spin for a while after each call, and two such pools fight over the cores.
 
 The activations (`_tanh`, `_sigmoid`) are compiled per dtype: float64 calls libm, float32 uses a
 rational approximation (see `_rational_tanh`), which, unlike libm's scalar `tanhf`, vectorizes
@@ -37,8 +37,9 @@ from .blas import gemm
 from .buffers import reusable
 
 # Samples per parallel block of the recurrent cores (the last block may be shorter): the
-# recurrence is independent across samples, so each block runs all its steps alone.
-BLOCK = 16
+# recurrence is independent across samples, so each block runs all its steps alone. Smaller
+# blocks cost the 1-thread run more GEMM calls, each packing W again (see lstm.py).
+BLOCK = 32
 
 # Eigen's float tanh (Eigen/src/Core/MathFunctionsImpl.h, `generic_fast_tanh_float`; the same
 # coefficients are in onnxruntime's MLAS and MLIR): odd degree-13 over even degree-6 polynomial,
