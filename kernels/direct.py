@@ -35,16 +35,6 @@ BLOCKS = 16
 # ---------------------------------------------------------------------------- numba cores
 
 
-def _run(parallel, serial, *args) -> None:
-    """`parallel(*args)` on `threads.threads()` threads; on one, `serial(*args)`: the same
-    blocks without the ~10 us of starting a parallel region."""
-    if threads.threads() > 1:
-        threads.enter()
-        parallel(*args)
-    else:
-        serial(*args)
-
-
 def _block_count(N: int) -> int:
     return min(N, BLOCKS)
 
@@ -245,10 +235,24 @@ def _dot_taps_one(xn, g0, offs, dwf):
 
 
 @jit
-def _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, acc0, acc1):
-    """Pad samples n0..n1-1 of x into xp and convolve them into y; acc0, acc1: wide scratch."""
+def _aligned(n):
+    """n rounded up to 16 elements, so rows of a scratch array start on 64-byte lines (a pair of
+    accumulators 48 bytes off measured 5 % slower, conv2d A forward)."""
+    return (n + 15) // 16 * 16
+
+
+@jit
+def _pair(acc2, L):
+    """The first L elements of both rows of acc2 (2, >= L)."""
+    return acc2[0, :L], acc2[1, :L]
+
+
+@jit
+def _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, acc):
+    """Pad samples n0..n1-1 of x into xp and convolve them into y; acc: (2, >= L) scratch."""
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
     F = y.shape[1]
+    acc0, acc1 = _pair(acc, (y.shape[2] - 1) * Wp + y.shape[3])
     for n in range(n0, n1):
         _pad_sample(x[n], pt, pl, xp[n])
         xn = xp[n].reshape(C * Hp * Wp)
@@ -267,19 +271,6 @@ def _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, acc0, acc1):
 
 
 @jit
-def _aligned(n):
-    """n rounded up to 16 elements, so rows of a scratch array start on 64-byte lines (a pair of
-    accumulators 48 bytes off measured 5 % slower, conv2d A forward)."""
-    return (n + 15) // 16 * 16
-
-
-@jit
-def _pair(acc2, L):
-    """The first L elements of both rows of acc2 (2, >= L)."""
-    return acc2[0, :L], acc2[1, :L]
-
-
-@jit
 def _forward_scratch(xp, y, KH, KW, nb):
     """The tap offsets and nb blocks' pairs of wide accumulators."""
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
@@ -294,17 +285,7 @@ def _forward_core(x, pt, pl, Wm, b, KH, KW, xp, y):
     nb = min(N, BLOCKS)
     offs, acc = _forward_scratch(xp, y, KH, KW, nb)
     for k in prange(nb):
-        n0, n1 = k * N // nb, (k + 1) * N // nb
-        a0, a1 = _pair(acc[k], (y.shape[2] - 1) * xp.shape[3] + y.shape[3])
-        _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y, a0, a1)
-
-
-@jit
-def _forward_serial(x, pt, pl, Wm, b, KH, KW, xp, y):
-    """`_forward_core` as one block (each sample's y depends on that sample alone)."""
-    offs, acc = _forward_scratch(xp, y, KH, KW, 1)
-    a0, a1 = _pair(acc[0], (y.shape[2] - 1) * xp.shape[3] + y.shape[3])
-    _forward_block(x, pt, pl, Wm, b, offs, 0, x.shape[0], xp, y, a0, a1)
+        _forward_block(x, pt, pl, Wm, b, offs, k * N // nb, (k + 1) * N // nb, xp, y, acc[k])
 
 
 @jit
@@ -344,47 +325,51 @@ def _zero_gaps(g, F, OH, OW, Wp, G, Lf):
 
 
 @jit
-def _backward_block(xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g, fresh, dW, db, acc0, acc1, dx):
-    """dW (F, C*KH*KW) and db (F,) of samples n0..n1-1 (summed in order), and their dx.
+def _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, k0, k1, g, dWp, dbp, acc, dx):
+    """Blocks k0..k1-1 of nb = len(dWp): block k's dW (F, C*KH*KW) and db (F,) into dWp[k] and
+    dbp[k] (its samples summed in order), and its samples' dx.
 
     g: (F*Lf,) scratch: dy[n, f] is written wide at f*Lf + G, and dW and dx read the zeros
-    around it, set here when `fresh`; dx: (N, C, H, W), or empty to skip it; acc0, acc1:
-    (H-1)*Wp + W scratch.
+    around it, set here; dx: (N, C, H, W), or empty to skip it; acc: (2, >= (H-1)*Wp + W).
     """
-    C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
+    N, C, Hp, Wp = xp.shape
     F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
     L = (OH - 1) * Wp + OW
-    if fresh:
-        _zero_gaps(g, F, OH, OW, Wp, G, Lf)
-    dW[:] = 0
-    db[:] = 0
-    for n in range(n0, n1):
-        xn = xp[n].reshape(C * Hp * Wp)
-        f = 0
-        while f + 2 <= F:  # each pair widened just before its dots: still in L1
-            db[f] += _widen(dy[n, f], Wp, g[f * Lf + G :])
-            db[f + 1] += _widen(dy[n, f + 1], Wp, g[(f + 1) * Lf + G :])
-            g0 = g[f * Lf + G : f * Lf + G + L]
-            g1 = g[(f + 1) * Lf + G : (f + 1) * Lf + G + L]
-            _dot_taps_pair(xn, g0, g1, offs, dW[f], dW[f + 1])
-            f += 2
-        if f < F:
-            db[f] += _widen(dy[n, f], Wp, g[f * Lf + G :])
-            _dot_taps_one(xn, g[f * Lf + G : f * Lf + G + L], offs, dW[f])
-        if dx.shape[0] == 0:
-            continue
-        c = 0
-        while c + 2 <= C:
-            _fill(acc0, 0)
-            _fill(acc1, 0)
-            _taps_pair(g, Wt[c], Wt[c + 1], offs_dx, acc0, acc1)
-            _unwide(acc0, Wp, dx[n, c])
-            _unwide(acc1, Wp, dx[n, c + 1])
-            c += 2
-        if c < C:
-            _fill(acc0, 0)
-            _taps_one(g, Wt[c], offs_dx, acc0)
-            _unwide(acc0, Wp, dx[n, c])
+    nb = dWp.shape[0]
+    acc0, acc1 = _pair(acc, (dx.shape[2] - 1) * Wp + dx.shape[3])
+    _zero_gaps(g, F, OH, OW, Wp, G, Lf)
+    for k in range(k0, k1):
+        dW, db = dWp[k], dbp[k]
+        dW[:] = 0
+        db[:] = 0
+        n0, n1 = k * N // nb, (k + 1) * N // nb
+        for n in range(n0, n1):
+            xn = xp[n].reshape(C * Hp * Wp)
+            f = 0
+            while f + 2 <= F:  # each pair widened just before its dots: still in L1
+                db[f] += _widen(dy[n, f], Wp, g[f * Lf + G :])
+                db[f + 1] += _widen(dy[n, f + 1], Wp, g[(f + 1) * Lf + G :])
+                g0 = g[f * Lf + G : f * Lf + G + L]
+                g1 = g[(f + 1) * Lf + G : (f + 1) * Lf + G + L]
+                _dot_taps_pair(xn, g0, g1, offs, dW[f], dW[f + 1])
+                f += 2
+            if f < F:
+                db[f] += _widen(dy[n, f], Wp, g[f * Lf + G :])
+                _dot_taps_one(xn, g[f * Lf + G : f * Lf + G + L], offs, dW[f])
+            if dx.shape[0] == 0:
+                continue
+            c = 0
+            while c + 2 <= C:
+                _fill(acc0, 0)
+                _fill(acc1, 0)
+                _taps_pair(g, Wt[c], Wt[c + 1], offs_dx, acc0, acc1)
+                _unwide(acc0, Wp, dx[n, c])
+                _unwide(acc1, Wp, dx[n, c + 1])
+                c += 2
+            if c < C:
+                _fill(acc0, 0)
+                _taps_one(g, Wt[c], offs_dx, acc0)
+                _unwide(acc0, Wp, dx[n, c])
 
 
 @jit
@@ -413,36 +398,13 @@ def _backward_scratch(xp, dy, dx, KH, KW, pt, pl, nb):
 
 
 @pjit
-def _backward_core(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp, dW, db):
-    """dW (F, C*KH*KW), db (F,) and dx (N, C, H, W), or an empty dx to skip it.
-
-    dWp (nb, F, C*KH*KW) and dbp (nb, F) take each block's partial, summed in block order.
-    """
-    N, nb = xp.shape[0], dWp.shape[0]
+def _backward_core(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp):
+    """Each block's dW and db partial into dWp (nb, F, C*KH*KW) and dbp (nb, F), a block per
+    task, and dx (N, C, H, W), or an empty dx to skip it."""
+    nb = dWp.shape[0]
     offs, offs_dx, G, Lf, g, acc = _backward_scratch(xp, dy, dx, KH, KW, pt, pl, nb)
     for k in prange(nb):
-        n0, n1 = k * N // nb, (k + 1) * N // nb
-        a0, a1 = _pair(acc[k], (dx.shape[2] - 1) * xp.shape[3] + dx.shape[3])
-        _backward_block(
-            xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[k], True, dWp[k], dbp[k], a0, a1, dx
-        )
-    _sum_blocks(dWp.reshape(nb, dW.size), dW.reshape(dW.size))
-    _sum_blocks(dbp, db)
-
-
-@jit
-def _backward_serial(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp, dW, db):
-    """`_backward_core`'s blocks one after the other (the same partials: the same bits)."""
-    N, nb = xp.shape[0], dWp.shape[0]
-    offs, offs_dx, G, Lf, g, acc = _backward_scratch(xp, dy, dx, KH, KW, pt, pl, 1)
-    for k in range(nb):
-        n0, n1 = k * N // nb, (k + 1) * N // nb
-        a0, a1 = _pair(acc[0], (dx.shape[2] - 1) * xp.shape[3] + dx.shape[3])
-        _backward_block(
-            xp, dy, Wt, offs, offs_dx, G, Lf, n0, n1, g[0], k == 0, dWp[k], dbp[k], a0, a1, dx
-        )
-    _sum_blocks(dWp.reshape(nb, dW.size), dW.reshape(dW.size))
-    _sum_blocks(dbp, db)
+        _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, k, k + 1, g[k], dWp, dbp, acc[k], dx)
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -463,7 +425,13 @@ def forward(x, W, b, pad, y, xp=None) -> np.ndarray:
     N, C, H, Wd = x.shape
     F, _, KH, KW = W.shape
     xp = reusable(xp, (N, C, H + pad[0] + pad[1], Wd + pad[2] + pad[3]), x.dtype)
-    _run(_forward_core, _forward_serial, x, pad[0], pad[2], W.reshape(F, -1), b, KH, KW, xp, y)
+    Wm = W.reshape(F, -1)
+    if threads.threads() > 1:
+        threads.enter()
+        _forward_core(x, pad[0], pad[2], Wm, b, KH, KW, xp, y)
+    else:  # the block cores alone: no parallel region to start, less to compile
+        offs, acc = _forward_scratch(xp, y, KH, KW, 1)
+        _forward_block(x, pad[0], pad[2], Wm, b, offs, 0, N, xp, y, acc[0])
     return xp
 
 
@@ -485,5 +453,12 @@ def backward(dy, x, W, pad, need_dx, db, xp=None):
     dx = np.empty((N if need_dx else 0, C, H, Wd), dy.dtype)
     Wt = np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(C, -1)
     dW = np.empty((F, C * KH * KW), dy.dtype)
-    _run(_backward_core, _backward_serial, xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp, dW, db)
+    if threads.threads() > 1:
+        threads.enter()
+        _backward_core(xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp)
+    else:  # the same blocks, one after the other: the same partials
+        offs, offs_dx, G, Lf, g, acc = _backward_scratch(xp, dy, dx, KH, KW, pad[0], pad[2], 1)
+        _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, 0, nb, g[0], dWp, dbp, acc[0], dx)
+    _sum_blocks(dWp.reshape(nb, -1), dW.reshape(-1))
+    _sum_blocks(dbp, db)
     return (dx if need_dx else None), dW

@@ -206,13 +206,6 @@ def _maxpool_core(x, size, stride, y, argmax):
 
 
 @jit
-def _maxpool_serial(x, size, stride, y, argmax):
-    P, W, OH, OW = x.shape[0] * x.shape[1], x.shape[3], y.shape[2], y.shape[3]
-    v, vrow, corner = _max2_scratch(1, OH, OW, W, x, argmax)
-    _maxpool_block(x, size, stride, y, argmax, 0, P, v[0], vrow[0], corner)
-
-
-@jit
 def _maxpool_backward_block(dy, argmax, dx, q0, q1):
     N, C, H, W = dx.shape
     OH, OW = dy.shape[2], dy.shape[3]
@@ -233,11 +226,6 @@ def _maxpool_backward_core(dy, argmax, dx):
     nb = min(P, BLOCKS)
     for k in prange(nb):
         _maxpool_backward_block(dy, argmax, dx, k * P // nb, (k + 1) * P // nb)
-
-
-@jit
-def _maxpool_backward_serial(dy, argmax, dx):  # see `_run`
-    _maxpool_backward_block(dy, argmax, dx, 0, dx.shape[0] * dx.shape[1])
 
 
 @jit
@@ -294,12 +282,6 @@ def _avgpool_core(x, size, stride, y):
     t = np.empty((nb, y.shape[2] * 2 * y.shape[3]), x.dtype)
     for k in prange(nb):
         _avgpool_block(x, size, stride, y, k * P // nb, (k + 1) * P // nb, t[k])
-
-
-@jit
-def _avgpool_serial(x, size, stride, y):  # see `_run`
-    t = np.empty(y.shape[2] * 2 * y.shape[3], x.dtype)
-    _avgpool_block(x, size, stride, y, 0, x.shape[0] * x.shape[1], t)
 
 
 @jit
@@ -368,20 +350,13 @@ def _avgpool_backward_core(dy, size, stride, dx):
         _avgpool_backward_block(dy, size, stride, dx, k * P // nb, (k + 1) * P // nb, t[k])
 
 
-@jit
-def _avgpool_backward_serial(dy, size, stride, dx):
-    t = np.empty(dy.shape[2] * 2 * dy.shape[3], dx.dtype)
-    _avgpool_backward_block(dy, size, stride, dx, 0, dx.shape[0] * dx.shape[1], t)
-
-
-def _run(parallel, serial, *args) -> None:
-    """`parallel(*args)` on `threads.threads()` threads; on one, `serial(*args)`: all planes in
-    one block, without the ~10 us of starting a parallel region (a third of a 30 us pool)."""
-    if threads.threads() > 1:
-        threads.enter()
-        parallel(*args)
-    else:
-        serial(*args)
+def _parallel() -> bool:
+    """Whether to start a parallel core; on one thread the wrappers call the block cores
+    themselves, all planes in one block (~10 us less: a third of a 30 us pool)."""
+    if threads.threads() == 1:
+        return False
+    threads.enter()
+    return True
 
 
 def pool2d_output_size(size_hw: tuple[int, int], size: int, stride: int) -> tuple[int, int]:
@@ -439,7 +414,13 @@ def maxpool2d_forward(x: np.ndarray, size: int, stride: int) -> tuple[np.ndarray
     x = np.ascontiguousarray(x)
     y = np.empty((*x.shape[:2], OH, OW), x.dtype)
     argmax = np.empty(y.shape, INDEX_DTYPE)
-    _run(_maxpool_core, _maxpool_serial, x, size, stride, y, argmax)
+    if _parallel():
+        _maxpool_core(x, size, stride, y, argmax)
+    else:
+        v, vrow, corner = _max2_scratch(1, OH, OW, x.shape[3], x, argmax)
+        _maxpool_block(
+            x, size, stride, y, argmax, 0, y.shape[0] * y.shape[1], v[0], vrow[0], corner
+        )
     return y, argmax
 
 
@@ -466,7 +447,10 @@ def maxpool2d_backward(
         raise ValueError(f"pool2d needs float32 or float64 dy, got dy {dy.dtype}")
     dx = np.empty(x_shape, dy.dtype)
     dy, argmax = np.ascontiguousarray(dy), np.ascontiguousarray(argmax)
-    _run(_maxpool_backward_core, _maxpool_backward_serial, dy, argmax, dx)
+    if _parallel():
+        _maxpool_backward_core(dy, argmax, dx)
+    else:
+        _maxpool_backward_block(dy, argmax, dx, 0, dy.shape[0] * dy.shape[1])
     return dx
 
 
@@ -477,7 +461,12 @@ def avgpool2d_forward(x: np.ndarray, size: int, stride: int) -> np.ndarray:
     OH, OW = _check_x(x, size, stride)
     x = np.ascontiguousarray(x)
     y = np.empty((*x.shape[:2], OH, OW), x.dtype)
-    _run(_avgpool_core, _avgpool_serial, x, size, stride, y)
+    if _parallel():
+        _avgpool_core(x, size, stride, y)
+    else:
+        _avgpool_block(
+            x, size, stride, y, 0, y.shape[0] * y.shape[1], np.empty(2 * OH * OW, x.dtype)
+        )
     return y
 
 
@@ -494,7 +483,10 @@ def avgpool2d_backward(
     dy = np.asarray(dy)
     x_shape = _check_dy(dy, x_shape, size, stride)
     dx = np.empty(x_shape, dy.dtype)
-    _run(
-        _avgpool_backward_core, _avgpool_backward_serial, np.ascontiguousarray(dy), size, stride, dx
-    )
+    dy = np.ascontiguousarray(dy)
+    if _parallel():
+        _avgpool_backward_core(dy, size, stride, dx)
+    else:
+        t = np.empty(2 * dy.shape[2] * dy.shape[3], dx.dtype)
+        _avgpool_backward_block(dy, size, stride, dx, 0, dy.shape[0] * dy.shape[1], t)
     return dx
