@@ -34,7 +34,6 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from . import threads
 from ._flags import jit, pjit
 from .blas import gemm
 from .buffers import reusable
@@ -50,6 +49,7 @@ from .rnn import (
     check_recurrent_args,
     concat_weights,
     fill_inputs,
+    in_blocks,
     split_weight_grads,
     sum_blocks,
 )
@@ -114,11 +114,15 @@ def lstm_forward(
         dA=reusable(old.dA, (N, T + 1, 4 * H), dtype),
         parts=reusable(old.parts, (block_count(N), D + H, 4 * H), dtype),
     )
-    threads.enter()
-    _lstm_forward_core(
+    args = (
         np.ascontiguousarray(x), concat_weights(W_x, W_h), np.ascontiguousarray(b),
-        cache.gates, cache.c, cache.tanh_c, cache.z, BLOCK,
+        cache.gates, cache.c, cache.tanh_c, cache.z,
     )  # fmt: skip
+    blocks = in_blocks(N)
+    if blocks is None:
+        _lstm_forward_core(*args, BLOCK)
+    for n0, n1 in blocks or ():
+        _lstm_forward_block(*args, n0, n1)
     return cache.z[:, 1:, D:], cache
 
 
@@ -156,12 +160,15 @@ def lstm_backward(
     dA = check_cache_array("cache.dA", cache.dA, (N, T + 1, 4 * H), dtype)
     parts = check_cache_array("cache.parts", cache.parts, (block_count(N), D + H, 4 * H), dtype)
     dx = np.empty((N, T, D) if need_dx else (0, T, D), dtype)
+    db_parts = np.empty((len(parts), 4 * H), np.float64)
+    args = (dh_seq, gates, c, tanh_c, z, back_weights(W_x, W_h, need_dx), dA, dx)
+    blocks = in_blocks(N)
+    if blocks is None:
+        _lstm_backward_core(*args, parts, db_parts, BLOCK)
+    for k, (n0, n1) in enumerate(blocks or ()):
+        _lstm_backward_block(*args, n0, n1, parts[k], db_parts[k])
     dW, db = np.empty((D + H, 4 * H), dtype), np.empty(4 * H, dtype)
-    threads.enter()
-    _lstm_backward_core(
-        dh_seq, gates, c, tanh_c, z, back_weights(W_x, W_h, need_dx), dA, dx, parts, dW, db,
-        BLOCK,
-    )  # fmt: skip
+    sum_blocks(parts, db_parts, dW, db)
     return (dx if need_dx else None), *split_weight_grads(dW, D), db
 
 
@@ -251,14 +258,12 @@ def _lstm_backward_block(dh_seq, gates, c, tanh_c, z, W_back, dA, dx, n0, n1, pa
 
 
 @pjit
-def _lstm_backward_core(dh_seq, gates, c, tanh_c, z, W_back, dA, dx, parts, dW, db, block):
+def _lstm_backward_core(dh_seq, gates, c, tanh_c, z, W_back, dA, dx, parts, db_parts, block):
     """dh_seq `(N, T, H)`, the cache, W_back from `back_weights`; writes dA, dx `(N, T, D)`
-    (when it has N rows), dW = `[dW_x; dW_h]` and db, one block of samples per parallel task."""
+    (when it has N rows) and each block's share of dW and db, one block per parallel task."""
     N = dh_seq.shape[0]
-    db_parts = np.empty((parts.shape[0], db.shape[0]), np.float64)
     for k in prange(parts.shape[0]):
         n0, n1 = k * block, min(N, (k + 1) * block)
         _lstm_backward_block(
             dh_seq, gates, c, tanh_c, z, W_back, dA, dx, n0, n1, parts[k], db_parts[k]
         )
-    sum_blocks(parts, db_parts, dW, db)

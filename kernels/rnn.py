@@ -176,6 +176,17 @@ def block_count(N: int) -> int:
     return -(-N // BLOCK)
 
 
+def in_blocks(N: int) -> list[tuple[int, int]] | None:
+    """The blocks `(n0, n1)` for the wrapper to run one after the other itself, or None when
+    they go to a parallel core: on one thread, or with a single block, a parallel region would
+    only add its start-up (and its compilation); the blocks and their order are the same, so
+    are the bits."""
+    if threads.threads() > 1 and block_count(N) > 1:
+        threads.enter()
+        return None
+    return [(n0, min(N, n0 + BLOCK)) for n0 in range(0, N, BLOCK)]
+
+
 def split_weight_grads(dW: np.ndarray, D: int) -> tuple[np.ndarray, np.ndarray]:
     """`[dW_x; dW_h]` `(D + H, G)` to `(dW_x, dW_h)`."""
     return dW[:D], dW[D:]
@@ -230,8 +241,12 @@ def rnn_forward(
         dA=reusable(old.dA, (N, T + 1, H), dtype),
         parts=reusable(old.parts, (block_count(N), D + H, H), dtype),
     )
-    threads.enter()
-    _rnn_forward_core(np.ascontiguousarray(x), concat_weights(W_x, W_h), b, cache.z, BLOCK)
+    args = (np.ascontiguousarray(x), concat_weights(W_x, W_h), b, cache.z)
+    blocks = in_blocks(N)
+    if blocks is None:
+        _rnn_forward_core(*args, BLOCK)
+    for n0, n1 in blocks or ():
+        _rnn_forward_block(*args, n0, n1)
     return cache.z[:, 1:, D:], cache
 
 
@@ -266,9 +281,15 @@ def rnn_backward(
     dA = check_cache_array("cache.dA", cache.dA, (N, T + 1, H), dtype)
     parts = check_cache_array("cache.parts", cache.parts, (block_count(N), D + H, H), dtype)
     dx = np.empty((N, T, D) if need_dx else (0, T, D), dtype)
+    db_parts = np.empty((len(parts), H), np.float64)
+    args = (dh_seq, z, back_weights(W_x, W_h, need_dx), dA, dx)
+    blocks = in_blocks(N)
+    if blocks is None:
+        _rnn_backward_core(*args, parts, db_parts, BLOCK)
+    for k, (n0, n1) in enumerate(blocks or ()):
+        _rnn_backward_block(*args, n0, n1, parts[k], db_parts[k])
     dW, db = np.empty((D + H, H), dtype), np.empty(H, dtype)
-    threads.enter()
-    _rnn_backward_core(dh_seq, z, back_weights(W_x, W_h, need_dx), dA, dx, parts, dW, db, BLOCK)
+    sum_blocks(parts, db_parts, dW, db)
     return (dx if need_dx else None), *split_weight_grads(dW, D), db
 
 
@@ -390,12 +411,10 @@ def _rnn_backward_block(dh_seq, z, W_back, dA, dx, n0, n1, part, db_part):
 
 
 @pjit
-def _rnn_backward_core(dh_seq, z, W_back, dA, dx, parts, dW, db, block):
+def _rnn_backward_core(dh_seq, z, W_back, dA, dx, parts, db_parts, block):
     """dh_seq `(N, T, H)`, the cache, W_back from `back_weights`; writes dA, dx `(N, T, D)`
-    (when it has N rows), dW = `[dW_x; dW_h]` and db, one block of samples per parallel task."""
+    (when it has N rows) and each block's share of dW and db, one block per parallel task."""
     N = dh_seq.shape[0]
-    db_parts = np.empty((parts.shape[0], db.shape[0]), np.float64)
     for k in prange(parts.shape[0]):
         n0, n1 = k * block, min(N, (k + 1) * block)
         _rnn_backward_block(dh_seq, z, W_back, dA, dx, n0, n1, parts[k], db_parts[k])
-    sum_blocks(parts, db_parts, dW, db)
