@@ -38,7 +38,6 @@ from ._flags import jit, pjit
 from .blas import gemm
 from .buffers import reusable
 from .rnn import (
-    BLOCK,
     _sigmoid,
     _tanh,
     back_weights,
@@ -49,7 +48,7 @@ from .rnn import (
     check_recurrent_args,
     concat_weights,
     fill_inputs,
-    in_blocks,
+    run_blocks,
     split_weight_grads,
     sum_blocks,
 )
@@ -118,11 +117,7 @@ def lstm_forward(
         np.ascontiguousarray(x), concat_weights(W_x, W_h), np.ascontiguousarray(b),
         cache.gates, cache.c, cache.tanh_c, cache.z,
     )  # fmt: skip
-    blocks = in_blocks(N)
-    if blocks is None:
-        _lstm_forward_core(*args, BLOCK)
-    for n0, n1 in blocks or ():
-        _lstm_forward_block(*args, n0, n1)
+    run_blocks(_lstm_forward_core, _lstm_forward_block, N, args)
     return cache.z[:, 1:, D:], cache
 
 
@@ -162,11 +157,7 @@ def lstm_backward(
     dx = np.empty((N, T, D) if need_dx else (0, T, D), dtype)
     db_parts = np.empty((len(parts), 4 * H), np.float64)
     args = (dh_seq, gates, c, tanh_c, z, back_weights(W_x, W_h, need_dx), dA, dx)
-    blocks = in_blocks(N)
-    if blocks is None:
-        _lstm_backward_core(*args, parts, db_parts, BLOCK)
-    for k, (n0, n1) in enumerate(blocks or ()):
-        _lstm_backward_block(*args, n0, n1, parts[k], db_parts[k])
+    run_blocks(_lstm_backward_core, _lstm_backward_block, N, args, (parts, db_parts))
     dW, db = np.empty((D + H, 4 * H), dtype), np.empty(4 * H, dtype)
     sum_blocks(parts, db_parts, dW, db)
     return (dx if need_dx else None), *split_weight_grads(dW, D), db

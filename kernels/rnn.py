@@ -176,15 +176,18 @@ def block_count(N: int) -> int:
     return -(-N // BLOCK)
 
 
-def in_blocks(N: int) -> list[tuple[int, int]] | None:
-    """The blocks `(n0, n1)` for the wrapper to run one after the other itself, or None when
-    they go to a parallel core: on one thread, or with a single block, a parallel region would
-    only add its start-up (and its compilation); the blocks and their order are the same, so
-    are the bits."""
+def run_blocks(core, block, N: int, args: tuple, shares: tuple = ()) -> None:
+    """Run `block(*args, n0, n1, *(share[k] for share in shares))` for every block k: through
+    the parallel `core(*args, *shares, BLOCK)`, whose prange calls the same, or on one thread,
+    or with a single block, one after the other here (a parallel region would only add its
+    start-up, and its compilation). The blocks and their sums' order are the same, so are the
+    bits."""
     if threads.threads() > 1 and block_count(N) > 1:
         threads.enter()
-        return None
-    return [(n0, min(N, n0 + BLOCK)) for n0 in range(0, N, BLOCK)]
+        core(*args, *shares, BLOCK)
+        return
+    for k, n0 in enumerate(range(0, N, BLOCK)):
+        block(*args, n0, min(N, n0 + BLOCK), *(share[k] for share in shares))
 
 
 def split_weight_grads(dW: np.ndarray, D: int) -> tuple[np.ndarray, np.ndarray]:
@@ -242,11 +245,7 @@ def rnn_forward(
         parts=reusable(old.parts, (block_count(N), D + H, H), dtype),
     )
     args = (np.ascontiguousarray(x), concat_weights(W_x, W_h), b, cache.z)
-    blocks = in_blocks(N)
-    if blocks is None:
-        _rnn_forward_core(*args, BLOCK)
-    for n0, n1 in blocks or ():
-        _rnn_forward_block(*args, n0, n1)
+    run_blocks(_rnn_forward_core, _rnn_forward_block, N, args)
     return cache.z[:, 1:, D:], cache
 
 
@@ -283,11 +282,7 @@ def rnn_backward(
     dx = np.empty((N, T, D) if need_dx else (0, T, D), dtype)
     db_parts = np.empty((len(parts), H), np.float64)
     args = (dh_seq, z, back_weights(W_x, W_h, need_dx), dA, dx)
-    blocks = in_blocks(N)
-    if blocks is None:
-        _rnn_backward_core(*args, parts, db_parts, BLOCK)
-    for k, (n0, n1) in enumerate(blocks or ()):
-        _rnn_backward_block(*args, n0, n1, parts[k], db_parts[k])
+    run_blocks(_rnn_backward_core, _rnn_backward_block, N, args, (parts, db_parts))
     dW, db = np.empty((D + H, H), dtype), np.empty(H, dtype)
     sum_blocks(parts, db_parts, dW, db)
     return (dx if need_dx else None), *split_weight_grads(dW, D), db

@@ -4,9 +4,9 @@ Both cores split the batch into blocks of `rnn.BLOCK` samples (the last one shor
 running its whole recurrence, and add the blocks' shares of dW and db in block order (on one
 thread, or with one block, the wrappers run the same blocks themselves, without a parallel
 region); so their results must be the same bits on 1 and 2 threads, and match the float64
-reference in
-`reference_recurrent.py` on either. Shapes: batch 1, one block exactly, batches that are not a
-multiple of the block (a last block of 1 and of 3 samples), several blocks, T = 1, D = 1.
+reference in `reference_recurrent.py` on either. Shapes: batch 1, one block exactly, batches
+that are not a multiple of the block (a last block of 1 and of 3 samples), several blocks,
+T = 1, D = 1.
 Tolerances as in `test_kernel_lstm.py` and `test_kernel_rnn.py`: float32 `rtol = 1e-5`,
 `atol = 1e-6 * K`, K the terms summed into one output entry.
 """
