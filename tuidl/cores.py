@@ -11,19 +11,24 @@ from __future__ import annotations
 import os
 
 from .errors import ConfigError
-from .kernels import threads
 
 ENV = "TUIDL_THREADS"
+# numba (0.45 s to import) loads only when a count is checked or used: `tuidl presets` and a
+# usage error stay quick
 
 
 def available() -> int:
     """The cores this process may use."""
+    from .kernels import threads
+
     return threads.available()
 
 
 def thread_count(option: int | None, default: int) -> int:
     """`--threads` if given, else TUIDL_THREADS if set, else `default`; checked against the
     threads numba can run here (one line and exit 2 otherwise)."""
+    from .kernels import threads
+
     most = threads.most()
     if option is not None:
         where, count = "--threads", option
@@ -60,6 +65,8 @@ def app_default() -> int:
 def use(count: int) -> int:
     """Train on `count` threads from now on in this process, at most what numba can run here
     (a trial's count, chosen on the client, meets a worker of another machine); returns it."""
+    from .kernels import threads
+
     count = max(1, min(count, threads.most()))
     threads.set_threads(count)
     return count
