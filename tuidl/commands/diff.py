@@ -1,16 +1,19 @@
-"""`tuidl diff RUN_A RUN_B`: config keys that differ, final metrics, speed, loss curves."""
+"""`tuidl diff RUN_A RUN_B`: config keys that differ, final metrics, speed, loss curves.
+
+Importing this module is cheap (the CLI's parser imports it): the engine loads inside the
+functions that run the command.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.table import Table
 
-from ..console import make_console
-from ..render.plot import line_plot
-from ..rundiff import MISSING, RunFacts, config_changes, read_run
+    from ..rundiff import RunFacts
 
 VALUE_CHARS = 40  # a long value (a lesson's text) is cut to this in the table
 
@@ -25,6 +28,12 @@ def add_diff_command(commands) -> None:
 
 
 def diff_command(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..console import make_console
+    from ..render.plot import line_plot
+    from ..rundiff import config_changes, read_run
+
     a, b = read_run(args.run_a), read_run(args.run_b)
     console = make_console()
     console.print(f"A: {a.run_dir} ({a.name})\nB: {b.run_dir} ({b.name})")
@@ -50,6 +59,8 @@ def diff_command(args: argparse.Namespace) -> int:
 
 def metrics_table(a: RunFacts, b: RunFacts) -> Table:
     """Status, length, speed and final metrics of both runs, one row each."""
+    from rich.table import Table
+
     table = Table("", "A", "B", title="final")
     rows: list[tuple[str, Any, Any]] = [
         ("status", a.status, b.status),
@@ -79,6 +90,8 @@ def _metric(key: str, final: dict[str, float]) -> str:
 
 
 def _value(value: Any) -> str:
+    from ..rundiff import MISSING
+
     if value is MISSING:
         return "-"
     text = repr(value) if isinstance(value, str) else str(value)
