@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import signal
 import sys
@@ -27,6 +28,10 @@ COMMANDS = (
     "export", "predict", "diff",
 )  # fmt: skip
 COLOR_SYSTEMS = ("auto", "truecolor", "256", "standard")
+# Imported once the arguments parse, Ctrl-C deferred: they catch KeyboardInterrupt in their own
+# start-up. The parser imports no command's engine, so usage errors and --help need neither.
+CTRL_C_CATCHERS = ("numba", "plotext")
+NO_CATCHERS = ("data",)  # commands that import neither
 
 
 class Parser(argparse.ArgumentParser):
@@ -143,12 +148,12 @@ def view_command(args: argparse.Namespace) -> int:
 
 def _check_experiment_word(word: str) -> None:
     """`tuidl frobnicate`: neither a command nor a preset nor a file; say so in one line."""
-    from pathlib import Path
-
-    from .presets import PRESETS
+    if word.endswith(".toml") or Path(word).exists():
+        return
+    from .presets import PRESETS  # loads the layers, and with them numba
     from .suggest import did_you_mean
 
-    if word.endswith(".toml") or Path(word).exists() or word in PRESETS:
+    if word in PRESETS:
         return
     hint = did_you_mean(word, [*COMMANDS, *PRESETS])
     raise ConfigError(
@@ -163,6 +168,7 @@ def app_command(argv: list[str]) -> int:
         if argv and not argv[0].startswith("-"):
             _check_experiment_word(argv[0])
         args = build_app_parser().parse_args(argv)
+        import_ctrl_c_catchers()
     from . import cores
     from .commands.run import experiment_from_args
     from .presets import DEFAULT_PRESET
@@ -185,6 +191,11 @@ def app_command(argv: list[str]) -> int:
     )
     app.run()
     return app.return_code or 0
+
+
+def import_ctrl_c_catchers() -> None:
+    for name in CTRL_C_CATCHERS:
+        importlib.import_module(name)
 
 
 @contextlib.contextmanager
@@ -216,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return app_command(argv) or 0
         with interrupts_deferred():
             args = build_parser().parse_args(argv)
+            if args.command not in NO_CATCHERS:
+                import_ctrl_c_catchers()
         started = True
         return args.run(args) or 0
     except ConfigError as error:

@@ -9,6 +9,9 @@ difference in their curves is the optimizer's doing.
 The runs go through the same Dask executor as `tuidl sweep` (`tuidl.sweep.executor`): a local
 cluster of `--jobs` worker processes, or the cluster of `--scheduler tcp://HOST:PORT`. Ctrl-C
 ends them after their current step, each with a checkpoint `tuidl run --resume` continues.
+
+Importing this module is cheap (the CLI's parser imports it): the engine, numpy and Dask load
+inside the functions that run the command.
 """
 
 from __future__ import annotations
@@ -20,21 +23,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from rich.table import Table
-from rich.text import Text
-
 from .. import cores
 from ..atomic import atomic_write
-from ..console import make_console
 from ..errors import ConfigError
-from ..render.bands import seed_band
-from ..render.charts import PALETTE
-from ..render.plot import line_plot
-from ..render.surface import surface_lines
-from ..runs import new_run_dir, printable_name, read_metrics
 from ..smoothing import SMOOTHING, smooth
-from ..variants import plan_race
 from .run import add_experiment_options, add_threads_option, experiment_from_args, local_workers
 
 PATH_ROWS = 24  # rows of the surface picture a surface race prints
@@ -81,6 +73,9 @@ def add_compare_command(commands) -> None:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from ..runs import new_run_dir, printable_name
+    from ..variants import plan_race
+
     workers = local_workers(args.scheduler, args.jobs, "--jobs")
     experiments = [
         printable_name(experiment_from_args(argparse.Namespace(**{**vars(args), "experiment": e})))
@@ -130,6 +125,10 @@ def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[
     The steps to target are read on the smoothed training loss (the curve the app draws): one
     lucky batch under the target says nothing about the optimizer.
     """
+    import numpy as np
+
+    from ..runs import read_metrics
+
     curves = {}
     for result in results:
         records = read_metrics(result["run_dir"])
@@ -173,6 +172,10 @@ def compare_report(results: list[dict[str, Any]], target: float | None) -> dict[
 
 
 def print_comparison(root: Path, report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from ..console import make_console
+
     console = make_console()
     table = Table(
         "variant",
@@ -209,6 +212,12 @@ def print_comparison(root: Path, report: dict[str, Any]) -> None:
 def print_paths(results: list[dict[str, Any]]) -> None:
     """A surface race's paths on its surface (each variant's first seed), as the app draws
     them: nothing for races of other models."""
+    from rich.text import Text
+
+    from ..console import make_console
+    from ..render.charts import PALETTE
+    from ..render.surface import surface_lines
+
     function = next((r["surface"] for r in results if r.get("surface")), None)
     if function is None:
         return
@@ -226,6 +235,11 @@ def print_paths(results: list[dict[str, Any]]) -> None:
 
 def overlay_curves(curves: dict[str, list[list[float]]], color: bool, metric: str) -> str:
     """`metric` per epoch, one line per variant (mean over seeds, min-max band)."""
+    import numpy as np
+
+    from ..render.bands import seed_band
+    from ..render.plot import line_plot
+
     series = []
     for label, runs in curves.items():
         epochs, mean, low, high = seed_band([(np.arange(1, len(r) + 1), r) for r in runs])

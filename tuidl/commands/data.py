@@ -12,11 +12,12 @@ import os
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, TextIO
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SHOW_COUNT = 8
 SEQUENCE_COUNT = 3
@@ -244,6 +245,8 @@ class Printer:
 
 def run_show(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Load NAME without normalization and draw a few training samples with their labels."""
+    import numpy as np
+
     from ..datasets import load_dataset, lookup
     from ..render import grids
 
@@ -297,7 +300,7 @@ def run_show(args: argparse.Namespace, stream: TextIO | None = None) -> int:
 def _label(ds, names: list[str], target: np.ndarray) -> str:
     """`7`, `9 Ankle boot`, or the target values of a regression."""
     if ds.task == "regression":
-        return " ".join(f"{v:.4g}" for v in np.ravel(target))
+        return " ".join(f"{v:.4g}" for v in target.ravel())
     index = int(target)
     name = names[index] if index < len(names) else str(index)
     return name if name == str(index) else f"{index} {name}"

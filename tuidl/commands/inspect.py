@@ -1,18 +1,18 @@
-"""`tuidl summary`, `tuidl gradcheck` and `tuidl presets`: look at a network without training."""
+"""`tuidl summary`, `tuidl gradcheck` and `tuidl presets`: look at a network without training.
+
+Importing this module is cheap (the CLI's parser imports it): the engine and numpy load inside
+the functions that run the commands.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import numpy as np
-from rich.table import Table
-
-from ..console import make_console, summary_table, weight_sharing_lines
-from ..experiment import Experiment
-from ..gradcheck import check_model
-from ..presets import PRESETS
-from ..trainer import load_experiment_data
 from .run import add_experiment_options, experiment_from_args
+
+if TYPE_CHECKING:
+    from ..experiment import Experiment
 
 GRADCHECK_TOL = 1e-6
 GRADCHECK_BATCH = 4
@@ -49,6 +49,10 @@ def add_inspect_commands(commands) -> None:
 
 
 def _built_model(experiment: Experiment, data_dir: str | None):
+    import numpy as np
+
+    from ..trainer import load_experiment_data
+
     dataset = load_experiment_data(experiment, data_dir)
     model = experiment.make_model()
     model.build(dataset.input_shape, np.random.default_rng(experiment.seed))
@@ -56,6 +60,8 @@ def _built_model(experiment: Experiment, data_dir: str | None):
 
 
 def summary_command(args: argparse.Namespace) -> int:
+    from ..console import make_console, summary_table, weight_sharing_lines
+
     experiment = experiment_from_args(args)
     model, dataset = _built_model(experiment, args.data_dir)
     console = make_console()
@@ -72,6 +78,12 @@ def gradcheck_command(args: argparse.Namespace) -> int:
     Random inputs (not the dataset's) keep values off ties: images have flat regions whose
     pooling windows tie, where the gradient is not defined and any check fails.
     """
+    import numpy as np
+    from rich.table import Table
+
+    from ..console import make_console
+    from ..gradcheck import check_model
+
     experiment = experiment_from_args(args)
     model, dataset = _built_model(experiment, args.data_dir)
     rng = np.random.default_rng(experiment.seed)
@@ -97,6 +109,8 @@ def gradcheck_command(args: argparse.Namespace) -> int:
 
 
 def presets_command(args: argparse.Namespace) -> int:
+    from ..presets import PRESETS
+
     width = max(map(len, PRESETS))
     for name, (about, _) in PRESETS.items():
         print(f"{name:<{width}} {about}")

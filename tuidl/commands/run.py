@@ -1,4 +1,8 @@
-"""`tuidl run`: headless training into a run directory, resumable after an interrupt."""
+"""`tuidl run`: headless training into a run directory, resumable after an interrupt.
+
+Importing this module is cheap (the CLI's parser imports it): the engine, numpy and numba load
+inside the functions that run the command.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,15 @@ import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import cores
-from ..console import ConsoleProgress, make_console, metrics_table
 from ..errors import ConfigError, Interrupted
-from ..experiment import Experiment
-from ..presets import resolve_experiment
-from ..render.plot import line_plot
-from ..runs import (
-    RunWriter,
-    new_run_dir,
-    open_for_resume,
-    printable_name,
-    read_metrics,
-    run_name,
-)
-from ..trainer import Diverged, Trainer
-from ..warmup import compile_kernels, compiling_text
+
+if TYPE_CHECKING:
+    from ..experiment import Experiment
+    from ..runs import RunWriter
+    from ..trainer import Trainer
 
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130
@@ -56,6 +51,8 @@ def add_threads_option(parser: argparse.ArgumentParser, default: str) -> None:
 
 
 def experiment_from_args(args: argparse.Namespace) -> Experiment:
+    from ..presets import resolve_experiment
+
     experiment = resolve_experiment(args.experiment)
     overrides = list(args.overrides)
     if getattr(args, "epochs", None) is not None:
@@ -119,6 +116,10 @@ def stop_on_signals(trainer: Trainer):
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from ..console import ConsoleProgress
+    from ..runs import RunWriter, new_run_dir
+    from ..trainer import Diverged
+
     try:  # loading data and compiling kernels can take a while: Ctrl-C ends it at once
         trainer, writer = open_run(args)
     except KeyboardInterrupt:
@@ -155,6 +156,9 @@ def open_run(args: argparse.Namespace) -> tuple[Trainer, RunWriter | None]:
     """The trainer of `--resume DIR` and its writer, or of a new run and None (its folder is
     made once Ctrl-C no longer interrupts at once, so none is left empty), its kernels
     compiled: with an empty numba cache that takes seconds, which Ctrl-C cuts short."""
+    from ..runs import open_for_resume, printable_name, run_name
+    from ..trainer import Trainer
+
     cores.use(cores.thread_count(args.threads, cores.available()))
     if args.resume:
         if args.experiment or args.overrides or args.epochs is not None or args.seed is not None:
@@ -181,6 +185,8 @@ def compile_interruptibly(trainer: Trainer) -> None:
     """`compile_kernels`, Ctrl-C taken between two of its passes: raised inside numba's
     compiler (a ctypes callback), KeyboardInterrupt is swallowed there and the compilation
     fails later with a RuntimeError."""
+    from ..warmup import compile_kernels, compiling_text
+
     asked = False
     terminal = sys.stderr.isatty()  # where it says what it is doing, as the app does
 
@@ -222,6 +228,9 @@ def resume_command(run_dir: Path) -> str:
 
 def print_report(run_dir: Path, out) -> None:
     """The end-of-run summary: a table of final metrics and the loss curve."""
+    from ..console import make_console, metrics_table
+    from ..runs import read_metrics
+
     records = read_metrics(run_dir)
     epochs = [r for r in records if r["kind"] == "epoch"]
     console = make_console(out)
@@ -237,6 +246,8 @@ def print_report(run_dir: Path, out) -> None:
 def loss_curve(epochs: list[dict[str, Any]], color: bool) -> str:
     """Train loss per trained epoch, and val loss per epoch from epoch 0 (the initial weights)
     when the run has a validation set."""
+    from ..render.plot import line_plot
+
     series = []
     for key in ("train_loss", "val_loss"):
         mine = [r for r in epochs if key in r]

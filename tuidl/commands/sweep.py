@@ -4,6 +4,9 @@ Trials (`tuidl.sweep.trials`) drawn from `--space` (or its grid) run on a local 
 a running one with `--scheduler`, each into an ordinary run directory of the sweep directory
 (`tuidl.sweep.store` describes its files). Ctrl-C stops the sweep with the trials that ended
 written; `--resume SWEEP_DIR` runs the others.
+
+Importing this module is cheap (the CLI's parser imports it): the engine, numpy and Dask load
+inside the functions that run the command.
 """
 
 from __future__ import annotations
@@ -14,19 +17,19 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import cores
-from ..console import make_console
 from ..errors import ConfigError, Interrupted
 from ..lock import RunLock
-from ..runs import new_run_dir, printable_name, run_name
-from ..sweep.display import SweepDisplay, top_table
-from ..sweep.space import parse_space
-from ..sweep.store import METRICS, PLAN, Plan, append_result, read_results, result_line
-from ..sweep.trials import Trial, plan_trials
 from .run import add_experiment_options, add_threads_option, experiment_from_args, local_workers
 
+if TYPE_CHECKING:
+    from ..sweep.store import Plan
+    from ..sweep.trials import Trial
+
+# the keys of `sweep.store.METRICS` (a test keeps them equal): that module loads numpy
+METRIC_NAMES = ("val_acc", "val_loss")
 DEFAULT_METRIC = "val_loss"
 DEFAULT_TOP = 5
 # what `--resume` takes from sweep.toml and the command may not change
@@ -50,7 +53,7 @@ def add_sweep_command(commands) -> None:
     parser.add_argument("--grid", action="store_true", help="run every combination of the lists")
     parser.add_argument("--seeds", type=int, help="runs per configuration (seeds S..S+K-1)")
     parser.add_argument(
-        "--metric", choices=list(METRICS), help=f"what ranks the trials (default {DEFAULT_METRIC})"
+        "--metric", choices=METRIC_NAMES, help=f"what ranks the trials (default {DEFAULT_METRIC})"
     )
     parser.add_argument(
         "--scheduler",
@@ -75,6 +78,11 @@ def add_sweep_command(commands) -> None:
 
 def new_plan(args: argparse.Namespace) -> Plan:
     """The sweep the command describes, every trial validated."""
+    from ..runs import printable_name, run_name
+    from ..sweep.space import parse_space
+    from ..sweep.store import Plan
+    from ..sweep.trials import plan_trials
+
     if not args.experiment:
         raise ConfigError(
             "name an experiment: tuidl sweep PRESET|FILE.toml --space KEY=DIST (see tuidl presets)"
@@ -115,6 +123,10 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--trials must be at least 1, got {args.trials}")
     workers = local_workers(args.scheduler, args.workers, "--workers")
     cores.thread_count(args.threads, 1)  # a bad count fails before anything starts
+    from ..console import make_console
+    from ..sweep.display import top_table
+    from ..sweep.store import Plan, read_results
+
     if args.app:
         from .sweepapp import sweep_in_app
 
@@ -159,6 +171,10 @@ def run_trials(
     """Run `todo` on the cluster, into `sweep_dir` (for a new sweep, None: made once the
     workers are ready); returns the sweep directory. `stack` closes the cluster and lets go of
     the directory."""
+    from ..runs import new_run_dir
+    from ..sweep.display import SweepDisplay
+    from ..sweep.store import PLAN, append_result, result_line
+
     try:
         from ..sweep.executor import Ended, Executor, Job, Started  # distributed: 0.6 s
 
