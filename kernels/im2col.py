@@ -381,12 +381,14 @@ def _tall(x_shape, KH, KW, stride, pad) -> bool:
 # 32 samples 0.97. Keeping a block-major col matrix from forward instead of redoing im2col:
 # 0.95 (vs 0.93); blocking only dx and col2im: 1.00.
 BLOCK_BYTES = 2**20
+MIN_BLOCKS = 4  # at least, where the batch allows: work for 2-4 threads on small images too
 
 
 def _block_size(N: int, sample_bytes: int) -> int:
-    """Samples per block: the col matrix <= BLOCK_BYTES if one sample's fits, blocks as even
-    as their count allows (the last may be smaller)."""
-    most = max(1, BLOCK_BYTES // sample_bytes)
+    """Samples per block: the col matrix <= BLOCK_BYTES if one sample's fits, at least
+    MIN_BLOCKS blocks if there are as many samples, blocks as even as their count allows (the
+    last may be smaller)."""
+    most = max(1, min(BLOCK_BYTES // sample_bytes, -(-N // MIN_BLOCKS)))
     return -(-N // -(-N // most))
 
 
@@ -448,17 +450,3 @@ def backward(dy, x, W, stride, pad, need_dx, db, array=None, scratch=None):
         db_blocks[0] += db_blocks[block]
     db[:] = db_blocks[0]
     return (dx if need_dx else None), dWt[0].T, array, scratch
-
-
-def input_grad(dy, W, x_shape, stride, pad) -> np.ndarray:
-    """dx = col2im(W.T @ dy) over the whole batch at once: the direct method's dx where the
-    padding is wider than the kernel."""
-    N, F, OH, OW = dy.shape
-    _, C, KH, KW = W.shape
-    dyt = np.empty((F, N * OH * OW), dy.dtype)
-    _fold_core(dy.reshape(N, F, OH * OW), dyt, np.empty(F, dy.dtype))
-    dcol = np.empty((C * KH * KW, N * OH * OW), dy.dtype)
-    np.matmul(W.reshape(F, -1).T, dyt, out=dcol)
-    dx = np.empty(x_shape, dy.dtype)
-    _col2im_core(dcol.reshape(C * KH * KW, N, OH, OW), KH, KW, stride, pad[0], pad[2], dx)
-    return dx

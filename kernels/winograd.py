@@ -60,6 +60,10 @@ _G = np.array(
 # loaded host): conv2d B 4.89 ms at 512 KiB (8 samples), 5.01 at 1 MiB (8), 5.12 at 2 MiB (16),
 # 5.05 at 4 MiB (32); (32->64, 3x3, 7x7) 4.45, 4.05 (16), 4.05 (32), 4.17 (64).
 BLOCK_BYTES = 2**20
+# ... and at least MIN_BLOCKS blocks where the batch has that many tile groups, so that 2-4
+# threads have work at batch sizes 32-128 on small images too (a 16->32 layer on 8x8 digits
+# fits a batch of 32 into one 1 MiB block).
+MIN_BLOCKS = 4
 SKEW = 16  # values added to each row of V, M, dM and dV (see _Plan): 64 bytes in float32
 
 
@@ -101,7 +105,8 @@ class _Plan:
         self.TH, self.TW = tiles(H + pad[0] + pad[1] - 2, Wd + pad[2] + pad[3] - 2)
         TT = self.TH * self.TW
         sample = 36 * (self.C + self.F) * TT * np.dtype(dtype).itemsize
-        self.nb = min(_lanes(N), max(LANES, BLOCK_BYTES // sample // LANES * LANES))
+        most = min(BLOCK_BYTES // sample, -(-N // MIN_BLOCKS))
+        self.nb = min(_lanes(N), max(LANES, most // LANES * LANES))
         self.blocks = -(-N // self.nb)
         self.workers = min(threads.threads(), self.blocks)
         P = self.nb * TT

@@ -145,8 +145,9 @@ def test_matches_reference_on_random_shapes(case, seed):
 def test_gemm_in_several_blocks_matches_reference(x_shape, w_shape, stride, pad, seed, monkeypatch):
     OH, OW = conv2d.conv2d_output_size(x_shape[2:], w_shape[2:], stride, pad)
     sample_bytes = w_shape[1] * w_shape[2] * w_shape[3] * OH * OW * 4
-    monkeypatch.setattr(im2col, "BLOCK_BYTES", 4 * sample_bytes)  # float32: blocks of 4 + 3
-    assert im2col._block_size(7, sample_bytes) == 4
+    monkeypatch.setattr(im2col, "BLOCK_BYTES", 3 * sample_bytes)  # float32: blocks of 3, 3, 1
+    monkeypatch.setattr(im2col, "MIN_BLOCKS", 1)
+    assert im2col._block_size(7, sample_bytes) == 3
     check_against_reference(x_shape, w_shape, stride, pad, "gemm", seed)
 
 

@@ -150,5 +150,8 @@ def test_blocks_depend_on_the_shapes_alone():
         plan = winograd._Plan((64, 16, 14, 14), (32, 16, 3, 3), (1, 1, 1, 1), np.float32)
         plans.append((plan.nb, plan.blocks))
     assert plans == [(8, 8)] * len(COUNTS)
+    assert im2col._block_size(32, sample) == 8  # MIN_BLOCKS blocks
+    plan = winograd._Plan((32, 16, 8, 8), (32, 16, 3, 3), (1, 1, 1, 1), np.float32)
+    assert (plan.nb, plan.blocks) == (8, 4)  # one 1 MiB block would hold them all
     assert im2col._block_size(1, sample) == 1
     assert im2col._block_size(7, 2 * im2col.BLOCK_BYTES) == 1  # a sample bigger than a block
