@@ -11,6 +11,12 @@ compete with numba's for the same cores, and its results change with its thread 
 how a product is split (measured here for numpy's OpenBLAS 0.3.31: a (64, 784) @ (784, 256)
 sgemm differs in the last bits between 1 and 2 threads, and between one call and two halves).
 
+OpenMP's threads spin for a while after each parallel region (libgomp's default), and the
+kernels need it: in this VM a sleeping thread takes ~0.2 ms to wake, as long as a whole
+kernel, and with OMP_WAIT_POLICY=PASSIVE a 0.4 ms kernel ran no faster on 2 threads than on 1
+(0.2 ms spinning). The price is paid on a machine busy with other work, where a spinning thread
+holds a core its sibling needs: there `--threads 1` can be faster.
+
 numba's thread count belongs to the calling thread (a session or Dask thread starts at numba's
 default), so every parallel wrapper calls `enter()` first (about 2 us).
 """
@@ -22,13 +28,6 @@ import os
 import numba
 
 from . import _flags  # noqa: F401  (sets the threading layer before a parallel core compiles)
-
-# OpenMP threads that finish a parallel region first sleep instead of spinning. On a machine
-# busy with other work, a spinning thread holds a core its slower sibling needs, and every
-# region waits for that sibling: digits-cnn's epoch on 2 threads beside a busy process took
-# 7.7-8.6 s spinning, 1.1-1.9 s sleeping (1 thread: 2.0 s). Read once, when numba first loads
-# its OpenMP layer; a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _threads = 1
 
