@@ -419,7 +419,7 @@ def forward(x, W, b, pad, y, xp=None) -> np.ndarray:
     F, _, KH, KW = W.shape
     xp = reusable(xp, (N, C, H + pad[0] + pad[1], Wd + pad[2] + pad[3]), x.dtype)
     Wm = W.reshape(F, -1)
-    if threads.threads() > 1:
+    if threads.workers(N, x.dtype) > 1:
         threads.enter()
         _forward_core(x, pad[0], pad[2], Wm, b, KH, KW, xp, y)
     else:  # the block cores alone: no parallel region to start, less to compile
@@ -446,7 +446,7 @@ def backward(dy, x, W, pad, need_dx, db, xp=None):
     dx = np.empty((N if need_dx else 0, C, H, Wd), dy.dtype)
     Wt = np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(C, -1)
     dW = np.empty((F, C * KH * KW), dy.dtype)
-    if threads.threads() > 1:
+    if threads.workers(nb, dy.dtype) > 1:
         threads.enter()
         _backward_core(xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp)
     else:  # the same blocks, one after the other: the same partials

@@ -12,15 +12,18 @@ import numpy as np
 from numba import prange
 
 from . import threads
-from ._flags import pjit
+from ._flags import jit, pjit
 
 
 def relu_forward(x: np.ndarray) -> np.ndarray:
     """max(x, 0) for a float array of any shape (a new array)."""
-    threads.enter()
     x = np.ascontiguousarray(x)
     y = np.empty_like(x)
-    _forward_core(x.reshape(-1), y.reshape(-1))
+    if threads.workers(2, x.dtype) == 1:
+        _forward_serial(x.reshape(-1), y.reshape(-1))
+    else:
+        threads.enter()
+        _forward_core(x.reshape(-1), y.reshape(-1))
     return y
 
 
@@ -28,22 +31,28 @@ def relu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
     """dy where x > 0, else 0 (a new array; dy and x of one shape)."""
     if dy.shape != x.shape:
         raise ValueError(f"relu_backward: dy {dy.shape} and x {x.shape} differ")
-    threads.enter()
     dy, x = np.ascontiguousarray(dy), np.ascontiguousarray(x)
     dx = np.empty_like(dy)
-    _backward_core(dy.reshape(-1), x.reshape(-1), dx.reshape(-1))
+    if threads.workers(2, dy.dtype) == 1:
+        _backward_serial(dy.reshape(-1), x.reshape(-1), dx.reshape(-1))
+    else:
+        threads.enter()
+        _backward_core(dy.reshape(-1), x.reshape(-1), dx.reshape(-1))
     return dx
 
 
-@pjit
-def _forward_core(x, y):
+def _forward(x, y):
     zero = x.dtype.type(0)
     for i in prange(x.size):
         y[i] = zero if x[i] <= zero else x[i]
 
 
-@pjit
-def _backward_core(dy, x, dx):
+def _backward(dy, x, dx):
     zero, one = x.dtype.type(0), x.dtype.type(1)
     for i in prange(x.size):
         dx[i] = dy[i] * (one if x[i] > zero else zero)
+
+
+# prange runs as range in a serial compile: one loop, two builds (one thread: no region start)
+_forward_core, _backward_core = pjit(_forward), pjit(_backward)
+_forward_serial, _backward_serial = jit(_forward), jit(_backward)

@@ -314,50 +314,62 @@ def _block_im2col(x, n0, KH, KW, stride, pt, pl, tall, col, xt, OH, OW):
         _im2col_core(x[n0 : n0 + n], KH, KW, stride, pt, pl, col4)
 
 
-@pjit
-def _forward_core(x, Wm, b, KH, KW, stride, pt, pl, tall, nb, array, scratch, y):
-    """y, block by block: im2col, y.T = W @ col (`gemm`), bias; worker w uses its own rows of
-    `array` and `scratch`."""
+@jit
+def _forward_worker(w, x, Wm, b, KH, KW, stride, pt, pl, tall, nb, array, scratch, y):
+    """Worker w's run of blocks of y: im2col, y.T = W @ col (`gemm`), bias; in its own rows
+    of `array` and `scratch`."""
     N, C, H, Wd = x.shape
     F, OH, OW = y.shape[1:]
     K, P = Wm.shape[1], OH * OW
     y3 = y.reshape(N, F, P)
     workers, blocks = array.shape[0], (N + nb - 1) // nb
-    for w in prange(workers):
-        for block in range(w * blocks // workers, (w + 1) * blocks // workers):
-            n0 = block * nb
-            n = min(nb, N - n0)
-            col, xt, yt = _views(array[w], scratch[w], C, H, Wd, K, F, nb, n, P)
-            _block_im2col(x, n0, KH, KW, stride, pt, pl, tall, col, xt, OH, OW)
-            gemm(Wm, col, yt)
-            _unfold_core(yt, b, y3[n0 : n0 + n])
+    for block in range(w * blocks // workers, (w + 1) * blocks // workers):
+        n0 = block * nb
+        n = min(nb, N - n0)
+        col, xt, yt = _views(array[w], scratch[w], C, H, Wd, K, F, nb, n, P)
+        _block_im2col(x, n0, KH, KW, stride, pt, pl, tall, col, xt, OH, OW)
+        gemm(Wm, col, yt)
+        _unfold_core(yt, b, y3[n0 : n0 + n])
 
 
 @pjit
-def _backward_core(dy, x, Wt, KH, KW, stride, pt, pl, tall, nb, array, scratch, dWt, db, dx):
-    """Per block: dy.T and db[block], im2col, dWt[block] = col @ dy (`gemm`), and with a
-    non-empty dx, dcol = W.T @ dy.T into the spent col matrix, col2im into dx."""
+def _forward_core(x, Wm, b, KH, KW, stride, pt, pl, tall, nb, array, scratch, y):
+    for w in prange(array.shape[0]):
+        _forward_worker(w, x, Wm, b, KH, KW, stride, pt, pl, tall, nb, array, scratch, y)
+
+
+@jit
+def _backward_worker(w, dy, x, Wt, KH, KW, stride, pt, pl, tall, nb, array, scratch, dWt, db, dx):
+    """Worker w's run of blocks: dy.T and db[block], im2col, dWt[block] = col @ dy (`gemm`),
+    and with a non-empty dx, dcol = W.T @ dy.T into the spent col matrix, col2im into dx."""
     N, C, H, Wd = x.shape
     F, OH, OW = dy.shape[1:]
     K, P = Wt.shape[0], OH * OW
     dy3 = dy.reshape(N, F, P)
     workers, blocks = array.shape[0], dWt.shape[0]
-    for w in prange(workers):
-        for block in range(w * blocks // workers, (w + 1) * blocks // workers):
-            n0 = block * nb
-            n = min(nb, N - n0)
-            col, xt, dyt = _views(array[w], scratch[w], C, H, Wd, K, F, nb, n, P)
-            _fold_core(dy3[n0 : n0 + n], dyt, db[block])
-            _block_im2col(x, n0, KH, KW, stride, pt, pl, tall, col, xt, OH, OW)
-            gemm(col, dyt.T, dWt[block])
-            if dx.size > 0:
-                gemm(Wt, dyt, col)  # dcol takes the block's col matrix, spent
-                dcol4 = col.reshape(K, n, OH, OW)
-                if tall:
-                    _col2im_tall_core(dcol4, KH, KW, pt, pl, xt)
-                    _from_planes(xt, n0, dx)
-                else:
-                    _col2im_core(dcol4, KH, KW, stride, pt, pl, dx[n0 : n0 + n])
+    for block in range(w * blocks // workers, (w + 1) * blocks // workers):
+        n0 = block * nb
+        n = min(nb, N - n0)
+        col, xt, dyt = _views(array[w], scratch[w], C, H, Wd, K, F, nb, n, P)
+        _fold_core(dy3[n0 : n0 + n], dyt, db[block])
+        _block_im2col(x, n0, KH, KW, stride, pt, pl, tall, col, xt, OH, OW)
+        gemm(col, dyt.T, dWt[block])
+        if dx.size > 0:
+            gemm(Wt, dyt, col)  # dcol takes the block's col matrix, spent
+            dcol4 = col.reshape(K, n, OH, OW)
+            if tall:
+                _col2im_tall_core(dcol4, KH, KW, pt, pl, xt)
+                _from_planes(xt, n0, dx)
+            else:
+                _col2im_core(dcol4, KH, KW, stride, pt, pl, dx[n0 : n0 + n])
+
+
+@pjit
+def _backward_core(dy, x, Wt, KH, KW, stride, pt, pl, tall, nb, array, scratch, dWt, db, dx):
+    for w in prange(array.shape[0]):
+        _backward_worker(
+            w, dy, x, Wt, KH, KW, stride, pt, pl, tall, nb, array, scratch, dWt, db, dx
+        )
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -395,7 +407,7 @@ def _block_size(N: int, sample_bytes: int) -> int:
 def _buffers(x_shape, F, K, P, nb, blocks, dtype, array, scratch):
     """Each worker's col matrix and channel-major block (array) and W @ col or dy.T (scratch),
     recycled from the previous call when they fit."""
-    workers = min(threads.threads(), blocks)
+    workers = threads.workers(blocks, dtype)
     plane = nb * x_shape[1] * x_shape[2] * x_shape[3]
     array = reusable(array, (workers, K * P * nb + plane), dtype)
     return array, reusable(scratch, (workers, F * nb * P), dtype)
@@ -419,10 +431,12 @@ def forward(x, W, b, stride, pad, y, array=None, scratch=None):
     nb = _block_size(N, K * P * x.itemsize)
     array, scratch = _buffers(x.shape, F, K, P, nb, -(-N // nb), x.dtype, array, scratch)
     tall = _tall(x.shape, KH, KW, stride, pad)
-    threads.enter()
-    _forward_core(
-        x, W.reshape(F, K), b, KH, KW, stride, pad[0], pad[2], tall, nb, array, scratch, y
-    )
+    args = (x, W.reshape(F, K), b, KH, KW, stride, pad[0], pad[2], tall, nb, array, scratch, y)
+    if array.shape[0] == 1:
+        _forward_worker(0, *args)
+    else:
+        threads.enter()
+        _forward_core(*args)
     return array, scratch
 
 
@@ -441,10 +455,12 @@ def backward(dy, x, W, stride, pad, need_dx, db, array=None, scratch=None):
     dx = np.empty(x.shape if need_dx else (0, 0, 0, 0), dy.dtype)
     Wt = np.ascontiguousarray(W.reshape(F, K).T)
     tall = _tall(x.shape, KH, KW, stride, pad)
-    threads.enter()
-    _backward_core(
-        dy, x, Wt, KH, KW, stride, pad[0], pad[2], tall, nb, array, scratch, dWt, db_blocks, dx
-    )
+    args = (dy, x, Wt, KH, KW, stride, pad[0], pad[2], tall, nb, array, scratch, dWt, db_blocks, dx)
+    if array.shape[0] == 1:
+        _backward_worker(0, *args)
+    else:
+        threads.enter()
+        _backward_core(*args)
     for block in range(1, blocks):  # the partials in block order (see threads.py)
         dWt[0] += dWt[block]
         db_blocks[0] += db_blocks[block]

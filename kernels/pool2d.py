@@ -350,10 +350,11 @@ def _avgpool_backward_core(dy, size, stride, dx):
         _avgpool_backward_block(dy, size, stride, dx, k * P // nb, (k + 1) * P // nb, t[k])
 
 
-def _parallel() -> bool:
-    """Whether to start a parallel core; on one thread the wrappers call the block cores
-    themselves, all planes in one block (~10 us less: a third of a 30 us pool)."""
-    if threads.threads() == 1:
+def _parallel(dtype) -> bool:
+    """Whether to start a parallel core; on one thread (and for float64, `threads.workers`)
+    the wrappers call the block cores themselves, all planes in one block (~10 us less: a
+    third of a 30 us pool)."""
+    if threads.workers(BLOCKS, dtype) == 1:
         return False
     threads.enter()
     return True
@@ -414,7 +415,7 @@ def maxpool2d_forward(x: np.ndarray, size: int, stride: int) -> tuple[np.ndarray
     x = np.ascontiguousarray(x)
     y = np.empty((*x.shape[:2], OH, OW), x.dtype)
     argmax = np.empty(y.shape, INDEX_DTYPE)
-    if _parallel():
+    if _parallel(x.dtype):
         _maxpool_core(x, size, stride, y, argmax)
     else:
         v, vrow, corner = _max2_scratch(1, OH, OW, x.shape[3], x, argmax)
@@ -447,7 +448,7 @@ def maxpool2d_backward(
         raise ValueError(f"pool2d needs float32 or float64 dy, got dy {dy.dtype}")
     dx = np.empty(x_shape, dy.dtype)
     dy, argmax = np.ascontiguousarray(dy), np.ascontiguousarray(argmax)
-    if _parallel():
+    if _parallel(dy.dtype):
         _maxpool_backward_core(dy, argmax, dx)
     else:
         _maxpool_backward_block(dy, argmax, dx, 0, dy.shape[0] * dy.shape[1])
@@ -461,7 +462,7 @@ def avgpool2d_forward(x: np.ndarray, size: int, stride: int) -> np.ndarray:
     OH, OW = _check_x(x, size, stride)
     x = np.ascontiguousarray(x)
     y = np.empty((*x.shape[:2], OH, OW), x.dtype)
-    if _parallel():
+    if _parallel(x.dtype):
         _avgpool_core(x, size, stride, y)
     else:
         _avgpool_block(
@@ -484,7 +485,7 @@ def avgpool2d_backward(
     x_shape = _check_dy(dy, x_shape, size, stride)
     dx = np.empty(x_shape, dy.dtype)
     dy = np.ascontiguousarray(dy)
-    if _parallel():
+    if _parallel(dy.dtype):
         _avgpool_backward_core(dy, size, stride, dx)
     else:
         t = np.empty(2 * dy.shape[2] * dy.shape[3], dx.dtype)

@@ -182,7 +182,7 @@ def run_blocks(core, block, N: int, args: tuple, shares: tuple = ()) -> None:
     or with a single block, one after the other here (a parallel region would only add its
     start-up, and its compilation). The blocks and their sums' order are the same, so are the
     bits."""
-    if threads.threads() > 1 and block_count(N) > 1:
+    if threads.workers(block_count(N), args[0].dtype) > 1:
         threads.enter()
         core(*args, *shares, BLOCK)
         return

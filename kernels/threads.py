@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 
 import numba
+import numpy as np
 
 from . import _flags  # noqa: F401  (sets the threading layer before a parallel core compiles)
 
@@ -64,6 +65,14 @@ def single_blas() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
+
+
+def workers(blocks: int, dtype) -> int:
+    """How many threads run `blocks` blocks of a kernel on `dtype` arrays: float64 (gradient
+    checks) on one, since its parallel cores would compile a second time for nobody (numba
+    takes 4-5x as long to compile a parallel core as the serial one: 12 s for winograd's
+    forward), and a wrapper calls the serial block code itself when this is 1."""
+    return min(_threads, blocks) if np.dtype(dtype) == np.float32 else 1
 
 
 def threads() -> int:

@@ -108,7 +108,7 @@ class _Plan:
         most = min(BLOCK_BYTES // sample, -(-N // MIN_BLOCKS))
         self.nb = min(_lanes(N), max(LANES, most // LANES * LANES))
         self.blocks = -(-N // self.nb)
-        self.workers = min(threads.threads(), self.blocks)
+        self.workers = threads.workers(self.blocks, dtype)
         P = self.nb * TT
         self.ks_c, self.ks_f = self.C * P + SKEW, self.F * P + SKEW
         self.scratch_size = self.workers * 36 * (self.ks_f + self.ks_c)
@@ -134,57 +134,67 @@ def _rows(a, k, rows, P):
     return a[k, : rows * P].reshape(rows, P)
 
 
-@pjit
-def _forward_core(x, U, b, top, left, TH, TW, nb, V, keep, scratch, ks_f, y):
-    """y of every block: input transform into V, the 36 GEMMs M[k] = U[k] @ V[k] through
-    `gemm`, output transform; V in slot `block` if `keep`, else in the worker's slot."""
+@jit
+def _forward_worker(w, x, U, b, top, left, TH, TW, nb, V, keep, scratch, ks_f, y):
+    """Worker w's run of blocks of y: input transform into V, the 36 GEMMs M[k] = U[k] @ V[k]
+    through `gemm`, output transform; V in slot `block` if `keep`, else in the worker's slot."""
     N, C = x.shape[:2]
     F = U.shape[1]
     workers = scratch.shape[0]
     blocks = (N + nb - 1) // nb
-    for w in prange(workers):
-        M = scratch[w, : 36 * ks_f].reshape(36, ks_f)
-        for block in range(w * blocks // workers, (w + 1) * blocks // workers):
-            n0 = block * nb
-            n1 = min(n0 + nb, N)
-            Vb = V[block] if keep else V[w]
-            _input_core(x, n0, n1, top, left, TH, TW, Vb)
-            P = _lanes(n1 - n0) * TH * TW
-            for k in range(36):
-                gemm(U[k], _rows(Vb, k, C, P), _rows(M, k, F, P))
-            _output_core(M, b, n0, n1, y)
+    M = scratch[w, : 36 * ks_f].reshape(36, ks_f)
+    for block in range(w * blocks // workers, (w + 1) * blocks // workers):
+        n0 = block * nb
+        n1 = min(n0 + nb, N)
+        Vb = V[block] if keep else V[w]
+        _input_core(x, n0, n1, top, left, TH, TW, Vb)
+        P = _lanes(n1 - n0) * TH * TW
+        for k in range(36):
+            gemm(U[k], _rows(Vb, k, C, P), _rows(M, k, F, P))
+        _output_core(M, b, n0, n1, y)
 
 
 @pjit
-def _backward_core(dy, x, Ut, top, left, TH, TW, nb, V, kept, scratch, ks_f, dU, db, dx):
-    """Per block: dM = the dy transform (and db[block]), dU[block][k] = dM[k] @ V[k].T, and
-    with a non-empty dx, dV[k] = Ut[k] @ dM[k] and its transform added into dx. V is read from
-    slot `block` if `kept`, else recomputed into the worker's slot."""
+def _forward_core(x, U, b, top, left, TH, TW, nb, V, keep, scratch, ks_f, y):
+    for w in prange(scratch.shape[0]):
+        _forward_worker(w, x, U, b, top, left, TH, TW, nb, V, keep, scratch, ks_f, y)
+
+
+@jit
+def _backward_worker(w, dy, x, Ut, top, left, TH, TW, nb, V, kept, scratch, ks_f, dU, db, dx):
+    """Worker w's run of blocks: dM = the dy transform (and db[block]), dU[block][k] = dM[k] @
+    V[k].T, and with a non-empty dx, dV[k] = Ut[k] @ dM[k] and its transform added into dx. V
+    is read from slot `block` if `kept`, else recomputed into the worker's slot."""
     N, C = x.shape[:2]
     F = dy.shape[1]
     ks_c = V.shape[2]
     workers = scratch.shape[0]
     blocks = dU.shape[0]
     need_dx = dx.size > 0
-    for w in prange(workers):
-        dM = scratch[w, : 36 * ks_f].reshape(36, ks_f)
-        dV = scratch[w, 36 * ks_f :].reshape(36, ks_c)
-        for block in range(w * blocks // workers, (w + 1) * blocks // workers):
-            n0 = block * nb
-            n1 = min(n0 + nb, N)
-            Vb = V[block] if kept else V[w]
-            if not kept:
-                _input_core(x, n0, n1, top, left, TH, TW, Vb)
-            db[block, :] = 0
-            _dy_core(dy, n0, n1, dM, db[block])
-            P = _lanes(n1 - n0) * TH * TW
-            for k in range(36):
-                dMk = _rows(dM, k, F, P)
-                gemm(dMk, _rows(Vb, k, C, P).T, dU[block, k])
-                if need_dx:
-                    gemm(Ut[k], dMk, _rows(dV, k, C, P))
+    dM = scratch[w, : 36 * ks_f].reshape(36, ks_f)
+    dV = scratch[w, 36 * ks_f :].reshape(36, ks_c)
+    for block in range(w * blocks // workers, (w + 1) * blocks // workers):
+        n0 = block * nb
+        n1 = min(n0 + nb, N)
+        Vb = V[block] if kept else V[w]
+        if not kept:
+            _input_core(x, n0, n1, top, left, TH, TW, Vb)
+        db[block, :] = 0
+        _dy_core(dy, n0, n1, dM, db[block])
+        P = _lanes(n1 - n0) * TH * TW
+        for k in range(36):
+            dMk = _rows(dM, k, F, P)
+            gemm(dMk, _rows(Vb, k, C, P).T, dU[block, k])
             if need_dx:
-                _dx_core(dV, n0, n1, top, left, TH, TW, dx)
+                gemm(Ut[k], dMk, _rows(dV, k, C, P))
+        if need_dx:
+            _dx_core(dV, n0, n1, top, left, TH, TW, dx)
+
+
+@pjit
+def _backward_core(dy, x, Ut, top, left, TH, TW, nb, V, kept, scratch, ks_f, dU, db, dx):
+    for w in prange(scratch.shape[0]):
+        _backward_worker(w, dy, x, Ut, top, left, TH, TW, nb, V, kept, scratch, ks_f, dU, db, dx)
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -208,11 +218,13 @@ def forward(x, W, b, pad, keep, V=None, scratch=None):
     scratch = reusable(scratch, (plan.scratch_size,), x.dtype)
     U = filter_transform(W)
     y = np.empty((N, plan.F, H + pad[0] + pad[1] - 2, Wd + pad[2] + pad[3] - 2), x.dtype)
-    threads.enter()
-    _forward_core(
-        x, U, b, pad[0], pad[2], plan.TH, plan.TW, plan.nb, plan.V(V), keep,
-        plan.scratch(scratch), plan.ks_f, y,
-    )  # fmt: skip
+    args = (x, U, b, pad[0], pad[2], plan.TH, plan.TW, plan.nb, plan.V(V), keep,
+            plan.scratch(scratch), plan.ks_f, y)  # fmt: skip
+    if plan.workers == 1:
+        _forward_worker(0, *args)
+    else:
+        threads.enter()
+        _forward_core(*args)
     return y, V, scratch
 
 
@@ -235,11 +247,13 @@ def backward(dy, x, W, pad, need_dx, db, V=None, scratch=None):
     dU = np.empty((plan.blocks, 36, plan.F, plan.C), dy.dtype)
     db_blocks = np.empty((plan.blocks, plan.F), dy.dtype)
     dx = np.empty(x.shape if need_dx else (0, 0, 0, 0), dy.dtype)
-    threads.enter()
-    _backward_core(
-        dy, x, Ut, pad[0], pad[2], plan.TH, plan.TW, plan.nb, plan.V(V), kept,
-        plan.scratch(scratch), plan.ks_f, dU, db_blocks, dx,
-    )  # fmt: skip
+    args = (dy, x, Ut, pad[0], pad[2], plan.TH, plan.TW, plan.nb, plan.V(V), kept,
+            plan.scratch(scratch), plan.ks_f, dU, db_blocks, dx)  # fmt: skip
+    if plan.workers == 1:
+        _backward_worker(0, *args)
+    else:
+        threads.enter()
+        _backward_core(*args)
     for block in range(1, plan.blocks):  # the partials in block order (see threads.py)
         dU[0] += dU[block]
         db_blocks[0] += db_blocks[block]

@@ -20,12 +20,12 @@ from clitools import TUIDL
 from tuidl.bench import cases
 
 HOST_AVX512 = "avx512f" in open("/proc/cpuinfo").read().split()  # noqa: SIM115
-# the parallel cores of the element-wise, dense and pooling kernels: small enough to compile
-# in seconds (the LSTM's take a minute)
+# serial cores of the element-wise and pooling kernels: small enough to compile in seconds
+# (the LSTM's take a minute; a parallel core's loop is not in its own assembly)
 CORES = [
-    ("tuidl.kernels.elementwise", "_forward_core"),
-    ("tuidl.kernels.elementwise", "_backward_core"),
-    ("tuidl.kernels.dense", "_rows_core"),
+    ("tuidl.kernels.elementwise", "_forward_serial"),
+    ("tuidl.kernels.elementwise", "_backward_serial"),
+    ("tuidl.kernels.pool2d", "_maxpool_backward_block"),
 ]
 
 COMPILE = """
@@ -42,13 +42,14 @@ for (module, name), sigs in signatures.items():
 
 def _host_signatures():
     """Each core's signatures, as this process compiled them on realistic inputs."""
-    from tuidl.kernels import dense, elementwise
+    from tuidl.kernels import elementwise, pool2d
 
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((64, 784)).astype(np.float32)
+    x = rng.standard_normal((64, 8, 28, 28)).astype(np.float32)
     elementwise.relu_backward(x, elementwise.relu_forward(x))
-    dense.matmul(x, rng.standard_normal((784, 256)).astype(np.float32))
-    modules = {"tuidl.kernels.elementwise": elementwise, "tuidl.kernels.dense": dense}
+    y, argmax = pool2d.maxpool2d_forward(x, 2, 2)
+    pool2d.maxpool2d_backward(y, argmax, x.shape)
+    modules = {"tuidl.kernels.elementwise": elementwise, "tuidl.kernels.pool2d": pool2d}
     return {(m, n): getattr(modules[m], n).signatures for m, n in CORES}
 
 
