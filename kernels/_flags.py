@@ -7,6 +7,11 @@ NaN and inf, which the trainer needs to detect divergence.
 
 import numba
 
+from ._linking import own_copies
+
+# a core gives the same bits whether compiled in this process or loaded from the cache
+own_copies()
+
 # parallel cores (`pjit`) run on tbb or omp: the workqueue layer aborts when two threads launch
 # parallel kernels at once
 numba.config.THREADING_LAYER = "threadsafe"

@@ -5,10 +5,9 @@ on the thread count, and runs them with numba's `prange`. Each block writes its 
 outputs; a sum across blocks (dW, db) goes into one partial per block, added in block order
 after the loop. So the same count gives the same bits, and the kernels' tests find the same
 bits on 1 and 2 threads too; but numba compiles a serial and a parallel form of each kernel
-separately (LLVM may contract or vectorise their copies differently), and in CI, with an
-empty numba cache, the run that compiled the parallel kernels and a later one that loaded them
-from the cache differed in the last bits (a conv/pool/batch-norm/dense network, twice; not
-reproduced with a warm cache): to be found.
+separately (LLVM may contract or vectorise their copies differently), so only the same count
+is promised the same bits. Whether a core was compiled in this process or loaded from numba's
+cache makes no difference (`_linking.py`).
 
 BLAS stays on one thread: the blocks call it from numba's threads. OpenBLAS's own threads would
 compete with numba's for the same cores, and its results change with its thread count and with
