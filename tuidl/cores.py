@@ -3,7 +3,8 @@
 Defaults: `tuidl run` and `tuidl bench` take every core; `tuidl compare` and `tuidl sweep` share
 the cores among their local workers (2 workers on 4 cores: 2 threads each; on a `--scheduler`
 cluster 1 each, its workers being one per core as a rule); the app keeps one core for the
-screen. The count changes a run's speed, never its numbers (`tuidl.kernels.threads`).
+screen. A run repeated or resumed on the same count gives the same numbers
+(`tuidl.kernels.threads`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 
 from .errors import ConfigError
+from .heap import steady_malloc
 
 ENV = "TUIDL_THREADS"
 # numba (0.45 s to import) loads only when a count is checked or used: `tuidl presets` and a
@@ -64,9 +66,12 @@ def app_default() -> int:
 
 def use(count: int) -> int:
     """Train on `count` threads from now on in this process, at most what numba can run here
-    (a trial's count, chosen on the client, meets a worker of another machine); returns it."""
+    (a trial's count, chosen on the client, meets a worker of another machine); returns it.
+    Every process that trains comes here first, so it also keeps freed buffers in the heap
+    for the next step (`heap.py`)."""
     from .kernels import threads
 
+    steady_malloc()
     count = max(1, min(count, threads.most()))
     threads.set_threads(count)
     return count

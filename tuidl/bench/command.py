@@ -135,6 +135,7 @@ def bench_command(args: argparse.Namespace) -> int:
     use_torch = _use_torch(args.torch)
     counts = _thread_counts(args.threads)
 
+    from .. import heap
     from . import harness
 
     torch_version = None
@@ -142,7 +143,7 @@ def bench_command(args: argparse.Namespace) -> int:
         from . import torch_ref
 
         torch_version = torch_ref.version()
-    pinned = harness.steady_malloc()
+    pinned = heap.steady_malloc()
     plan = harness.QUICK_PLAN if args.quick else harness.TimingPlan()
     if args.repeats is not None:
         plan = dataclasses.replace(plan, repeats=args.repeats)

@@ -10,13 +10,12 @@ The method answers what a shared, noisy host does to timings:
 - One sample is the mean of `inner` back-to-back calls (~`sample_s`), each block holds a few
   samples; the table shows the median of all samples and the spread of the block medians.
 - Minor page faults per call (`getrusage`): first writes to fresh pages cost ~2.5 us per 4 KiB
-  here, which is why `steady_malloc()` pins glibc's mmap/trim thresholds as the anchors did.
+  here, which is why the benchmark pins glibc's mmap/trim thresholds (`tuidl.heap`), as
+  training does.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import platform
 import resource
@@ -29,10 +28,6 @@ from typing import Any
 import numpy as np
 
 AGREEMENT_RTOL = 1e-4  # max |impl - numpy| / max |numpy| for the output and every gradient
-M_TRIM_THRESHOLD = -1
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 32 * 2**20
-TRIM_THRESHOLD = 2**30
 
 
 class Disagreement(RuntimeError):
@@ -199,21 +194,6 @@ def median_after_first(seconds: list[float]) -> float:
 
 
 # ------------------------------------------------------------------ machine and threads
-
-
-def steady_malloc() -> bool:
-    """Pin glibc's mmap and trim thresholds (32 MiB, 1 GiB) as the anchors did, so that freed
-    multi-megabyte buffers are recycled instead of returned to the OS and faulted in again.
-    True when both calls succeeded (False on a libc without mallopt)."""
-    path = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(path or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    ok = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-    return mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and ok
 
 
 class ThreadLimit:
