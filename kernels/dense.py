@@ -23,7 +23,7 @@ from . import threads
 from ._flags import jit, pjit
 from .blas import gemm
 
-BLOCK_MACS = 2_000_000  # multiply-adds a block at least: ~0.05 ms of one core's GEMM
+BLOCK_MACS = 1_000_000  # multiply-adds a block at least: ~0.025 ms of one core's GEMM
 MIN_SIDE = 32  # rows (or columns) a block at least: thinner blocks repack for little work
 PAIR_MACS = 500_000  # multiply-adds of each backward product at least to run the two at once
 
