@@ -3,15 +3,14 @@
 On one thread a product is numpy's `a @ b`: one single-threaded OpenBLAS sgemm. On T threads a
 product large enough to share is cut into T blocks of output rows or columns, each one
 single-threaded `gemm` call from a numba thread (BLAS stays on one thread: `threads.py`). Each
-block packs its share of one operand and the whole other one, so the cut runs along the output
-axis whose operand is the larger: columns for a batch's forward (64, 784) @ (784, 256), where
-every block then packs the small (64, 784) input and half the weights. Measured on 2 threads
+block packs its share of one operand and the whole other one, so the cut goes through the
+larger operand: columns for a batch's forward (64, 784) @ (784, 256), where every block packs
+the small (64, 784) input and half the weights. Measured on 2 threads
 (AMD EPYC Zen 3, medians of 300 calls): that product 0.169 ms in column blocks, 0.199 in row
 blocks, 0.212 for OpenBLAS's own 2 threads; dy @ W.T 0.209 / 0.278 / 0.228; x.T @ dy (784
-rows) 0.243 / 0.220 / 0.195. Backward has two products of about equal work, dW = x.T @ dy and
-dx = dy @ W.T: `grads` runs them side by side, each on half the threads, so on 2 threads each
-is one whole call that packs nothing twice. The blocks depend on the shapes and the thread
-count, so the same count gives the same bits.
+rows) 0.243 / 0.220 / 0.195. Running backward's two products side by side instead, one a
+thread, measured no faster and took numba 6 s more to compile. The blocks depend on the shapes
+and the thread count, so the same count gives the same bits.
 """
 
 from __future__ import annotations
@@ -20,12 +19,11 @@ import numpy as np
 from numba import prange
 
 from . import threads
-from ._flags import jit, pjit
+from ._flags import pjit
 from .blas import gemm
 
 BLOCK_MACS = 1_000_000  # multiply-adds a block at least: ~0.025 ms of one core's GEMM
 MIN_SIDE = 32  # rows (or columns) a block at least: thinner blocks repack for little work
-PAIR_MACS = 500_000  # multiply-adds of each backward product at least to run the two at once
 
 
 def blocks(M: int, N: int, K: int, count: int) -> tuple[int, bool]:
@@ -50,47 +48,3 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         threads.enter()
         _blocks_core(a, b, out, count, by_rows)
     return out
-
-
-def grads(x: np.ndarray, dy: np.ndarray, W: np.ndarray, dW: np.ndarray, need_dx: bool):
-    """A dense layer's backward on 2-D x (M, D), dy (M, U), W (D, U): dW = x.T @ dy written
-    into `dW` (C-contiguous), and returns dx = dy @ W.T, or None without `need_dx`."""
-    M, D = x.shape
-    U = dy.shape[1]
-    count = threads.workers(threads.threads(), dW.dtype)
-    if count == 1 or not need_dx or M * D * U < PAIR_MACS:
-        matmul(x.T, dy, out=dW)
-        return matmul(dy, W.T) if need_dx else None
-    dx = np.empty((M, D), dW.dtype)
-    half = count // 2
-    (w_blocks, w_rows), (x_blocks, x_rows) = blocks(D, U, M, half), blocks(M, D, U, half)
-    threads.enter()
-    _pair_core(x.T, dy, dW, w_blocks, w_rows, dy, W.T, dx, x_blocks, x_rows)
-    return dx
-
-
-@jit
-def _block(a, b, out, block, count, by_rows):
-    """Block `block` of `count` of out = a @ b, by rows or by columns."""
-    M, N = out.shape
-    if by_rows:
-        r0, r1 = block * M // count, (block + 1) * M // count
-        gemm(a[r0:r1], b, out[r0:r1])
-    else:
-        c0, c1 = block * N // count, (block + 1) * N // count
-        gemm(a, b[:, c0:c1], out[:, c0:c1])
-
-
-@pjit
-def _blocks_core(a, b, out, count, by_rows):
-    for block in prange(count):
-        _block(a, b, out, block, count, by_rows)
-
-
-@pjit
-def _pair_core(a1, b1, out1, count1, rows1, a2, b2, out2, count2, rows2):
-    for task in prange(count1 + count2):
-        if task < count1:
-            _block(a1, b1, out1, task, count1, rows1)
-        else:
-            _block(a2, b2, out2, task - count1, count2, rows2)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..initializers import InitSpec, check_init, initialize
-from ..kernels.dense import grads, matmul
+from ..kernels.dense import matmul
 from ..validate import integer
 from .base import Layer, Shape
 
@@ -68,9 +68,11 @@ class Dense(Layer):
         x = self._x
         x2 = x.reshape(-1, x.shape[-1])
         dy2 = dy.reshape(-1, self.units)
+        matmul(x2.T, dy2, out=self.grads["W"])
         np.sum(dy2, axis=0, out=self.grads["b"])
-        dx = grads(x2, dy2, self.params["W"], self.grads["W"], self.needs_input_grad)
-        return None if dx is None else dx.reshape(x.shape)
+        if not self.needs_input_grad:
+            return None
+        return matmul(dy2, self.params["W"].T).reshape(x.shape)
 
 
 class Flatten(Layer):
