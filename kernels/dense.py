@@ -48,3 +48,15 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         threads.enter()
         _blocks_core(a, b, out, count, by_rows)
     return out
+
+
+@pjit
+def _blocks_core(a, b, out, count, by_rows):
+    M, N = out.shape
+    for block in prange(count):
+        if by_rows:
+            r0, r1 = block * M // count, (block + 1) * M // count
+            gemm(a[r0:r1], b, out[r0:r1])
+        else:
+            c0, c1 = block * N // count, (block + 1) * N // count
+            gemm(a, b[:, c0:c1], out[:, c0:c1])
