@@ -1,12 +1,12 @@
 """How many threads the kernels run on, and the rule that keeps their results independent of it.
 
-A parallel core splits its work into blocks whose boundaries depend on the shapes alone, never
-on the thread count, and runs them with numba's `prange`. Each block writes its own part of the
-outputs; a sum across blocks (dW, db) goes into one partial per block, added in block order
-after the loop. So the same count gives the same bits, and the kernels' tests find the same
-bits on 1 and 2 threads too; but numba compiles a serial and a parallel form of each kernel
-separately (LLVM may contract or vectorise their copies differently), so only the same count
-is promised the same bits. Whether a core was compiled in this process or loaded from numba's
+A parallel core splits its work into blocks whose boundaries depend on the shapes (and, for
+dense products, the thread count: `dense.py`) and runs them with numba's `prange`. Each block
+writes its own part of the outputs; a sum across blocks (dW, db) goes into one partial per
+block, added in block order after the loop. So the same count gives the same bits, and the
+convolution, pool and recurrent kernels' tests find the same bits on 1 and 2 threads too; but
+numba compiles a serial and a parallel form of each kernel separately (LLVM may contract or
+vectorise their copies differently), so only the same count is promised the same bits. Whether a core was compiled in this process or loaded from numba's
 cache makes no difference (`_linking.py`).
 
 BLAS stays on one thread: the blocks call it from numba's threads. OpenBLAS's own threads would
