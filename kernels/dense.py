@@ -5,12 +5,12 @@ product large enough to share is cut into T blocks of output rows or columns, ea
 single-threaded `gemm` call from a numba thread (BLAS stays on one thread: `threads.py`). Each
 block packs its share of one operand and the whole other one, so the cut goes through the
 larger operand: columns for a batch's forward (64, 784) @ (784, 256), where every block packs
-the small (64, 784) input and half the weights. Measured on 2 threads
-(AMD EPYC Zen 3, medians of 300 calls): that product 0.169 ms in column blocks, 0.199 in row
-blocks, 0.212 for OpenBLAS's own 2 threads; dy @ W.T 0.209 / 0.278 / 0.228; x.T @ dy (784
-rows) 0.243 / 0.220 / 0.195. Running backward's two products side by side instead, one a
-thread, measured no faster and took numba 6 s more to compile. The blocks depend on the shapes
-and the thread count, so the same count gives the same bits.
+the small (64, 784) input and half the weights. Measured on 2 threads (AMD EPYC Zen 3, medians
+of 300 calls): that product 0.169 ms in column blocks, 0.199 in row blocks, 0.212 for
+OpenBLAS's own 2 threads; dy @ W.T 0.209 / 0.278 / 0.228; x.T @ dy (784 rows) 0.243 / 0.220 /
+0.195. Running backward's two products side by side instead, one a thread, measured no faster
+and took numba 6 s more to compile. The blocks depend on the shapes and the thread count, so
+the same count gives the same bits.
 """
 
 from __future__ import annotations

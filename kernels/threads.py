@@ -1,4 +1,4 @@
-"""How many threads the kernels run on, and the rule that keeps their results independent of it.
+"""How many threads the kernels run on, and the rule that gives a count the same results.
 
 A parallel core splits its work into blocks whose boundaries depend on the shapes (and, for
 dense products, the thread count: `dense.py`) and runs them with numba's `prange`. Each block
@@ -6,8 +6,9 @@ writes its own part of the outputs; a sum across blocks (dW, db) goes into one p
 block, added in block order after the loop. So the same count gives the same bits, and the
 convolution, pool and recurrent kernels' tests find the same bits on 1 and 2 threads too; but
 numba compiles a serial and a parallel form of each kernel separately (LLVM may contract or
-vectorise their copies differently), so only the same count is promised the same bits. Whether a core was compiled in this process or loaded from numba's
-cache makes no difference (`_linking.py`).
+vectorise their copies differently), so only the same count is promised the same bits.
+Whether a core was compiled in this process or loaded from numba's cache makes no difference
+(`_linking.py`).
 
 BLAS stays on one thread: the blocks call it from numba's threads. OpenBLAS's own threads would
 compete with numba's for the same cores, and its results change with its thread count and with
