@@ -13,7 +13,8 @@ transform, and a whole training run differed with it.
 binds to the caller's own copy: the code numba's cache stores, the same whether a core was
 compiled in this process or loaded, in any order. The optimizer still sees `linkonce_odr` (the
 same inlining and compile time), and the linkage is restored afterwards for libraries that link
-this one in turn.
+this one in turn. numba's disk cache does not notice a change here: delete the kernels'
+`__pycache__` after one.
 """
 
 from __future__ import annotations
