@@ -264,6 +264,8 @@ class RunWriter(Callback):
         self._saved_at = time.monotonic()
 
     def write_summary(self, trainer: Trainer, status: str, **extra: Any) -> None:
+        from .kernels import threads
+
         summary = {
             "name": trainer.experiment.name,
             "status": status,
@@ -277,6 +279,7 @@ class RunWriter(Callback):
                 k: v for k, v in (self.last_epoch or {}).items() if k.endswith(("loss", "acc"))
             },
             "best": self.best,
+            "threads": threads.threads(),  # what `run --resume` trains on again (bit for bit)
             **extra,
         }
         with self._writing(), atomic_write(self.run_dir / SUMMARY) as file:
@@ -362,6 +365,19 @@ def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
         with contextlib.suppress(DamagedLine):
             records.append(parse_record(line))
     return records
+
+
+def recorded_threads(run_dir: str | os.PathLike) -> int | None:
+    """The thread count the run in `run_dir` trained on (its summary), if it says: a run
+    resumed on the same count goes on bit for bit (`tuidl.kernels.threads`)."""
+    try:
+        summary = json.loads((Path(run_dir) / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    count = summary.get("threads") if isinstance(summary, dict) else None
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        return None
+    return count
 
 
 def open_for_resume(

@@ -46,7 +46,7 @@ def add_threads_option(parser: argparse.ArgumentParser, default: str) -> None:
         type=int,
         metavar="N",
         help=f"threads per training run (default: {default}, or TUIDL_THREADS); "
-        "the numbers do not depend on it",
+        "the same count gives the same numbers",
     )
 
 
@@ -87,7 +87,7 @@ def add_run_command(commands) -> None:
     parser.add_argument("--seed", type=int, help="random seed (overrides seed)")
     parser.add_argument("--out", default="runs", help="folder for run directories (default runs/)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
-    add_threads_option(parser, "every core")
+    add_threads_option(parser, "every core; with --resume, the count the run trained on")
     add_experiment_options(parser)
     parser.set_defaults(run=run_command)
 
@@ -156,10 +156,11 @@ def open_run(args: argparse.Namespace) -> tuple[Trainer, RunWriter | None]:
     """The trainer of `--resume DIR` and its writer, or of a new run and None (its folder is
     made once Ctrl-C no longer interrupts at once, so none is left empty), its kernels
     compiled: with an empty numba cache that takes seconds, which Ctrl-C cuts short."""
-    from ..runs import open_for_resume, printable_name, run_name
+    from ..runs import open_for_resume, printable_name, recorded_threads, run_name
     from ..trainer import Trainer
 
-    cores.use(cores.thread_count(args.threads, cores.available()))
+    recorded = recorded_threads(args.resume) if args.resume else None
+    cores.use(cores.thread_count(args.threads, recorded or cores.available()))
     if args.resume:
         if args.experiment or args.overrides or args.epochs is not None or args.seed is not None:
             raise ConfigError("--resume continues a run as it was; drop the other options")
