@@ -1,5 +1,6 @@
 """`--threads`: two runs on 2 threads give the same numbers through every parallel kernel, a run
-resumed on 2 threads equals one trained whole on 2, and bad counts are one line."""
+resumed on 2 threads (or, with no count given, on the count it trained on) equals one trained
+whole, and bad counts are one line."""
 
 from __future__ import annotations
 
@@ -96,10 +97,18 @@ def test_two_runs_on_2_threads_train_the_same_bits(tmp_path, text):
     assert weights(first) == weights(second) and len(weights(first)) > 4
 
 
-def cut_after_the_first_epoch(tmp_path: Path, path: Path, threads: str) -> Path:
-    """A run of `path` on `threads` threads, interrupted by Ctrl-C after its first epoch."""
+@pytest.mark.parametrize(
+    "count, resume_env", [("2", "2"), ("1", "")], ids=["on 2 threads", "on its own count"]
+)
+def test_a_resumed_run_equals_one_trained_whole(tmp_path, count, resume_env):
+    # "": resumed with no count given, where every core would be 2: the run's summary says 1
+    # (its dense products, cut in blocks on 2 threads, would give other bits)
+    path = tmp_path / "exp.toml"
+    path.write_text(IMAGES.replace("{epochs}", "3"))
+    whole = run_tuidl("run", str(path), "--threads", count, "--out", "whole", tmp_path=tmp_path)
+    assert whole.returncode == 0, whole.stderr
     process = subprocess.Popen(
-        [TUIDL, "run", str(path), "--threads", threads, "--out", "cut"], cwd=tmp_path,
+        [TUIDL, "run", str(path), "--threads", count, "--out", "cut"], cwd=tmp_path,
         env=tuidl_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
@@ -112,31 +121,10 @@ def cut_after_the_first_epoch(tmp_path: Path, path: Path, threads: str) -> Path:
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    return run_dir
-
-
-def test_a_run_resumed_on_2_threads_equals_one_trained_whole(tmp_path):
-    path = tmp_path / "exp.toml"
-    path.write_text(IMAGES.replace("{epochs}", "3"))
-    whole = run_tuidl("run", str(path), "--threads", "2", "--out", "whole", tmp_path=tmp_path)
-    assert whole.returncode == 0, whole.stderr
-    run_dir = cut_after_the_first_epoch(tmp_path, path, "2")
-    resumed = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path, TUIDL_THREADS="2")
-    assert resumed.returncode == 0, resumed.stderr
-    assert metrics(run_dir) == metrics(tmp_path / "whole" / "images-1")
-    assert weights(run_dir) == weights(tmp_path / "whole" / "images-1")
-
-
-def test_resume_trains_on_the_count_the_run_trained_on(tmp_path):
-    # cut on 1 thread, resumed with no count given (every core would be 2 here): its dense
-    # products, cut in blocks on 2 threads, would give other bits
-    path = tmp_path / "exp.toml"
-    path.write_text(IMAGES.replace("{epochs}", "2"))
-    whole = run_tuidl("run", str(path), "--threads", "1", "--out", "whole", tmp_path=tmp_path)
-    assert whole.returncode == 0, whole.stderr
-    run_dir = cut_after_the_first_epoch(tmp_path, path, "1")
-    assert json.loads((run_dir / "summary.json").read_text())["threads"] == 1
-    resumed = run_tuidl("run", "--resume", str(run_dir), tmp_path=tmp_path, TUIDL_THREADS="")
+    assert json.loads((run_dir / "summary.json").read_text())["threads"] == int(count)
+    resumed = run_tuidl(
+        "run", "--resume", str(run_dir), tmp_path=tmp_path, TUIDL_THREADS=resume_env
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert metrics(run_dir) == metrics(tmp_path / "whole" / "images-1")
     assert weights(run_dir) == weights(tmp_path / "whole" / "images-1")
