@@ -48,13 +48,18 @@ def test_a_worker_killed_mid_trial_loses_nothing(tmp_path):
     assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == [
         f"trial-00{k}" for k in range(4)
     ]
-    [again] = [line for line in lines if line["attempts"] == 2]
-    assert f"trial {again['index']}: its worker died; running it again" in stdout
-    # its folder holds the second attempt alone: one epoch-0 record, steps counted once
-    records = [json.loads(r) for r in (sweep_dir / again["run"] / "metrics.jsonl").open()]
-    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == list(range(EPOCHS + 1))
-    steps = [r["step"] for r in records if r["kind"] == "step"]
-    assert steps == list(range(1, len(steps) + 1))
+    # the trial the worker was running runs again, and so does one it had just finished when
+    # its result was still on that worker (Dask computes a lost result again)
+    again = [line for line in lines if line["attempts"] == 2]
+    assert 1 <= len(again) <= 2 and all(line["attempts"] <= 2 for line in lines), lines
+    for line in again:
+        assert f"trial {line['index']}: its worker died; running it again" in stdout
+        # its folder holds the second attempt alone: one epoch-0 record, steps counted once
+        records = [json.loads(r) for r in (sweep_dir / line["run"] / "metrics.jsonl").open()]
+        epochs = [r["epoch"] for r in records if r["kind"] == "epoch"]
+        assert epochs == list(range(EPOCHS + 1))
+        steps = [r["step"] for r in records if r["kind"] == "step"]
+        assert steps == list(range(1, len(steps) + 1))
     # and every trial's final state is bit for bit that of the same trial run alone
     solo = [alone(tmp_path, "spiral-mlp", EPOCHS, line) for line in lines]
     for line, process in zip(lines, solo, strict=True):

@@ -229,6 +229,9 @@ class Executor:
             nonlocal interrupts
             interrupts += 1
 
+        def drain() -> None:
+            self._receive(queue, states, listener, wait=False)
+
         try:
             with _interrupts(count):
                 while futures:
@@ -245,8 +248,8 @@ class Executor:
                     self._receive(queue, states, listener, wait=True)
                     for future in [f for f in futures if f.done()]:
                         state = futures.pop(future)
-                        self._receive(queue, states, listener, wait=False)
-                        ended.append(self._end(future, state))
+                        drain()
+                        ended.append(self._end(future, state, drain))
                         listener(ended[-1])
         except OSError as error:  # the scheduler went away (Dask's comm errors are OSErrors)
             raise ConfigError(
@@ -305,11 +308,12 @@ class Executor:
                 state.lines += 1
                 listener(Progress(state.job, **message["progress"]))
 
-    def _end(self, future: Any, state: _Attempt) -> Ended:
-        """The job's result written into its folder (or why it has none)."""
+    def _end(self, future: Any, state: _Attempt, drain: Callable[[], None]) -> Ended:
+        """The job's result written into its folder (or why it has none); `drain` writes what
+        the workers sent meanwhile."""
         job = state.job
-        state.ended = True
         if future.cancelled():  # cancelled by Dask itself (the scheduler went away)
+            state.ended = True
             state.mirror.close()
             return Ended(job, "interrupted", state.worker, state.attempts)
         try:
@@ -321,6 +325,10 @@ class Executor:
                 f"{job.label}: every Dask worker that ran it died (out of memory?); the runs "
                 "that ended are kept"
             ) from None
+        # a worker that dies holding a finished trial's result makes Dask run the trial again
+        # while `result()` waits: that attempt's messages came meanwhile
+        drain()
+        state.ended = True
         # the task's messages all reached the queue before its result: a mismatch is a bug
         if (result["attempt"], result["lines"]) != (state.attempt, state.lines):
             raise RuntimeError(f"{job.label}: the records of its run did not all arrive")
