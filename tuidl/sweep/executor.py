@@ -248,7 +248,6 @@ class Executor:
                     self._receive(queue, states, listener, wait=True)
                     for future in [f for f in futures if f.done()]:
                         state = futures.pop(future)
-                        drain()
                         ended.append(self._end(future, state, drain))
                         listener(ended[-1])
         except OSError as error:  # the scheduler went away (Dask's comm errors are OSErrors)
