@@ -26,6 +26,7 @@ INDEX_DTYPE = np.int32  # argmax: flat index h*W + w inside the (H, W) plane
 # threads (see `threads.py`): the N*C planes split into at most BLOCKS blocks of consecutive
 # planes (16 planes each for LeNet's first pool); a plane's outputs depend on it alone
 BLOCKS = 32
+GROUP_OUTPUTS = 1024  # outputs the 2x2 stride-2 core takes in one go at least (`_group`)
 
 
 @jit
@@ -164,34 +165,50 @@ def _max_plane(plane, size, stride, y, argmax):
 
 
 @jit
+def _group(H, OH, OW, size, stride):
+    """Planes the 2x2 stride-2 core takes as one: consecutive planes with no dropped last row
+    are one tall plane to it, so small maps run in long loops, not 5-wide ones (LeNet's second
+    pool, 64x16x10x10 on one thread: 0.15 ms a plane at a time, 0.054 ms in groups; its first,
+    64x8x28x28, 0.13 and 0.11 ms)."""
+    if size != 2 or stride != 2 or H != 2 * OH:
+        return 1
+    return max(1, GROUP_OUTPUTS // (OH * OW))
+
+
+@jit
 def _maxpool_block(x, size, stride, y, argmax, q0, q1, v, vrow, corner):
     """Planes q0..q1-1 (q = n*C + c); v, vrow, corner: the 2x2 stride-2 core's scratch."""
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
     xf, yf, af = x.reshape(x.size), y.reshape(y.size), argmax.reshape(argmax.size)
-    for q in range(q0, q1):
-        # a NaN (or an inf, or an overflowing sum) sends the plane through the NaN-exact core
-        x0, y0 = q * H * W, q * OH * OW
+    group = _group(H, OH, OW, size, stride)
+    for g in range(q0, q1, group):
+        end = min(g + group, q1)
+        x0, y0 = g * H * W, g * OH * OW
         if size == 2 and stride == 2:
-            total = _max2_plane_stride2(xf, x0, W, yf, af, y0, OH, OW, v, vrow, corner)
+            total = _max2_plane_stride2(xf, x0, W, yf, af, y0, (end - g) * OH, OW, v, vrow, corner)
         elif size == 2:
             total = _max2_plane(xf, x0, W, stride, yf, af, y0, OH, OW)
         else:
             total = _max_plane_any(xf, x0, W, size, stride, yf, af, y0, OH, OW)
-        if not np.isfinite(total):
-            n, c = q // C, q % C
-            _max_plane(x[n, c], size, stride, y[n, c], argmax[n, c])
+        if not np.isfinite(total):  # a NaN or inf (or an overflowing sum): the NaN-exact core
+            for q in range(g, end):
+                n, c = q // C, q % C
+                _max_plane(x[n, c], size, stride, y[n, c], argmax[n, c])
 
 
 @jit
-def _max2_scratch(nb, OH, OW, W, x, argmax):
-    """Per block v, vrow (OH * 2*OW), and the shared corners of `_max2_plane_stride2`."""
-    v = np.empty((nb, OH * 2 * OW), x.dtype)
-    vrow = np.empty((nb, OH * 2 * OW), argmax.dtype)
-    corner = np.empty(OH * OW, argmax.dtype)
-    for i in range(OH):
-        for j in range(OW):
-            corner[i * OW + j] = 2 * (i * W + j)
+def _max2_scratch(nb, OH, OW, H, W, x, argmax):
+    """Per block v, vrow, and the shared corners of `_max2_plane_stride2`, for a group of
+    planes (`_group`): corner[m], the top-left element of window m in its own plane."""
+    group = _group(H, OH, OW, 2, 2)
+    v = np.empty((nb, group * OH * 2 * OW), x.dtype)
+    vrow = np.empty((nb, group * OH * 2 * OW), argmax.dtype)
+    corner = np.empty(group * OH * OW, argmax.dtype)
+    for p in range(group):
+        for i in range(OH):
+            for j in range(OW):
+                corner[(p * OH + i) * OW + j] = 2 * (i * W + j)
     return v, vrow, corner
 
 
@@ -199,7 +216,7 @@ def _max2_scratch(nb, OH, OW, W, x, argmax):
 def _maxpool_core(x, size, stride, y, argmax):
     P, W, OH, OW = x.shape[0] * x.shape[1], x.shape[3], y.shape[2], y.shape[3]
     nb = min(P, BLOCKS)
-    v, vrow, corner = _max2_scratch(nb, OH, OW, W, x, argmax)
+    v, vrow, corner = _max2_scratch(nb, OH, OW, x.shape[2], W, x, argmax)
     for k in prange(nb):
         q0, q1 = k * P // nb, (k + 1) * P // nb
         _maxpool_block(x, size, stride, y, argmax, q0, q1, v[k], vrow[k], corner)
@@ -418,7 +435,7 @@ def maxpool2d_forward(x: np.ndarray, size: int, stride: int) -> tuple[np.ndarray
     if _parallel(x.dtype):
         _maxpool_core(x, size, stride, y, argmax)
     else:
-        v, vrow, corner = _max2_scratch(1, OH, OW, x.shape[3], x, argmax)
+        v, vrow, corner = _max2_scratch(1, OH, OW, *x.shape[2:], x, argmax)
         _maxpool_block(
             x, size, stride, y, argmax, 0, y.shape[0] * y.shape[1], v[0], vrow[0], corner
         )

@@ -123,7 +123,7 @@ def check_model(
 ) -> dict[str, float]:
     """Gradient check of a whole built model with its own loss, in float64.
 
-    Checks what training differentiates: the loss of `model.logit_layers` (a softmax fused with
+    Checks what training differentiates: the loss of `model.run_layers` (a softmax fused with
     its loss is part of the loss). Converts the model to float64 in place (check a copy if you
     want to keep training it). Returns relative errors per parameter and for the input, as
     `check_layers`.
@@ -138,7 +138,7 @@ def check_model(
             return model.loss.backward()
 
         return check_layers(
-            model.logit_layers,
+            model.run_layers,
             x,
             lambda y: model.loss.forward(y, t),
             dloss,

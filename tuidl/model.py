@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .initializers import InitSpec, check_init
-from .layers import Conv2D, Softmax, make_layer
+from .layers import Conv2D, MaxPool2D, ReLU, Softmax, make_layer
 from .layers.base import Layer, Shape
 from .layers.surface import surface_problem
 from .losses import LOSSES, Loss, SoftmaxCrossEntropy
@@ -36,6 +36,10 @@ class Sequential:
     `build` infers every output shape from the input shape before any data flows and names
     layers `<type>_<k>` (k counts layers of that type), which key `params`, `grads`,
     optimizer state and checkpoints as `"<layer name>.<key>"`, e.g. `"conv2d_0.W"`.
+
+    Training and evaluation run the layers in `run_layers`: the declared order, except that a
+    relu followed by a max pool runs after it (`pool_before_relu`). `forward_to` keeps the
+    declared order, so a relu's output is still the one the network defines.
     """
 
     def __init__(self, layers: list[Layer], loss: str = "mse", init: InitSpec = "he") -> None:
@@ -62,6 +66,8 @@ class Sequential:
             raise ConfigError(problem)
         fused = isinstance(last, Softmax) and isinstance(self.loss, SoftmaxCrossEntropy)
         self.logit_layers = layers[:-1] if fused else layers  # the layers the loss backprops
+        self.run_layers = pool_before_relu(self.logit_layers)
+        self._run_all = self.run_layers + layers[len(self.logit_layers) :]
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
         self._name_layers()
@@ -180,7 +186,7 @@ class Sequential:
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """The last layer's output for a batch `x (N, *input_shape)`."""
-        for layer in self.layers:
+        for layer in self._run_all:
             x = layer.forward(x, train)
         return x
 
@@ -194,13 +200,13 @@ class Sequential:
 
     def logits(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """What the loss reads for a batch: `forward` without a fused softmax."""
-        for layer in self.logit_layers:
+        for layer in self.run_layers:
             x = layer.forward(x, train)
         return x
 
     def backward(self, dy: np.ndarray) -> None:
         """Backprop `dy` (gradient of the loss w.r.t. the logits), filling every layer's grads."""
-        for layer in reversed(self.logit_layers):
+        for layer in reversed(self.run_layers):
             dy = layer.backward(dy)
 
     def loss_and_grads(self, x: np.ndarray, t: np.ndarray) -> float:
@@ -238,6 +244,22 @@ class Sequential:
             for layer in self.layers
             if isinstance(layer, Conv2D)
         ]
+
+
+def pool_before_relu(layers: list[Layer]) -> list[Layer]:
+    """`layers` with each relu that feeds a max pool moved after it (not a first layer).
+
+    max and relu commute: max(relu(x)) = relu(max(x)) to the bit, so the relu runs on the
+    pooled map, a quarter of the numbers at 2x2 (LeNet: 0.2 ms of a 5.9 ms step, and a pass
+    over memory that a second thread does not speed up). The gradients agree too: a window
+    whose maximum is positive routes dy to the same first maximal element either way; one whose
+    maximum is not positive gets zero gradient either way (at most the sign of a zero differs).
+    """
+    order = list(layers)
+    for k in range(1, len(order) - 1):
+        if type(order[k]) is ReLU and isinstance(order[k + 1], MaxPool2D):
+            order[k], order[k + 1] = order[k + 1], order[k]
+    return order
 
 
 def build_layer(

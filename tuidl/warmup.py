@@ -33,7 +33,7 @@ def compile_kernels(trainer, report: Callable[[int, int], None]) -> None:
             backward pass per layer, then the evaluation and diagnostics pass.
     """
     model = copy.deepcopy(trainer.model)
-    layers = model.logit_layers
+    layers = model.run_layers
     total = 2 * len(layers) + 1
     x = trainer.dataset.x_train[:WARM_SAMPLES]
     t = trainer.dataset.y_train[:WARM_SAMPLES]

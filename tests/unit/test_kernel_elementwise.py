@@ -15,7 +15,15 @@ def thread_count(request):
     threads.set_threads(1)
 
 
-@pytest.mark.parametrize("shape", [(64, 8, 28, 28), (1, 3), (7, 13, 5), (1,)], ids=str)
+# (2, 1100, 1000) is above PARALLEL_MIN: on 2 threads it runs the parallel cores
+SHAPES = [(64, 8, 28, 28), (2, 1100, 1000), (1, 3), (7, 13, 5), (1,)]
+
+
+def test_the_large_shape_is_large_enough_for_two_threads():
+    assert np.prod(SHAPES[1]) >= elementwise.PARALLEL_MIN
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_matches_numpy_exactly(shape, dtype, seed, thread_count):
     rng = np.random.default_rng(seed)

@@ -205,6 +205,8 @@ def test_rejects_bad_arguments(call, message):
 
 THREAD_SHAPES = {  # x (N, C, H, W), size, stride
     "lenet_first_pool": ((64, 8, 28, 28), 2, 2),
+    "lenet_second_pool": ((64, 16, 8, 8), 2, 2),  # small planes: taken 16 at a time
+    "small_planes_partial_groups": ((50, 41, 8, 6), 2, 2),  # groups of 21 in 64-65 planes
     "batch1": ((1, 1, 6, 6), 2, 2),
     "odd_planes_odd_sizes": ((19, 3, 7, 10), 2, 2),
     "3x3_stride2_overlapping": ((11, 3, 9, 11), 3, 2),
@@ -266,13 +268,20 @@ def test_pools_give_the_same_bits_on_one_and_two_threads(x_shape, size, stride, 
 
 
 @pytest.mark.parametrize("count", COUNTS)
-def test_max_nan_in_one_plane_of_a_later_block_propagates(count):
-    # the NaN-exact redo of one plane inside a block leaves its neighbours alone
-    x = np.arange(40 * 3 * 6 * 6, dtype=np.float32).reshape(40, 3, 6, 6)
-    x[33, 2, 1, 0] = np.nan
+@pytest.mark.parametrize(
+    "x_shape, nan_at",
+    [((40, 3, 6, 6), (33, 2, 1, 0)), ((64, 16, 8, 8), (33, 7, 5, 2))],
+    ids=["6x6_planes", "8x8_planes_in_a_group"],
+)
+def test_max_nan_in_one_plane_of_a_later_block_propagates(count, x_shape, nan_at):
+    # the NaN-exact redo of one plane (or of its group of small planes) inside a block leaves
+    # its neighbours' numbers alone
+    x = np.arange(np.prod(x_shape), dtype=np.float32).reshape(x_shape)
+    x[nan_at] = np.nan
     threads.set_threads(count)
     y, argmax = maxpool2d_forward(x, 2, 2)
     y_ref, argmax_ref = ref.maxpool2d_forward(x, 2, 2)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(argmax, argmax_ref)
-    assert np.isnan(y[33, 2, 0, 0]) and np.isnan(y).sum() == 1
+    n, c, h, w = nan_at
+    assert np.isnan(y[n, c, h // 2, w // 2]) and np.isnan(y).sum() == 1
