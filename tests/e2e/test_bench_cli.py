@@ -81,6 +81,35 @@ def test_bench_on_1_and_2_threads_prints_each_pass_and_the_scaling(tmp_path):
         assert f"| {name} | 2 | {speedup:.2f}x | {speedup / 2:.2f} |" in scaling
 
 
+def test_bench_epochs_on_1_and_2_threads_alternate_in_one_pass(tmp_path):
+    # epochs at both counts run side by side (1T 2T 2T 1T ...), each count its own loop
+    out = tmp_path / "out.json"
+    result = subprocess.run(
+        [*tuidl_script(), "bench", "--quick", "--no-torch", "--only", "e2e",
+         "--threads", "1,2", "--json", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    rows = report["e2e"]
+    assert sorted((row["name"], row["threads"]) for row in rows) == [
+        ("adding-lstm", 1), ("adding-lstm", 2), ("mnist-lenet", 1), ("mnist-lenet", 2)
+    ]  # fmt: skip
+    epochs = [line for line in result.stderr.splitlines() if "adding-lstm epoch" in line]
+    assert len(epochs) == 3 and all("tuidl 1T" in line and "tuidl 2T" in line for line in epochs)
+    scaling = result.stdout[result.stdout.index("### Scaling: from 1 thread(s) to 2") :]
+    for name in ("mnist-lenet", "adding-lstm"):
+        one, two = (next(r for r in rows if r["name"] == name and r["threads"] == t) for t in (1, 2))
+        if "skipped" in one:  # no MNIST here
+            assert "skipped" in two and "MNIST" in one["skipped"].upper()
+            continue
+        assert len(one["tuidl"]["epoch_s"]) == len(two["tuidl"]["epoch_s"]) == 3
+        # the two counts trained the same data: the same first epoch, to float32 rounding
+        assert one["tuidl"]["train_loss"][0] == pytest.approx(two["tuidl"]["train_loss"][0], 1e-4)
+        speedup = one["tuidl"]["median_s"] / two["tuidl"]["median_s"]
+        assert f"| {name} epoch | 2 | {speedup:.2f}x |" in scaling
+
+
 @pytest.mark.parametrize(
     "option, says",
     [("0", "must be from 1"), ("1,x", "comma-separated list"), ("99", "must be from 1")],

@@ -169,22 +169,21 @@ def bench_command(args: argparse.Namespace) -> int:
 
     sys.stdout.write(md.header(report))
     kernel_groups = [s for s in sections if s in KERNEL_SECTIONS]
-    for threads in counts:  # each section at every count: rows carry their `threads`
+    for threads in counts if kernel_groups else ():  # each case at every count
         with harness.ThreadLimit(threads) as limit:
             if use_torch:
                 torch_ref.set_threads(threads)
-            if kernel_groups:
-                try:
-                    rows = _kernels(kernel_groups, args.quick, use_torch, plan, limit)
-                except harness.Disagreement as error:
-                    print(f"tuidl: error: bench: {error}", file=sys.stderr)
-                    return EXIT_DISAGREEMENT
-                report.setdefault("kernels", []).extend(rows)
-                show("kernels", threads)
-            if "e2e" in sections:
-                limit.blas(1)  # the loops are tuidl's and torch's: numpy's BLAS is tuidl's
-                report.setdefault("e2e", []).extend(_e2e(args, use_torch, threads))
-                show("e2e", threads)
+            try:
+                rows = _kernels(kernel_groups, args.quick, use_torch, plan, limit)
+            except harness.Disagreement as error:
+                print(f"tuidl: error: bench: {error}", file=sys.stderr)
+                return EXIT_DISAGREEMENT
+            report.setdefault("kernels", []).extend(rows)
+            show("kernels", threads)
+    if "e2e" in sections:  # every count in one pass, epochs alternating
+        report["e2e"] = _e2e(args, use_torch, counts)
+        for threads in counts:
+            show("e2e", threads)
     if len(counts) > 1 and ("kernels" in report or "e2e" in report):
         sys.stdout.write(md.scaling(report))
     threads = counts[-1]
@@ -248,16 +247,30 @@ def _kernels(groups, quick: bool, use_torch: bool, plan, limit) -> list[dict[str
     return rows
 
 
-def _e2e(args: argparse.Namespace, use_torch: bool, threads: int) -> list[dict[str, Any]]:
-    from . import endtoend
+def _e2e(args: argparse.Namespace, use_torch: bool, counts: list[int]) -> list[dict[str, Any]]:
+    from contextlib import contextmanager
+
+    from . import endtoend, harness
+
+    @contextmanager
+    def at(threads: int):
+        with harness.ThreadLimit(threads) as limit:
+            limit.blas(1)  # the loops are tuidl's and torch's: numpy's BLAS is tuidl's
+            if use_torch:
+                from . import torch_ref
+
+                torch_ref.set_threads(threads)
+            yield
 
     epochs = QUICK_EPOCHS if args.quick else FULL_EPOCHS
     rows = []
     for name in endtoend.E2E_CASES:
         _say(
-            f"end to end: {name}, {epochs} epochs, {threads} thread(s)"
-            + (" (tuidl and torch alternating)" if use_torch else "")
+            f"end to end: {name}, {epochs} epochs at {', '.join(map(str, counts))} thread(s)"
+            + (", tuidl and torch" if use_torch else "")
+            + (" alternating" if use_torch or len(counts) > 1 else "")
         )
-        row = endtoend.run_epochs(name, epochs, args.data_dir, args.quick, use_torch, _say)
-        rows.append(row | {"threads": threads})
+        rows += endtoend.run_epochs(
+            name, epochs, args.data_dir, args.quick, use_torch, counts, at, _say
+        )
     return rows

@@ -1,7 +1,8 @@
 """Whole-run measurements for `tuidl bench`: epochs, start-up and peak memory.
 
 - Epochs: tuidl's `Trainer` on a preset against the same network and loop in PyTorch, on the
-  same training arrays, epochs alternating between the two (A B B A ...). An epoch's time is
+  same training arrays, at each thread count asked for, epochs alternating between the
+  libraries and the counts (A B C D D C B A ...) in one pass. An epoch's time is
   the training loop only: it ends with the record of the epoch's last step (every step is
   logged, the default), before tuidl's validation pass and activation probe. The table shows
   the median of epochs 2..N (epoch 1 pays compilation and first-touch page faults).
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -128,59 +130,76 @@ def run_epochs(
     data_dir: str | None,
     quick: bool,
     torch: bool,
+    counts: list[int],
+    at: Callable[[int], AbstractContextManager],
     progress: Callable[[str], None] | None = None,
-) -> dict:
-    """Seconds per epoch of tuidl (and PyTorch) on `E2E_CASES[name]`, alternating epochs.
+) -> list[dict]:
+    """Seconds per epoch of tuidl (and PyTorch) on `E2E_CASES[name]` at each thread count.
 
-    Stops early (after at least 2 epochs each) once `E2E_BUDGET_S` have passed: on a busy
-    host a 2-thread BLAS can make an epoch 10x slower, and the run should still finish.
+    One loop per library and count, all in this one pass: each epoch runs every loop once, in
+    alternating order (A B C D, then D C B A), each inside `at(count)`, which puts every
+    library on `count` threads. So a speed-up between counts is a ratio of epochs timed side by
+    side, as the libraries' ratio is, not of passes minutes apart on a host whose load moves.
+
+    Stops early (after at least 2 epochs each) once `E2E_BUDGET_S` a count have passed: on a
+    busy host a 2-thread BLAS can make an epoch 10x slower, and the run should still finish.
 
     Returns:
-        a row: epoch times, median of epochs 2..N, losses per epoch, steps per epoch; or
-        `{"skipped": reason}` when the data is missing.
+        a row per count (its `threads`): epoch times, median of epochs 2..N, losses per epoch,
+        steps per epoch; or rows of `{"skipped": reason}` when the data is missing.
     """
     samples = QUICK_SAMPLES if quick else None
-    try:
-        ours = TuidlLoop(name, data_dir, samples)
-    except ConfigError as error:
-        return {"name": name, "skipped": str(error)}
-    loops: dict[str, Any] = {"tuidl": ours}
-    if torch:
-        from .torch_ref import TorchLoop
+    loops: dict[tuple[int, str], Any] = {}
+    for count in counts:
+        try:
+            ours = TuidlLoop(name, data_dir, samples)
+        except ConfigError as error:
+            return [{"name": name, "threads": count, "skipped": str(error)} for count in counts]
+        loops[count, "tuidl"] = ours
+        if torch:
+            from .torch_ref import TorchLoop
 
-        ds = ours.trainer.dataset
-        loops["torch"] = TorchLoop(
-            E2E_CASES[name]["torch"], ds.x_train, ds.y_train, ours.trainer.batch_size
-        )
-    seconds: dict[str, list[float]] = {key: [] for key in loops}
-    names = list(loops)
-    budget_end = time.perf_counter() + E2E_BUDGET_S
+            ds = ours.trainer.dataset
+            loops[count, "torch"] = TorchLoop(
+                E2E_CASES[name]["torch"], ds.x_train, ds.y_train, ours.trainer.batch_size
+            )
+    seconds: dict[tuple[int, str], list[float]] = {key: [] for key in loops}
+    order = list(loops)
+    budget_end = time.perf_counter() + E2E_BUDGET_S * len(counts)
     for epoch in range(epochs):
         if epoch >= 2 and time.perf_counter() > budget_end:
             break
-        for key in names if epoch % 2 == 0 else names[::-1]:
-            time.sleep(SETTLE_S)
-            seconds[key].append(loops[key].run_epoch())
+        for key in order if epoch % 2 == 0 else order[::-1]:
+            with at(key[0]):
+                time.sleep(SETTLE_S)
+                seconds[key].append(loops[key].run_epoch())
         if progress is not None:
-            times = ", ".join(f"{key} {seconds[key][-1]:.3g} s" for key in names)
+            times = ", ".join(f"{impl} {count}T {seconds[count, impl][-1]:.3g} s"
+                              for count, impl in order)  # fmt: skip
             progress(f"{name} epoch {epoch + 1}/{epochs}: {times}")
+    return [_row(name, count, loops, seconds) for count in counts]
+
+
+def _row(name: str, count: int, loops: dict, seconds: dict) -> dict[str, Any]:
+    ours = loops[count, "tuidl"]
     row: dict[str, Any] = {
         "name": name,
+        "threads": count,
         "samples": ours.samples,
         "batch_size": ours.trainer.batch_size,
         "steps_per_epoch": ours.steps_per_epoch,
-        "epochs": len(seconds["tuidl"]),
+        "epochs": len(seconds[count, "tuidl"]),
         "target": E2E_CASES[name]["target"],
         "anchor_s": E2E_CASES[name]["anchor_s"],
     }
-    for key, loop in loops.items():
-        row[key] = {
-            "epoch_s": seconds[key],
-            "median_s": median_after_first(seconds[key]),
-            "spread_s": [
-                min(seconds[key][1:] or seconds[key]),
-                max(seconds[key][1:] or seconds[key]),
-            ],
+    for (at_count, impl), loop in loops.items():
+        if at_count != count:
+            continue
+        times = seconds[count, impl]
+        row[impl] = {
+            "epoch_s": times,
+            "median_s": median_after_first(times),
+            "spread_s": [min(times[1:] or times), max(times[1:] or times)],
             "train_loss": loop.losses,
         }
     if "torch" in row:

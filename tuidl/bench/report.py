@@ -215,7 +215,8 @@ def scaling(report: dict[str, Any]) -> str:
         "",
         f"### Scaling: from {base} thread(s) to {', '.join(str(c) for c in counts[1:])}",
         "",
-        f"Speed-up S = median time at {base} / median time at T (passes of this process); "
+        f"Speed-up S = median time at {base} / median time at T (kernels: one pass of this "
+        "process per count; epochs: all counts in one pass, alternating); "
         "efficiency = S / p with p = T / "
         f"{base}; serial fraction = Karp–Flatt's e = (1/S − 1/p) / (1 − 1/p), the share of the "
         "work that ran on one thread (Amdahl: S = 1 / (e + (1 − e) / p)). Epoch target: "
