@@ -19,7 +19,7 @@ from waiting import wait_until
 from tuidl.model import Sequential
 from tuidl.presets import preset
 from tuidl.probe import Probe, class_probabilities
-from tuidl.session.child import ProcessSession
+from tuidl.session.child import NICE, ProcessSession
 from tuidl.session.follow import FollowSession
 from tuidl.session.messages import (
     AlertRaised,
@@ -290,6 +290,14 @@ def test_the_child_imports_the_installed_tuidl_whatever_the_working_directory(
     watch = started(ProcessSession(Launch(tiny(epochs=1), None, start_paused=False)))
     watch.until(lambda: watch.of(RunEnded) or watch.of(Failed), "the run")
     assert not watch.of(Failed) and watch.of(RunEnded)[0].status == "finished"
+
+
+def test_the_child_trains_nicer_than_the_app(started):
+    # the screen and the terminal get a core first when training fills them all
+    watch = started(ProcessSession(Launch(tiny(epochs=1000), None, start_paused=False)))
+    watch.until(lambda: watch.of(StepLogged), "training")
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert NICE > 0 and os.getpriority(os.PRIO_PROCESS, watch.session.process.pid) == min(19, ours + NICE)
 
 
 def test_follow_session_reads_whole_lines_only(tmp_path):

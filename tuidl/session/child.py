@@ -14,6 +14,7 @@ parent's writing side tells the child to stop: it closes its run (final checkpoi
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -29,6 +30,12 @@ from .sink import RecordQueue
 
 SEND_SECONDS = 0.05  # the child reports at most this often while training (the UI ticks at 4 Hz)
 JOIN_SECONDS = 5.0  # a stopped child gets this long to save its final checkpoint
+# The child runs this much nicer than the app. Where its threads fill every core (--threads 2
+# on 2 cores) the screen and the terminal then get a core as soon as they wake, and keep it
+# for their short bursts: on 2 cores, 2 training threads,
+# mnist-lenet's lr key went from p90 106-118 ms to 43-55 ms, the app's throughput stayed
+# 91-93 % of headless (benchmarks/bench_app.py). At 10 digits-cnn's throughput fell to 82 %.
+NICE = 5
 # -P: the child must import the installed tuidl, never a `tuidl/` folder in the user's
 # working directory (a checkout beside a non-editable install, say)
 CHILD = "import sys; from tuidl.session.child import child_main; child_main(int(sys.argv[1]))"
@@ -179,6 +186,8 @@ class _Reporter:
 
 def child_main(fd: int) -> None:
     """The child: FD is its end of the socket pair."""
+    if hasattr(os, "nice"):
+        os.nice(NICE)
     conn = Connection(fd)
     launch: Launch = conn.recv()
     records = RecordQueue()
