@@ -99,7 +99,9 @@ def test_bench_epochs_on_1_and_2_threads_alternate_in_one_pass(tmp_path):
     assert len(epochs) == 3 and all("tuidl 1T" in line and "tuidl 2T" in line for line in epochs)
     scaling = result.stdout[result.stdout.index("### Scaling: from 1 thread(s) to 2") :]
     for name in ("mnist-lenet", "adding-lstm"):
-        one, two = (next(r for r in rows if r["name"] == name and r["threads"] == t) for t in (1, 2))
+        one, two = (
+            next(r for r in rows if r["name"] == name and r["threads"] == t) for t in (1, 2)
+        )
         if "skipped" in one:  # no MNIST here
             assert "skipped" in two and "MNIST" in one["skipped"].upper()
             continue

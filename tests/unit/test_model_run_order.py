@@ -33,9 +33,8 @@ def test_each_relu_before_a_max_pool_moves_after_it():
         "relu_0", "conv2d_0", "maxpool2d_0", "relu_1", "conv2d_1", "maxpool2d_1",
         "maxpool2d_2", "relu_2", "leaky_relu_0", "avgpool2d_0", "flatten_0", "dense_0",
     ]  # fmt: skip
-    assert [layer.name for layer in model.logit_layers] == [
-        layer.name for layer in model.layers
-    ], "the declared order is kept for export, probes and the app"
+    declared = [layer.name for layer in model.layers]
+    assert [layer.name for layer in model.logit_layers] == declared, "export and probes keep it"
     assert pool_before_relu([]) == []
 
 

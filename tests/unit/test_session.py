@@ -297,7 +297,8 @@ def test_the_child_trains_nicer_than_the_app(started):
     watch = started(ProcessSession(Launch(tiny(epochs=1000), None, start_paused=False)))
     watch.until(lambda: watch.of(StepLogged), "training")
     ours = os.getpriority(os.PRIO_PROCESS, 0)
-    assert NICE > 0 and os.getpriority(os.PRIO_PROCESS, watch.session.process.pid) == min(19, ours + NICE)
+    child = os.getpriority(os.PRIO_PROCESS, watch.session.process.pid)
+    assert NICE > 0 and child == min(19, ours + NICE)
 
 
 def test_follow_session_reads_whole_lines_only(tmp_path):

@@ -32,9 +32,9 @@ SEND_SECONDS = 0.05  # the child reports at most this often while training (the 
 JOIN_SECONDS = 5.0  # a stopped child gets this long to save its final checkpoint
 # The child runs this much nicer than the app. Where its threads fill every core (--threads 2
 # on 2 cores) the screen and the terminal then get a core as soon as they wake, and keep it
-# for their short bursts: on 2 cores, 2 training threads,
-# mnist-lenet's lr key went from p90 106-118 ms to 43-55 ms, the app's throughput stayed
-# 91-93 % of headless (benchmarks/bench_app.py). At 10 digits-cnn's throughput fell to 82 %.
+# for their short bursts: on 2 cores, 2 training threads, mnist-lenet's lr key went from p90
+# 106-118 ms to 43-65 ms (benchmarks/bench_app.py). Throughput, app over headless: mnist-lenet
+# 92-93 %, digits-cnn 83-94 % in four runs (89-92 % at nice 0, 82 % at 10; blocks move ±10 %).
 NICE = 5
 # -P: the child must import the installed tuidl, never a `tuidl/` folder in the user's
 # working directory (a checkout beside a non-editable install, say)
