@@ -1,4 +1,5 @@
-"""`gemm(a, b, out)`: out = a @ b inside numba cores, through numpy's own BLAS.
+"""`gemm(a, b, out)`: out = a @ b inside numba cores, through numpy's own BLAS (and `gemm_at`,
+cblas's own form, on blocks of C arrays).
 
 numba's `np.dot` calls the BLAS SciPy ships. With numpy 2.x wheels that is an older OpenBLAS
 than numpy's (0.3.30 against 0.3.31 here), and it measured 20 % slower on the recurrent cores'
@@ -10,7 +11,7 @@ Where numpy brings no OpenBLAS of its own (Accelerate, MKL builds), the symbols 
 `cfunc`s with the same C signature that run numba's `np.dot` instead.
 
 The cores that call `gemm` compile it into themselves, and numba's disk cache does not notice
-edits here: delete `kernels/__pycache__/{lstm,rnn}.*` after changing this file.
+edits here: delete `kernels/__pycache__/*.nbi` and `*.nbc` after changing this file.
 """
 
 from __future__ import annotations
@@ -71,12 +72,15 @@ def _matrix(ptr, trans, rows, cols, ld):
 
 
 def _gemm_np_dot(order, transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
-    """C = A @ B by numba's np.dot: the part of cblas `gemm` that `gemm()` below uses
-    (row-major, alpha 1, beta 0, rows of C `ldc` apart)."""
+    """C = A @ B + beta C by numba's np.dot: the part of cblas `gemm` that `gemm()` and
+    `gemm_at()` below use (row-major, alpha 1, beta 0 or 1, rows of C `ldc` apart)."""
     product = np.dot(_matrix(A, transa, M, K, lda), _matrix(B, transb, K, N, ldb))
     out = numba.carray(C, (max(M - 1, 0) * ldc + N if M > 0 else 0,))
     for i in range(M):
-        out[i * ldc : i * ldc + N] = product[i]
+        if beta == 0:
+            out[i * ldc : i * ldc + N] = product[i]
+        else:
+            out[i * ldc : i * ldc + N] += product[i]
 
 
 def np_dot_fallback(real):
@@ -123,15 +127,20 @@ def _operand(a):
 
 
 @jit
-def _call_gemm(M, N, K, a, transa, lda, b, transb, ldb, out, ldc):
+def _call_gemm(M, N, K, a, ia, transa, lda, b, ib, transb, ldb, out, io, ldc, add):
     # A function of its own: numba frees an array after its last use, so a copy `_operand`
     # made could be freed between taking its address and the call. Arguments stay alive.
-    ptr_a, ptr_b, ptr_out = a.ctypes.data, b.ctypes.data, out.ctypes.data
-    if out.itemsize == 4:
-        one, zero = np.float32(1.0), np.float32(0.0)
-        _sgemm(ROW_MAJOR, transa, transb, M, N, K, one, ptr_a, lda, ptr_b, ldb, zero, ptr_out, ldc)
+    step = out.itemsize
+    ptr_a, ptr_b = a.ctypes.data + ia * step, b.ctypes.data + ib * step
+    ptr_out = out.ctypes.data + io * step
+    if step == 4:
+        one, beta = np.float32(1.0), np.float32(1.0 if add else 0.0)
+        _sgemm(ROW_MAJOR, transa, transb, M, N, K, one, ptr_a, lda, ptr_b, ldb, beta, ptr_out, ldc)
     else:
-        _dgemm(ROW_MAJOR, transa, transb, M, N, K, 1.0, ptr_a, lda, ptr_b, ldb, 0.0, ptr_out, ldc)
+        beta64 = 1.0 if add else 0.0
+        _dgemm(
+            ROW_MAJOR, transa, transb, M, N, K, 1.0, ptr_a, lda, ptr_b, ldb, beta64, ptr_out, ldc
+        )
 
 
 @jit
@@ -157,4 +166,26 @@ def gemm(a, b, out):
         raise ValueError("gemm: a, b and out must share one float dtype")
     a, transa, lda = _operand(a)
     b, transb, ldb = _operand(b)
-    _call_gemm(M, N, K, a, transa, lda, b, transb, ldb, out, ldc)
+    _call_gemm(M, N, K, a, 0, transa, lda, b, 0, transb, ldb, out, 0, ldc, False)
+
+
+@jit
+def gemm_at(transa, transb, M, N, K, a, ia, b, ib, out, io, add):
+    """out = op(a) @ op(b), or out += with `add`, on blocks of C-contiguous 2-D arrays of one
+    float dtype, as cblas takes them: op(a) is the M x K matrix from flat element `ia` of `a`
+    (read transposed with `transa` = TRANS), rows `a.shape[1]` apart; op(b) the K x N one from
+    `ib`; the M x N block of `out` from `io`. No checks: the caller's offsets must keep every
+    block inside its array. Array arguments of one layout each: one compiled form per dtype,
+    where sliced and transposed views compile many."""
+    lda, ldb, ldc = max(a.shape[1], 1), max(b.shape[1], 1), max(out.shape[1], 1)
+    step = out.itemsize
+    ptr_a, ptr_b = a.ctypes.data + ia * step, b.ctypes.data + ib * step
+    ptr_out = out.ctypes.data + io * step
+    if step == 4:
+        one, beta = np.float32(1.0), np.float32(1.0 if add else 0.0)
+        _sgemm(ROW_MAJOR, transa, transb, M, N, K, one, ptr_a, lda, ptr_b, ldb, beta, ptr_out, ldc)
+    else:
+        beta64 = 1.0 if add else 0.0
+        _dgemm(
+            ROW_MAJOR, transa, transb, M, N, K, 1.0, ptr_a, lda, ptr_b, ldb, beta64, ptr_out, ldc
+        )

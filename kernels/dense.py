@@ -1,16 +1,26 @@
-"""`matmul(a, b)`: a @ b for the dense layers, in blocks on `threads()` threads.
+"""The dense layer's products: `forward` (y = x W + b) and `backward` (dW, db, dx), each one
+numba call that runs BLAS's sgemm on `threads()` threads.
 
-On one thread a product is numpy's `a @ b`: one single-threaded OpenBLAS sgemm. On T threads a
-product large enough to share is cut into T blocks of output rows or columns, each one
-single-threaded `gemm` call from a numba thread (BLAS stays on one thread: `threads.py`). Each
-block packs its share of one operand and the whole other one, so the cut goes through the
-larger operand: columns for a batch's forward (64, 784) @ (784, 256), where every block packs
-the small (64, 784) input and half the weights. Measured on 2 threads (AMD EPYC Zen 3, medians
-of 300 calls): that product 0.169 ms in column blocks, 0.199 in row blocks, 0.212 for
-OpenBLAS's own 2 threads; dy @ W.T 0.209 / 0.278 / 0.228; x.T @ dy (784 rows) 0.243 / 0.220 /
-0.195. Running backward's two products side by side instead, one a thread, measured no faster
-and took numba 6 s more to compile. The blocks depend on the shapes and the thread count, so
-the same count gives the same bits.
+Each product is the sgemm numpy's `@` calls (`blas.py`); what surrounds it is where a dense
+layer can gain, so each direction is one call: the forward writes the bias into y and has the
+GEMM add to it (BLAS's beta = 1, where beta = 0 would have OpenBLAS clear y first and a bias
+pass follow), the backward sums db in the same call as its two GEMMs. Measured against
+numpy's `x @ W + b`, `x.T @ dy`, `dy @ W.T`, `dy.sum(0)` on the benchmark's (64, 784) @
+(784, 256) (AMD EPYC Zen 3, medians of alternating blocks in one process): 0.98-0.99 of
+numpy's time on 1 thread, where a product each from Python was 1.02-1.03. Layers with fewer
+than `MIN_WEIGHTS` weights (a classifier's last layers) and float64 ones run those numpy calls
+instead: the cores cost 2-3 s of compiling on a preset's first run, more than a small layer
+spends in Python in thousands of steps. The choice is the layer's, not the batch's, so the
+warm-up's two samples compile what training runs.
+
+On T threads a product large enough to share is cut into T blocks of output rows or columns,
+each one single-threaded `gemm` call from a numba thread (BLAS stays on one thread:
+`threads.py`). Each block packs its share of one operand and the whole other one, so the cut
+goes through the larger operand: columns for a batch's forward (64, 784) @ (784, 256), where
+every block packs the small (64, 784) input and half the weights. Measured on 2 threads,
+alone in a process: that product 0.163 ms in column blocks, 0.163 for OpenBLAS's own 2
+threads; dy @ W.T 0.167 / 0.173; x.T @ dy (784 rows, row blocks) 0.164 / 0.164. The blocks
+depend on the shapes and the thread count, so the same count gives the same bits.
 """
 
 from __future__ import annotations
@@ -19,11 +29,12 @@ import numpy as np
 from numba import prange
 
 from . import threads
-from ._flags import pjit
-from .blas import gemm
+from ._flags import jit, pjit
+from .blas import NO_TRANS, TRANS, gemm_at
 
 BLOCK_MACS = 1_000_000  # multiply-adds a block at least: ~0.025 ms of one core's GEMM
 MIN_SIDE = 32  # rows (or columns) a block at least: thinner blocks repack for little work
+MIN_WEIGHTS = 16_384  # a layer's (D, U) weights for the cores: 128 x 128 (module docstring)
 
 
 def blocks(M: int, N: int, K: int, count: int) -> tuple[int, bool]:
@@ -34,29 +45,126 @@ def blocks(M: int, N: int, K: int, count: int) -> tuple[int, bool]:
     return max(1, min(count, side // MIN_SIDE, M * N * K // BLOCK_MACS)), by_rows
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """a @ b for 2-D float32 or float64 arrays (views with one unit-stride axis are taken as
-    they are); `out`, if given, a C-contiguous (M, N) array to write."""
-    M, K = a.shape
-    N = b.shape[1]
-    if out is None:
-        out = np.empty((M, N), np.result_type(a, b))
-    count, by_rows = blocks(M, N, K, threads.workers(threads.threads(), out.dtype))
+def _numpy(W: np.ndarray) -> bool:
+    """Whether numpy's own calls take the layer with weights `W` (module docstring)."""
+    return W.dtype != np.float32 or W.size < MIN_WEIGHTS
+
+
+def forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x @ W + b for a 2-D float32 or float64 `x (N, D)`, `W (D, U)`, `b (U,)`: a new array."""
+    if _numpy(W):
+        y = x @ W
+        y += b
+        return y
+    x = np.ascontiguousarray(x)  # a layer's input always is
+    out = np.empty((x.shape[0], W.shape[1]), np.float32)
+    count, by_rows = blocks(x.shape[0], W.shape[1], x.shape[1], threads.threads())
     if count == 1:
-        np.matmul(a, b, out=out)  # numpy's own call: the same single-threaded OpenBLAS sgemm
+        _forward_serial(x, W, b, out)
     else:
         threads.enter()
-        _blocks_core(a, b, out, count, by_rows)
+        _forward_blocks(x, W, b, out, count, by_rows)
     return out
 
 
-@pjit
-def _blocks_core(a, b, out, count, by_rows):
+def backward(
+    x: np.ndarray,
+    W: np.ndarray,
+    dy: np.ndarray,
+    dW: np.ndarray,
+    db: np.ndarray,
+    need_dx: bool = True,
+) -> np.ndarray | None:
+    """Write dW = x.T @ dy and db = dy summed over rows (C-contiguous arrays of W's and b's
+    shapes) and return dx = dy @ W.T, or None without `need_dx`."""
+    N, D = x.shape
+    U = dy.shape[1]
+    if _numpy(W):
+        np.matmul(x.T, dy, out=dW)
+        np.sum(dy, axis=0, out=db)
+        return dy @ W.T if need_dx else None
+    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    dx = np.empty((N, D) if need_dx else (0, 0), np.float32)
+    count_w, rows_w = blocks(D, U, N, threads.threads())
+    count_x, rows_x = blocks(N, D, U, threads.threads()) if need_dx else (1, True)
+    if count_w == 1 and count_x == 1:
+        _backward_serial(x, W, dy, dW, db, dx, need_dx)
+    else:
+        threads.enter()
+        _backward_blocks(x, W, dy, dW, db, dx, need_dx, count_w, rows_w, count_x, rows_x)
+    return dx if need_dx else None
+
+
+# The cores take whole C-contiguous arrays and pass blocks to BLAS as offsets (`gemm_at`):
+# slices would give every layout its own compiled form, and numba takes seconds for each
+# (the first run of a preset compiles them all).
+
+
+@jit
+def _block(a, ta, b, tb, out, add, block, count, by_rows):
+    """Block `block` of `count` (of rows or columns) of out = op(a) @ op(b), or out += it."""
     M, N = out.shape
+    K = a.shape[1] if ta == NO_TRANS else a.shape[0]
+    if by_rows:
+        r0, r1 = block * M // count, (block + 1) * M // count
+        ia = r0 * a.shape[1] if ta == NO_TRANS else r0
+        gemm_at(ta, tb, r1 - r0, N, K, a, ia, b, 0, out, r0 * N, add)
+    else:
+        c0, c1 = block * N // count, (block + 1) * N // count
+        ib = c0 if tb == NO_TRANS else c0 * b.shape[1]
+        gemm_at(ta, tb, M, c1 - c0, K, a, 0, b, ib, out, c0, add)
+
+
+@jit
+def _bias_block(out, b, block, count, by_rows):
+    """b in every row of block `block` of `out`, for the product to add to."""
+    M, N = out.shape
+    r0, r1, c0, c1 = 0, M, 0, N
+    if by_rows:
+        r0, r1 = block * M // count, (block + 1) * M // count
+    else:
+        c0, c1 = block * N // count, (block + 1) * N // count
+    for i in range(r0, r1):
+        for j in range(c0, c1):
+            out[i, j] = b[j]
+
+
+@jit
+def _column_sums(dy, db):
+    # rows in order, as numpy's `dy.sum(axis=0)` adds them for a C-contiguous dy
+    for j in range(db.shape[0]):
+        db[j] = 0
+    for i in range(dy.shape[0]):
+        for j in range(db.shape[0]):
+            db[j] += dy[i, j]
+
+
+@jit
+def _forward_serial(x, W, b, out):
+    _bias_block(out, b, 0, 1, True)
+    _block(x, NO_TRANS, W, NO_TRANS, out, True, 0, 1, True)
+
+
+@pjit
+def _forward_blocks(x, W, b, out, count, by_rows):
     for block in prange(count):
-        if by_rows:
-            r0, r1 = block * M // count, (block + 1) * M // count
-            gemm(a[r0:r1], b, out[r0:r1])
-        else:
-            c0, c1 = block * N // count, (block + 1) * N // count
-            gemm(a, b[:, c0:c1], out[:, c0:c1])
+        _bias_block(out, b, block, count, by_rows)
+        _block(x, NO_TRANS, W, NO_TRANS, out, True, block, count, by_rows)
+
+
+@jit
+def _backward_serial(x, W, dy, dW, db, dx, need_dx):
+    _block(x, TRANS, dy, NO_TRANS, dW, False, 0, 1, True)
+    _column_sums(dy, db)
+    if need_dx:
+        _block(dy, NO_TRANS, W, TRANS, dx, False, 0, 1, True)
+
+
+@pjit
+def _backward_blocks(x, W, dy, dW, db, dx, need_dx, count_w, rows_w, count_x, rows_x):
+    for block in prange(count_w):
+        _block(x, TRANS, dy, NO_TRANS, dW, False, block, count_w, rows_w)
+    if need_dx:
+        for block in prange(count_x):
+            _block(dy, NO_TRANS, W, TRANS, dx, False, block, count_x, rows_x)
+    _column_sums(dy, db)

@@ -1,5 +1,6 @@
-"""kernels.dense.matmul: numpy's product on one thread, in row or column blocks on two; the
-same bits on a repeat at a given count."""
+"""kernels.dense: the dense layer's forward (x W + b) and backward (dW, db, dx) against float64
+numpy, one product on one thread, row or column blocks on two; the same bits on a repeat at a
+given count. Tolerance: relative error 1e-5 (float32), 1e-12 (float64)."""
 
 import numpy as np
 import pytest
@@ -16,37 +17,63 @@ def count(request):
     threads.set_threads(1)
 
 
-# (M, K, N): one block, column blocks, row blocks, sides no block count divides, a single row
+# (N, D, U): numpy's calls (fewer weights than MIN_WEIGHTS), column blocks, row blocks, sides
+# no block count divides, one block (a small batch), a single row (float64: numpy's calls)
 SHAPES = [(64, 120, 10), (64, 784, 256), (784, 64, 256), (97, 513, 300), (301, 257, 97),
-          (1, 300, 200)]  # fmt: skip
+          (2, 128, 128), (1, 300, 200)]  # fmt: skip
+TOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def operands(shape, dtype, seed):
+    N, D, U = shape
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in ((N, D), (D, U), (U,), (N, U))]
+
+
+def rel_err(value, exact):
+    return np.abs(value - exact).max() / np.abs(exact).max()
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_matmul_matches_numpy_and_repeats_bit_for_bit(shape, dtype, seed, count):
-    M, K, N = shape
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal((M, K)).astype(dtype)
-    b = rng.standard_normal((K, N)).astype(dtype)
-    exact = a.astype(np.float64) @ b.astype(np.float64)
-    y = dense.matmul(a, b)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    err = np.abs(y - exact).max() / np.abs(exact).max()
-    assert err < tol, f"seed {seed}: relative error {err:.2e}"
-    assert np.array_equal(dense.matmul(a, b), y), f"seed {seed}: a repeat differs"
+def test_forward_and_backward_match_numpy_and_repeat_bit_for_bit(shape, dtype, seed, count):
+    x, W, b, dy = operands(shape, dtype, seed)
+    x64, W64, dy64 = (a.astype(np.float64) for a in (x, W, dy))
+    y = dense.forward(x, W, b)
+    assert rel_err(y, x64 @ W64 + b) < TOL[dtype], f"seed {seed}: y"
+    dW, db = np.full_like(W, np.nan), np.full_like(b, np.nan)
+    dx = dense.backward(x, W, dy, dW, db)
+    for name, value, exact in (
+        ("dW", dW, x64.T @ dy64),
+        ("db", db, dy64.sum(axis=0)),
+        ("dx", dx, dy64 @ W64.T),
+    ):
+        assert rel_err(value, exact) < TOL[dtype], f"seed {seed}: {name}"
+    again = np.empty_like(dW), np.empty_like(db)
+    assert np.array_equal(dense.forward(x, W, b), y), f"seed {seed}: a repeat's y differs"
+    assert np.array_equal(dense.backward(x, W, dy, *again), dx), f"seed {seed}: dx differs"
+    assert np.array_equal(again[0], dW) and np.array_equal(again[1], db), f"seed {seed}"
 
 
-def test_transposed_operands_and_out(seed, count):
-    # the dense layer's backward: x.T @ dy into the gradient array (row blocks), dy @ W.T
-    # (column blocks of a transposed view)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((64, 784)).astype(np.float32)
-    dy = rng.standard_normal((64, 256)).astype(np.float32)
-    W = rng.standard_normal((784, 256)).astype(np.float32)
-    dW = np.empty((784, 256), np.float32)
-    assert dense.matmul(x.T, dy, out=dW) is dW
+def test_backward_without_dx_writes_the_weight_gradients(seed, count):
+    x, W, b, dy = operands((64, 784, 256), np.float32, seed)
+    dW, db = np.full_like(W, np.nan), np.full_like(b, np.nan)
+    assert dense.backward(x, W, dy, dW, db, need_dx=False) is None
     np.testing.assert_allclose(dW, x.T.astype(np.float64) @ dy, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(dense.matmul(dy, W.T), dy.astype(np.float64) @ W.T, atol=1e-3)
+    np.testing.assert_allclose(db, dy.astype(np.float64).sum(axis=0), rtol=1e-5, atol=1e-5)
+
+
+def test_views_without_contiguous_rows(seed, count):
+    # a slice of a wider batch (rows apart by more than their length) and a transposed input
+    x, W, b, dy = operands((64, 784, 256), np.float32, seed)
+    wide = np.zeros((64, 800), np.float32)
+    wide[:, 7:791] = x
+    for view in (wide[:, 7:791], np.asfortranarray(x)):
+        np.testing.assert_array_equal(dense.forward(view, W, b), dense.forward(x, W, b))
+        dW, db = np.empty_like(W), np.empty_like(b)
+        dx = dense.backward(view, W, dy, dW, db)
+        np.testing.assert_allclose(dW, x.T.astype(np.float64) @ dy, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(dx, dy.astype(np.float64) @ W.T, rtol=1e-4, atol=1e-3)
 
 
 def test_blocks_follow_the_shapes_and_the_count():

@@ -6,7 +6,10 @@ The method answers what a shared, noisy host does to timings:
   that a slow minute on the shared host hits all of them; ratios come from the same run.
 - Each block starts with >= `settle_s` of untimed calls: OpenBLAS and libgomp worker threads
   keep spinning for a while after a call, so the first calls after another library ran are
-  slow for reasons that are not the code's.
+  slow for reasons that are not the code's. OpenBLAS's spin for 2^28 clock ticks (its
+  THREAD_TIMEOUT): 0.11 s at this VM's 2.45 GHz. After 0.1 s of settling, the numpy
+  reference's spinning threads still took a core from tuidl's 2-thread dense block (0.205 ms
+  against 0.183 after 0.15 s or more).
 - One sample is the mean of `inner` back-to-back calls (~`sample_s`), each block holds a few
   samples; the table shows the median of all samples and the spread of the block medians.
 - Minor page faults per call (`getrusage`): first writes to fresh pages cost ~2.5 us per 4 KiB
@@ -117,7 +120,7 @@ class TimingPlan:
     repeats: int = 8
     samples: int = 5
     sample_s: float = 0.015
-    settle_s: float = 0.1
+    settle_s: float = 0.25  # > OpenBLAS's spin (module docstring) on clocks down to 1.1 GHz
     warmup: int = 3
 
 

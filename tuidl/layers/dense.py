@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..initializers import InitSpec, check_init, initialize
-from ..kernels.dense import matmul
+from ..kernels import dense
 from ..validate import integer
 from .base import Layer, Shape
 
@@ -59,20 +59,20 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
         self._x = x
-        x2 = x.reshape(-1, x.shape[-1])
-        y = matmul(x2, self.params["W"])
-        y += self.params["b"]
+        y = dense.forward(x.reshape(-1, x.shape[-1]), self.params["W"], self.params["b"])
         return y.reshape(*x.shape[:-1], self.units)
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         x = self._x
-        x2 = x.reshape(-1, x.shape[-1])
-        dy2 = dy.reshape(-1, self.units)
-        matmul(x2.T, dy2, out=self.grads["W"])
-        np.sum(dy2, axis=0, out=self.grads["b"])
-        if not self.needs_input_grad:
-            return None
-        return matmul(dy2, self.params["W"].T).reshape(x.shape)
+        dx = dense.backward(
+            x.reshape(-1, x.shape[-1]),
+            self.params["W"],
+            dy.reshape(-1, self.units),
+            self.grads["W"],
+            self.grads["b"],
+            need_dx=self.needs_input_grad,
+        )
+        return None if dx is None else dx.reshape(x.shape)
 
 
 class Flatten(Layer):
