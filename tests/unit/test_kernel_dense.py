@@ -17,10 +17,11 @@ def count(request):
     threads.set_threads(1)
 
 
-# (N, D, U): numpy's calls (fewer weights than MIN_WEIGHTS), column blocks, row blocks, sides
-# no block count divides, one block (a small batch), a single row (float64: numpy's calls)
+# (N, D, U): numpy's calls (fewer weights than MIN_WEIGHTS), a forward cut in depth (dx in
+# columns, dW in rows), row blocks, sides no block count divides, dW cut in depth (a large
+# batch), one block (a small batch), a single row (float64 always takes numpy's calls)
 SHAPES = [(64, 120, 10), (64, 784, 256), (784, 64, 256), (97, 513, 300), (301, 257, 97),
-          (2, 128, 128), (1, 300, 200)]  # fmt: skip
+          (1031, 128, 160), (2, 128, 128), (1, 300, 200)]  # fmt: skip
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
@@ -77,13 +78,16 @@ def test_views_without_contiguous_rows(seed, count):
 
 
 def test_blocks_follow_the_shapes_and_the_count():
+    rows, cols, depth = dense.ROWS, dense.COLUMNS, dense.DEPTH
     assert dense.blocks(64, 10, 120, 2)[0] == 1  # too small to share
-    assert dense.blocks(16, 4096, 4096, 2) == (2, False)  # few rows: columns
-    assert dense.blocks(16, 40, 4096, 2)[0] == 1  # too few rows and columns to cut
-    assert dense.blocks(64, 256, 784, 2) == (2, False)  # the input is the smaller operand
-    assert dense.blocks(784, 256, 64, 2) == (2, True)  # dy is
-    assert dense.blocks(4096, 4096, 4096, 8) == (8, True)
-    assert dense.blocks(4096, 4096, 4096, 1) == (1, True)
+    assert dense.blocks(16, 4096, 4096, 2) == (2, cols)  # few rows: columns
+    assert dense.blocks(16, 40, 300, 2)[0] == 1  # too few rows and columns to cut
+    assert dense.blocks(64, 256, 784, 2) == (2, depth)  # a small output of a deep product
+    assert dense.blocks(64, 784, 256, 2) == (2, cols)  # the input is the smaller operand
+    assert dense.blocks(784, 256, 64, 2) == (2, rows)  # dy is
+    assert dense.blocks(128, 160, 1031, 2) == (2, depth)  # dW of a large batch
+    assert dense.blocks(4096, 4096, 4096, 8) == (8, rows)
+    assert dense.blocks(4096, 4096, 4096, 1) == (1, rows)
 
 
 def test_set_threads_refuses_counts_numba_cannot_run():
