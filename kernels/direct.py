@@ -31,6 +31,11 @@ from .buffers import reusable
 # N = 32..128 and makes the dW/db partials' sum a small part of backward (16 x 3200 adds for
 # LeNet's second layer, a few us against ~1 ms).
 BLOCKS = 16
+# Multiply-adds a convolution needs for a parallel core: below, it runs on the calling thread.
+# digits-cnn's (32, 1, 8, 8) -> 8 filters (147k) took 49-54 us forward and 71-77 backward in a
+# training step on one thread, 48-61 and 64-83 on two (AMD EPYC Zen 3): waking the second
+# thread costs what it saves, and on a core the app's screen also wants it costs more.
+PARALLEL_MACS = 1 << 19
 
 # ---------------------------------------------------------------------------- numba cores
 
@@ -403,6 +408,12 @@ def _block_count(N: int) -> int:
     return min(N, BLOCKS)
 
 
+def _parallel(W: np.ndarray, y: np.ndarray) -> bool:
+    """Whether a convolution by W (F, C, KH, KW) with output (or dy) y is work enough for a
+    parallel core: C*KH*KW multiply-adds an output."""
+    return W.size // W.shape[0] * y.size >= PARALLEL_MACS
+
+
 def forward(x, W, b, pad, y, xp=None) -> np.ndarray:
     """y = the stride-1 convolution of x (N, C, H, W), zero-padded by `pad`.
 
@@ -419,7 +430,7 @@ def forward(x, W, b, pad, y, xp=None) -> np.ndarray:
     F, _, KH, KW = W.shape
     xp = reusable(xp, (N, C, H + pad[0] + pad[1], Wd + pad[2] + pad[3]), x.dtype)
     Wm = W.reshape(F, -1)
-    if threads.workers(N, x.dtype) > 1:
+    if _parallel(W, y) and threads.workers(N, x.dtype) > 1:
         threads.enter()
         _forward_core(x, pad[0], pad[2], Wm, b, KH, KW, xp, y)
     else:  # the block cores alone: no parallel region to start, less to compile
@@ -446,7 +457,7 @@ def backward(dy, x, W, pad, need_dx, db, xp=None):
     dx = np.empty((N if need_dx else 0, C, H, Wd), dy.dtype)
     Wt = np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(C, -1)
     dW = np.empty((F, C * KH * KW), dy.dtype)
-    if threads.workers(nb, dy.dtype) > 1:
+    if _parallel(W, dy) and threads.workers(nb, dy.dtype) > 1:
         threads.enter()
         _backward_core(xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp)
     else:  # the same blocks, one after the other: the same partials

@@ -202,6 +202,14 @@ def test_rejects_bad_arguments(call, message):
 # ---------------------------------------------------------------- on 1 and 2 threads
 # The planes split into `pool2d.BLOCKS` blocks; a plane's outputs depend on that plane alone, so
 # the results are the same bits on any thread count. Odd plane counts leave uneven blocks.
+# Most shapes are below `pool2d.PARALLEL_MIN`: the tests take the minimum away, so that they
+# run the parallel cores on 2 threads.
+
+
+@pytest.fixture
+def parallel_cores(monkeypatch):
+    monkeypatch.setattr(pool2d, "PARALLEL_MIN", 0)
+
 
 THREAD_SHAPES = {  # x (N, C, H, W), size, stride
     "lenet_first_pool": ((64, 8, 28, 28), 2, 2),
@@ -230,7 +238,9 @@ def pool_results(x, size, stride, dy, count):
 
 @pytest.mark.parametrize("count", COUNTS)
 @pytest.mark.parametrize("x_shape, size, stride", THREAD_CASES)
-def test_pools_match_reference_on_each_thread_count(x_shape, size, stride, count, seed):
+def test_pools_match_reference_on_each_thread_count(
+    x_shape, size, stride, count, seed, parallel_cores
+):
     rng = np.random.default_rng(seed)
     x = distinct(rng, x_shape, np.float32)
     OH, OW = pool2d.pool2d_output_size(x_shape[2:], size, stride)
@@ -257,7 +267,9 @@ def test_pools_match_reference_on_each_thread_count(x_shape, size, stride, count
 
 @needs_two
 @pytest.mark.parametrize("x_shape, size, stride", THREAD_CASES)
-def test_pools_give_the_same_bits_on_one_and_two_threads(x_shape, size, stride, seed):
+def test_pools_give_the_same_bits_on_one_and_two_threads(
+    x_shape, size, stride, seed, parallel_cores
+):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(x_shape, np.float32)
     OH, OW = pool2d.pool2d_output_size(x_shape[2:], size, stride)
@@ -273,7 +285,7 @@ def test_pools_give_the_same_bits_on_one_and_two_threads(x_shape, size, stride, 
     [((40, 3, 6, 6), (33, 2, 1, 0)), ((64, 16, 8, 8), (33, 7, 5, 2))],
     ids=["6x6_planes", "8x8_planes_in_a_group"],
 )
-def test_max_nan_in_one_plane_of_a_later_block_propagates(count, x_shape, nan_at):
+def test_max_nan_in_one_plane_of_a_later_block_propagates(count, x_shape, nan_at, parallel_cores):
     # the NaN-exact redo of one plane (or of its group of small planes) inside a block leaves
     # its neighbours' numbers alone
     x = np.arange(np.prod(x_shape), dtype=np.float32).reshape(x_shape)
@@ -285,3 +297,20 @@ def test_max_nan_in_one_plane_of_a_later_block_propagates(count, x_shape, nan_at
     np.testing.assert_array_equal(argmax, argmax_ref)
     n, c, h, w = nan_at
     assert np.isnan(y[n, c, h // 2, w // 2]) and np.isnan(y).sum() == 1
+
+
+@needs_two
+def test_small_pools_stay_on_the_calling_thread(monkeypatch):
+    # digits-cnn's pool (16k inputs) on 2 threads: no parallel core starts
+    def refuse(*args):
+        raise AssertionError("a parallel core started for 16k inputs")
+
+    cores = ("_maxpool_core", "_maxpool_backward_core", "avgpool_core", "avgpool_backward_core")
+    for core in cores:
+        monkeypatch.setattr(pool2d, core, refuse)
+    threads.set_threads(2)
+    x = distinct(np.random.default_rng(), (32, 8, 8, 8), np.float32)
+    y, argmax = maxpool2d_forward(x, 2, 2)
+    np.testing.assert_array_equal(y, ref.maxpool2d_forward(x, 2, 2)[0])
+    maxpool2d_backward(np.ones_like(y), argmax, x.shape)
+    avgpool2d_backward(avgpool2d_forward(x, 2, 2), x.shape, 2, 2)

@@ -39,7 +39,10 @@ CONV_CASES = [pytest.param(*spec, id=name) for name, spec in CONV_SHAPES.items()
 
 
 @pytest.fixture(autouse=True)
-def one_thread_after():
+def one_thread_after(monkeypatch):
+    # the shapes here are small: on 2 threads they run the parallel cores only without the
+    # minimum work for them (`direct.PARALLEL_MACS`, tested below)
+    monkeypatch.setattr(direct, "PARALLEL_MACS", 0)
     yield
     threads.set_threads(1)
 
@@ -110,3 +113,29 @@ def test_direct_splits_batches_into_blocks_fixed_by_the_batch_size():
     assert direct._block_count(1) == 1
     assert direct._block_count(7) == 7
     assert direct._block_count(64) == direct._block_count(1000) == direct.BLOCKS
+
+
+@needs_two
+def test_small_convolutions_stay_on_the_calling_thread(monkeypatch, seed):
+    # digits-cnn's first layer: the parallel cores are not started, and the results are the
+    # bits the parallel cores give (the same blocks and partials)
+    monkeypatch.setattr(direct, "PARALLEL_MACS", 1 << 19)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((32, 1, 8, 8), np.float32)
+    W = rng.standard_normal((8, 1, 3, 3), np.float32)
+    b = rng.standard_normal(8, np.float32)
+    dy = rng.standard_normal((32, 8, 8, 8), np.float32)
+    pad = (1, 1, 1, 1)
+    parallel = conv_grads(x, W, b, dy, pad, 2)  # with the minimum at 1 << 19
+    monkeypatch.setattr(direct, "PARALLEL_MACS", 0)
+    forced = conv_grads(x, W, b, dy, pad, 2)
+    for name in forced:
+        np.testing.assert_array_equal(parallel[name], forced[name], err_msg=f"seed={seed}")
+
+    def refuse(*args):
+        raise AssertionError("a parallel core started for 147k multiply-adds")
+
+    monkeypatch.setattr(direct, "PARALLEL_MACS", 1 << 19)
+    monkeypatch.setattr(direct, "_forward_core", refuse)
+    monkeypatch.setattr(direct, "_backward_core", refuse)
+    conv_grads(x, W, b, dy, pad, 2)
