@@ -31,11 +31,15 @@ from .buffers import reusable
 # N = 32..128 and makes the dW/db partials' sum a small part of backward (16 x 3200 adds for
 # LeNet's second layer, a few us against ~1 ms).
 BLOCKS = 16
-# Multiply-adds a convolution needs for a parallel core: below, it runs on the calling thread.
-# digits-cnn's (32, 1, 8, 8) -> 8 filters (147k) took 49-54 us forward and 71-77 backward in a
-# training step on one thread, 48-61 and 64-83 on two (AMD EPYC Zen 3): waking the second
-# thread costs what it saves, and on a core the app's screen also wants it costs more.
-PARALLEL_MACS = 1 << 19
+# Multiply-adds per sample a convolution needs for a parallel core: below, it runs on the
+# calling thread. digits-cnn's 8 filters on 8x8 digits (4.6k a sample, 147k a batch of 32) took
+# 49-54 us forward and 71-77 backward in a training step on one thread, 48-61 and 64-83 on two
+# (AMD EPYC Zen 3): waking the second thread costs what it saves, and on a core the app's
+# screen also wants it costs more. LeNet's layers (156k and 320k a sample) run 1.7-1.8x as
+# fast on two. The choice is the layer's, not the batch's: the warm-up's two samples compile
+# what training runs, and a 256-sample probe does not compile parallel cores (seconds each)
+# for a layer that trains on one thread.
+PARALLEL_MACS = 1 << 15
 
 # ---------------------------------------------------------------------------- numba cores
 
@@ -409,9 +413,9 @@ def _block_count(N: int) -> int:
 
 
 def _parallel(W: np.ndarray, y: np.ndarray) -> bool:
-    """Whether a convolution by W (F, C, KH, KW) with output (or dy) y is work enough for a
-    parallel core: C*KH*KW multiply-adds an output."""
-    return W.size // W.shape[0] * y.size >= PARALLEL_MACS
+    """Whether a convolution by W (F, C, KH, KW) with output (or dy) y (N, F, OH, OW) is work
+    enough for a parallel core: C*KH*KW multiply-adds an output, F*OH*OW outputs a sample."""
+    return W.size // W.shape[0] * (y.size // max(y.shape[0], 1)) >= PARALLEL_MACS
 
 
 def forward(x, W, b, pad, y, xp=None) -> np.ndarray:

@@ -32,11 +32,12 @@ INDEX_DTYPE = np.int32  # argmax: flat index h*W + w inside the (H, W) plane
 # threads (see `threads.py`): the N*C planes split into at most BLOCKS blocks of consecutive
 # planes (16 planes each for LeNet's first pool); a plane's outputs depend on it alone
 BLOCKS = 32
-# Input elements a pool needs for a parallel core: below, it runs on the calling thread.
-# digits-cnn's (32, 8, 8, 8) max pool (16k) took 22 us forward and 13-14 backward in a training
-# step on one thread, 25-30 and 23-29 on two; LeNet's second, (64, 16, 10, 10) (102k), 68 and
-# 36 on one, 53 and 32 on two (AMD EPYC Zen 3).
-PARALLEL_MIN = 1 << 16
+# Input elements per sample a pool needs for a parallel core: below, it runs on the calling
+# thread. digits-cnn's (8, 8, 8) maps (512 a sample) took 22 us forward and 13-14 backward for a
+# batch of 32 in a training step on one thread, 25-30 and 23-29 on two; LeNet's second pool,
+# (16, 10, 10) (1,600), 68 and 36 on one, 53 and 32 on two (AMD EPYC Zen 3). Per sample, as
+# the convolutions' `direct.PARALLEL_MACS`: the warm-up compiles what training runs.
+PARALLEL_MIN = 1024
 GROUP_OUTPUTS = 1024  # outputs the 2x2 stride-2 core takes in one go at least (`_group`)
 
 
@@ -249,10 +250,10 @@ def _maxpool_backward_core(dy, argmax, dx):
 
 
 def _parallel(x: np.ndarray) -> bool:
-    """Whether to start a parallel core for input (or dx) `x`; below `PARALLEL_MIN` elements,
-    on one thread (and for float64, `threads.workers`) the wrappers call the block cores
-    themselves, all planes in one block (~10 us less: a third of a 30 us pool)."""
-    if x.size < PARALLEL_MIN or threads.workers(BLOCKS, x.dtype) == 1:
+    """Whether to start a parallel core for input (or dx) `x`; below `PARALLEL_MIN` elements a
+    sample, on one thread (and for float64, `threads.workers`) the wrappers call the block
+    cores themselves, all planes in one block (~10 us less: a third of a 30 us pool)."""
+    if x.size < PARALLEL_MIN * x.shape[0] or threads.workers(BLOCKS, x.dtype) == 1:
         return False
     threads.enter()
     return True

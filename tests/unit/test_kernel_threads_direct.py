@@ -27,6 +27,7 @@ RTOL_64 = 1e-10
 ATOL_PER_TERM_64 = 1e-14
 COUNTS = [1, 2] if threads.most() >= 2 else [1]
 needs_two = pytest.mark.skipif(threads.most() < 2, reason="numba runs one thread here")
+DEFAULT_MACS = direct.PARALLEL_MACS
 
 CONV_SHAPES = {  # x (N, C, H, W), W (F, C, KH, KW), pad (top, bottom, left, right)
     "batch1_mnist_first_layer": ((1, 1, 28, 28), (8, 1, 5, 5), (2, 2, 2, 2)),
@@ -117,25 +118,23 @@ def test_direct_splits_batches_into_blocks_fixed_by_the_batch_size():
 
 @needs_two
 def test_small_convolutions_stay_on_the_calling_thread(monkeypatch, seed):
-    # digits-cnn's first layer: the parallel cores are not started, and the results are the
-    # bits the parallel cores give (the same blocks and partials)
-    monkeypatch.setattr(direct, "PARALLEL_MACS", 1 << 19)
+    # digits-cnn's first layer (4.6k multiply-adds a sample) on a probe's 256 samples: the
+    # parallel cores are not started, and the results are the bits they give (the same blocks
+    # and partials)
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((32, 1, 8, 8), np.float32)
+    x = rng.standard_normal((256, 1, 8, 8), np.float32)
     W = rng.standard_normal((8, 1, 3, 3), np.float32)
     b = rng.standard_normal(8, np.float32)
-    dy = rng.standard_normal((32, 8, 8, 8), np.float32)
+    dy = rng.standard_normal((256, 8, 8, 8), np.float32)
     pad = (1, 1, 1, 1)
-    parallel = conv_grads(x, W, b, dy, pad, 2)  # with the minimum at 1 << 19
-    monkeypatch.setattr(direct, "PARALLEL_MACS", 0)
-    forced = conv_grads(x, W, b, dy, pad, 2)
-    for name in forced:
-        np.testing.assert_array_equal(parallel[name], forced[name], err_msg=f"seed={seed}")
+    forced = conv_grads(x, W, b, dy, pad, 2)  # PARALLEL_MACS is 0 in this module's tests
 
     def refuse(*args):
-        raise AssertionError("a parallel core started for 147k multiply-adds")
+        raise AssertionError("a parallel core started for 4.6k multiply-adds a sample")
 
-    monkeypatch.setattr(direct, "PARALLEL_MACS", 1 << 19)
+    monkeypatch.setattr(direct, "PARALLEL_MACS", DEFAULT_MACS)
     monkeypatch.setattr(direct, "_forward_core", refuse)
     monkeypatch.setattr(direct, "_backward_core", refuse)
-    conv_grads(x, W, b, dy, pad, 2)
+    serial = conv_grads(x, W, b, dy, pad, 2)
+    for name in forced:
+        np.testing.assert_array_equal(serial[name], forced[name], err_msg=f"seed={seed}")
