@@ -13,17 +13,20 @@ instead: the cores cost 2-3 s of compiling on a preset's first run, more than a 
 spends in Python in thousands of steps. The choice is the layer's, not the batch's, so the
 warm-up's two samples compile what training runs.
 
-On T threads a product large enough to share is cut into T blocks, each one single-threaded
+On T threads a product large enough to share is cut into blocks, each one single-threaded
 `gemm` call from a numba thread (BLAS stays on one thread: `threads.py`). A block of output
 rows or columns packs its share of one operand and the whole other one, so that cut goes
-through the larger operand (x.T @ dy: rows; dy @ W.T: columns). A forward's output is small
-next to its operands ((64, 784) @ (784, 256)), and there a cut in depth packs less: each block
-takes its share of x's columns and W's rows, and the partial outputs are added after. Measured
-on 2 threads (medians of alternating blocks in one process): that forward 157 us in depth
-against 172-175 in columns (OpenBLAS's own 2 threads: 163 alone), LeNet's (64, 400) @
-(400, 120) 56 against 72; (64, 512) @ (512, 256), the least deep cut (`DEPTH_RATIO`), 133
-against 142. The blocks depend on the shapes and the thread count, so the same count gives
-the same bits.
+through the larger operand. A forward's output is small next to its operands ((64, 784) @
+(784, 256)), and there a cut in depth packs less: each block takes its share of x's columns
+and W's rows, and the partial outputs are added after. Measured on 2 threads (medians of
+alternating blocks in one process): that forward 157 us in depth against 172-175 in columns
+(OpenBLAS's own 2 threads: 163 alone), LeNet's (64, 400) @ (400, 120) 56 against 72;
+(64, 512) @ (512, 256), the least deep cut (`DEPTH_RATIO`), 133 against 142. The backward's
+two products take the same multiply-adds, so they run side by side in one parallel region,
+half the threads each (on 2: one whole product a thread, nothing packed twice): 329-338 us
+against 363-369 for both products cut in two, one region after the other, and 363-391 for
+numpy on OpenBLAS's 2 threads (three runs). The blocks depend on the shapes and the thread
+count, so the same count gives the same bits.
 """
 
 from __future__ import annotations
@@ -93,16 +96,16 @@ def backward(
         return dy @ W.T if need_dx else None
     x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
     dx = np.empty((N, D) if need_dx else (0, 0), np.float32)
-    count_w, how_w = blocks(D, U, N, threads.threads())
-    count_x, how_x = blocks(N, D, U, threads.threads()) if need_dx else (1, ROWS)
-    if count_w == 1 and count_x == 1:
+    # the two products side by side, half the threads each (they take the same multiply-adds)
+    count = threads.threads()
+    count_w, how_w = blocks(D, U, N, max(1, count // 2) if need_dx else count)
+    count_x, how_x = blocks(N, D, U, count - count // 2) if need_dx else (0, ROWS)
+    if count == 1 or count_w + count_x == 1:
         _backward_serial(x, W, dy, dW, db, dx, need_dx)
     else:
-        threads.enter()
         parts_w, parts_x = _parts(dW, count_w, how_w), _parts(dx, count_x, how_x)
-        _backward_blocks(
-            x, W, dy, dW, db, dx, need_dx, parts_w, count_w, how_w, parts_x, count_x, how_x
-        )
+        threads.enter()
+        _backward_blocks(x, W, dy, dW, db, dx, parts_w, count_w, how_w, parts_x, count_x, how_x)
     return dx if need_dx else None
 
 
@@ -207,14 +210,12 @@ def _backward_serial(x, W, dy, dW, db, dx, need_dx):
 
 
 @pjit
-def _backward_blocks(
-    x, W, dy, dW, db, dx, need_dx, parts_w, count_w, how_w, parts_x, count_x, how_x
-):
-    for block in prange(count_w):
-        _block(x, TRANS, dy, NO_TRANS, dW, False, parts_w, block, count_w, how_w)
+def _backward_blocks(x, W, dy, dW, db, dx, parts_w, count_w, how_w, parts_x, count_x, how_x):
+    for task in prange(count_w + count_x):
+        if task < count_w:
+            _block(x, TRANS, dy, NO_TRANS, dW, False, parts_w, task, count_w, how_w)
+        else:
+            _block(dy, NO_TRANS, W, TRANS, dx, False, parts_x, task - count_w, count_x, how_x)
     _add_parts(dW, parts_w)
-    if need_dx:
-        for block in prange(count_x):
-            _block(dy, NO_TRANS, W, TRANS, dx, False, parts_x, block, count_x, how_x)
-        _add_parts(dx, parts_x)
+    _add_parts(dx, parts_x)
     _column_sums(dy, db)
