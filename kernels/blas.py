@@ -178,14 +178,4 @@ def gemm_at(transa, transb, M, N, K, a, ia, b, ib, out, io, add):
     block inside its array. Array arguments of one layout each: one compiled form per dtype,
     where sliced and transposed views compile many."""
     lda, ldb, ldc = max(a.shape[1], 1), max(b.shape[1], 1), max(out.shape[1], 1)
-    step = out.itemsize
-    ptr_a, ptr_b = a.ctypes.data + ia * step, b.ctypes.data + ib * step
-    ptr_out = out.ctypes.data + io * step
-    if step == 4:
-        one, beta = np.float32(1.0), np.float32(1.0 if add else 0.0)
-        _sgemm(ROW_MAJOR, transa, transb, M, N, K, one, ptr_a, lda, ptr_b, ldb, beta, ptr_out, ldc)
-    else:
-        beta64 = 1.0 if add else 0.0
-        _dgemm(
-            ROW_MAJOR, transa, transb, M, N, K, 1.0, ptr_a, lda, ptr_b, ldb, beta64, ptr_out, ldc
-        )
+    _call_gemm(M, N, K, a, ia, transa, lda, b, ib, transb, ldb, out, io, ldc, add)

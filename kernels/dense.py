@@ -6,7 +6,7 @@ layer can gain, so each direction is one call: the forward writes the bias into 
 GEMM add to it (BLAS's beta = 1, where beta = 0 would have OpenBLAS clear y first and a bias
 pass follow), the backward sums db in the same call as its two GEMMs. Measured against
 numpy's `x @ W + b`, `x.T @ dy`, `dy @ W.T`, `dy.sum(0)` on the benchmark's (64, 784) @
-(784, 256) (AMD EPYC Zen 3, medians of alternating blocks in one process): 0.98-0.99 of
+(784, 256) (AMD EPYC Zen 3, medians of alternating blocks in one process): 0.98-1.00 of
 numpy's time on 1 thread, where a product each from Python was 1.02-1.03. Layers with fewer
 than `MIN_WEIGHTS` weights (a classifier's last layers) and float64 ones run those numpy calls
 instead: the cores cost 2-3 s of compiling on a preset's first run, more than a small layer
