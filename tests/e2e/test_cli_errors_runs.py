@@ -421,7 +421,9 @@ def test_ctrl_c_at_start_up_writes_nothing(tmp_path, after):
 def test_ctrl_c_at_the_start_of_a_resume_changes_nothing(tmp_path, finished):
     before = contents(finished)
     process = start_cold(tmp_path, "run", "--resume", str(finished))
-    time.sleep(0.5)
+    # this network compiles in about a second: signal once the first kernel is compiled
+    cache = tmp_path / "numba"
+    wait_until(lambda: any(cache.rglob("*.nbi")), 60, "the first kernel compiled")
     assert "nothing was written" in interrupt(process)
     assert contents(finished) == before
 
