@@ -378,7 +378,8 @@ def _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, k0, k1, dWp, dbp, dx):
 @jit
 def _sum_blocks(parts, out):
     """out = parts[0] + parts[1] + ..., in block order (bit-identical whatever the threads)."""
-    out[:] = parts[0]
+    for i in range(out.shape[0]):  # not `out[:] = parts[0]`: see rnn.sum_blocks
+        out[i] = parts[0, i]
     for k in range(1, parts.shape[0]):
         for i in range(out.shape[0]):
             out[i] += parts[k, i]
