@@ -18,8 +18,11 @@ from tuidl.kernels import threads
 
 pytestmark = pytest.mark.skipif(threads.most() < 2, reason="numba runs one thread here")
 
-# direct (1->16), winograd (16->32 3x3, wide) and gemm (stride 2) convolutions, both pools,
-# relu, batch norm, dense products large enough to be cut in row blocks (64 x 128 x 1024)
+# on 2 threads: the winograd (16->32 3x3, wide) and gemm (stride 2) convolutions, the max pool
+# and the first dense product (64 x 128 x 1024, cut in blocks) run parallel cores; the direct
+# convolution (1->16) and the average pool are under their cores' minimums on 8x8 digits and
+# run on the calling thread (their parallel cores' bits: tests/unit/test_kernel_threads_direct.py
+# and test_kernel_pool2d.py)
 IMAGES = """
 name = "images"
 seed = 5
