@@ -1,4 +1,4 @@
-"""Each compiled core calls its own copies of the functions linked into it.
+"""Each compiled core calls its own copies of the functions linked into it, optimized once.
 
 numba links a jitted callee into its caller's module as a `linkonce_odr` copy and optimizes the
 whole module again, and the loader binds each call to the first definition of that name in the
