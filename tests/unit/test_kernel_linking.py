@@ -5,8 +5,6 @@ Winograd's forward links in its input transform `_input_core`; without `own_copi
 compiling run called `_input_core`'s own library (compiled first) and a run loading the forward
 from the cache called the forward's copy, and on an AVX2 host they differed in the last bits of
 one transform entry. Each run here is a fresh process on an empty cache folder of its own.
-
-And a parallel loop's code is optimized once, in its core's library.
 """
 
 import subprocess
@@ -51,36 +49,3 @@ def test_the_compiling_run_and_runs_from_the_cache_give_the_same_bits(tmp_path):
     for key in ("V", "y"):
         assert compiled[key].tobytes() == loaded[key].tobytes(), key
         assert loaded_after_callee[key].tobytes() == loaded[key].tobytes(), key
-
-
-def test_a_parallel_loop_is_optimized_once_in_its_core(monkeypatch):
-    """numba still names the libraries of a `prange` loop as `_linking` expects: all three are
-    built, none runs the optimizer, and the core's own library does; the core computes right."""
-    import numba
-    from numba.core.codegen import CPUCodeLibrary
-
-    from tuidl.kernels import _linking, threads
-
-    built, optimized = [], []
-    finalize = CPUCodeLibrary.finalize
-    monkeypatch.setattr(
-        CPUCodeLibrary, "finalize", lambda lib: built.append(lib.name) or finalize(lib)
-    )
-    monkeypatch.setattr(_linking, "_optimize", lambda lib: optimized.append(lib.name))
-
-    @numba.njit(parallel=True)  # not cached: compiled here
-    def doubled(x):
-        y = np.empty_like(x)
-        for i in numba.prange(x.shape[0]):
-            y[i] = 2 * x[i]
-        return y
-
-    threads.set_threads(min(2, threads.most()))
-    try:
-        assert (doubled(np.arange(64.0)) == 2 * np.arange(64.0)).all()
-    finally:
-        threads.set_threads(1)
-    for prefix in _linking._LINKED_ONLY:
-        assert any(name.startswith(prefix) for name in built), (prefix, built)
-        assert not any(name.startswith(prefix) for name in optimized), (prefix, optimized)
-    assert "doubled" in " ".join(optimized)
