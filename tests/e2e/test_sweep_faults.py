@@ -19,25 +19,27 @@ SWEEP = ["sweep", "spiral-mlp", "--space", "optimizer.lr=loguniform(1e-3,1e-1)",
          "4", "--epochs", str(EPOCHS), "--workers", "2", "--out", "o"]  # fmt: skip
 
 
-def running_trials(sweep_dir: Path) -> list[Path]:
-    """Trial folders with metrics lines and no summary yet: trials in the middle."""
-    return [
-        d
-        for d in sweep_dir.glob("trial-*")
-        if (d / "metrics.jsonl").exists()
-        and (d / "metrics.jsonl").stat().st_size
-        and not (d / "summary.json").exists()
-    ]
+def worker_in_a_trial(pid: int) -> int | None:
+    """A worker of the sweep process `pid` in the middle of a trial: it holds the trial's
+    metrics file (in its own scratch folder) open."""
+    for worker in worker_processes(pid):
+        for fd in Path(f"/proc/{worker}/fd").glob("*"):
+            try:
+                if os.readlink(fd).endswith("/metrics.jsonl"):
+                    return worker
+            except OSError:  # closed meanwhile
+                continue
+    return None
 
 
 def test_a_worker_killed_mid_trial_loses_nothing(tmp_path):
     sweep = start_tuidl(tmp_path, *SWEEP)
     sweep_dir = tmp_path / "o" / "sweep-spiral-mlp-1"
     try:
-        wait_until(lambda: len(running_trials(sweep_dir)) == 2, 60, "two trials running")
-        workers = worker_processes(sweep.pid)
-        assert len(workers) == 2, workers
-        os.kill(workers[0], signal.SIGKILL)
+        # a worker mid-trial (not two at once: one may still be compiling while the other runs)
+        worker = wait_until(lambda: worker_in_a_trial(sweep.pid), 60, "a worker in a trial")
+        assert len(worker_processes(sweep.pid)) == 2
+        os.kill(worker, signal.SIGKILL)
         stdout, stderr = sweep.communicate(timeout=120)
     finally:
         sweep.kill()
