@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tuidl.gradcheck import numerical_grad, rel_error
-from tuidl.losses import LOSSES, MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
+from tuidl.losses import LOSSES, MSE, BinaryCrossEntropy, SoftmaxCrossEntropy, mean
 
 GRADCHECK_TOL = 1e-6
 
@@ -41,6 +41,30 @@ def test_softmax_cross_entropy_matches_formula(seed):
     assert loss.forward(y, labels) == pytest.approx(expected, rel=1e-12)
     assert loss.forward(y, np.eye(4)[labels]) == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(loss.backward(), (p - np.eye(4)[labels]) / 6, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_losses_mean_has_np_means_bits(dtype, seed):
+    """A run's losses are the numbers np.mean gave them (a resumed or repeated run compares
+    them bit for bit)."""
+    rng = np.random.default_rng(seed)
+    for size in (1, 7, 64, 640, 3200, 20_001):
+        a = (rng.standard_normal(size) * 10.0 ** rng.uniform(-4, 4)).astype(dtype)
+        assert mean(a) == float(np.mean(a)) and mean(a.reshape(1, -1)) == mean(a), size
+
+
+def test_softmax_cross_entropy_takes_labels_of_any_integer_dtype_and_leading_axes(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal((3, 6, 5)).astype(np.float32)
+    labels = rng.integers(0, 5, (3, 6))
+    loss = SoftmaxCrossEntropy()
+    value, dy = loss.forward(y, labels), loss.backward()
+    for other in (labels.astype(np.uint8), labels.astype(np.int32)):
+        assert loss.forward(y, other) == value
+        np.testing.assert_array_equal(loss.backward(), dy)
+    log_p = y - np.log(np.exp(y).sum(-1, keepdims=True))
+    expected = -np.take_along_axis(log_p, labels[..., None], -1).mean()
+    assert value == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_softmax_cross_entropy_is_stable_for_huge_logits():
