@@ -14,8 +14,9 @@ x (H + KH - 1) of a convolution of dy padded by K - 1 - pad (1.27x fewer for LeN
 layer), needs no padded copy of dy, and works for any padding.
 
 Threads (see `threads.py`): the batch splits into `_block_count(N)` blocks of consecutive
-samples. Forward pads and convolves each block's samples; backward writes each sample's dy
-wide once, then its dx and the block's own dW and db partial, summed in block order at the end.
+samples, which each thread claims (`claim.py`: its own share first, then another's). Forward
+pads and convolves each block's samples; backward writes each sample's dy wide once, then its
+dx and the block's own dW and db partial, summed in block order at the end.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from numba import prange
 from . import threads
 from ._flags import jit, pjit
 from .buffers import reusable
+from .claim import claim, counters
 
 # Blocks of samples per batch (fewer when N is smaller): 16 keeps 2-4 threads evenly loaded at
 # N = 32..128 and makes the dW/db partials' sum a small part of backward (16 x 3200 adds for
@@ -254,39 +256,42 @@ def _pair(Lp, L, dtype):
 
 
 @jit
-def _forward_block(x, pt, pl, Wm, b, offs, n0, n1, xp, y):
-    """Pad samples n0..n1-1 of x into xp and convolve them into y."""
+def _forward_blocks(x, pt, pl, Wm, b, offs, nb, claims, task, xp, y):
+    """Pad the samples of each block `task` claims (of nb) into xp and convolve them into y."""
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
-    F = y.shape[1]
+    N, F = y.shape[0], y.shape[1]
     # allocated here, LLVM knows the accumulators alias nothing: allocated by the caller, the
     # alias checks measured 9 % slower (conv2d A forward)
     L = (y.shape[2] - 1) * Wp + y.shape[3]
     acc0, acc1 = _pair(_aligned(L), L, y.dtype)
-    for n in range(n0, n1):
-        _pad_sample(x[n], pt, pl, xp[n])
-        xn = xp[n].reshape(C * Hp * Wp)
-        f = 0
-        while f + 2 <= F:
-            _fill(acc0, b[f])
-            _fill(acc1, b[f + 1])
-            _taps_pair(xn, Wm[f], Wm[f + 1], offs, acc0, acc1)
-            _unwide(acc0, Wp, y[n, f])
-            _unwide(acc1, Wp, y[n, f + 1])
-            f += 2
-        if f < F:
-            _fill(acc0, b[f])
-            _taps_one(xn, Wm[f], offs, acc0)
-            _unwide(acc0, Wp, y[n, f])
+    k = claim(claims, task, nb)
+    while k < nb:
+        for n in range(k * N // nb, (k + 1) * N // nb):
+            _pad_sample(x[n], pt, pl, xp[n])
+            xn = xp[n].reshape(C * Hp * Wp)
+            f = 0
+            while f + 2 <= F:
+                _fill(acc0, b[f])
+                _fill(acc1, b[f + 1])
+                _taps_pair(xn, Wm[f], Wm[f + 1], offs, acc0, acc1)
+                _unwide(acc0, Wp, y[n, f])
+                _unwide(acc1, Wp, y[n, f + 1])
+                f += 2
+            if f < F:
+                _fill(acc0, b[f])
+                _taps_one(xn, Wm[f], offs, acc0)
+                _unwide(acc0, Wp, y[n, f])
+        k = claim(claims, task, nb)
 
 
 @pjit
-def _forward_core(x, pt, pl, Wm, b, KH, KW, xp, y):
-    """y (N, F, OH, OW) of x (N, C, H, W) padded into xp (N, C, Hp, Wp), a block per task."""
-    N = x.shape[0]
-    nb = min(N, BLOCKS)
+def _forward_core(x, pt, pl, Wm, b, KH, KW, xp, y, tasks):
+    """y (N, F, OH, OW) of x (N, C, H, W) padded into xp (N, C, Hp, Wp), on `tasks` threads."""
+    nb = min(x.shape[0], BLOCKS)
     offs = _tap_offsets(xp.shape[1], KH, KW, xp.shape[2], xp.shape[3])
-    for k in prange(nb):
-        _forward_block(x, pt, pl, Wm, b, offs, k * N // nb, (k + 1) * N // nb, xp, y)
+    claims = counters(tasks)
+    for task in prange(tasks):
+        _forward_blocks(x, pt, pl, Wm, b, offs, nb, claims, task, xp, y)
 
 
 @jit
@@ -326,9 +331,9 @@ def _zero_gaps(g, F, OH, OW, Wp, G, Lf):
 
 
 @jit
-def _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, k0, k1, dWp, dbp, dx):
-    """Blocks k0..k1-1 of nb = len(dWp): block k's dW (F, C*KH*KW) and db (F,) into dWp[k] and
-    dbp[k] (its samples summed in order), and its samples' dx.
+def _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, claims, task, dWp, dbp, dx):
+    """Each block k `task` claims (of nb = len(dWp)): its dW (F, C*KH*KW) and db (F,) into
+    dWp[k] and dbp[k] (its samples summed in order), and its samples' dx.
 
     Each dy[n, f] is written wide at f*Lf + G of a scratch array, dW and dx read the zeros
     around it; dx: (N, C, H, W), or empty to skip it.
@@ -338,10 +343,11 @@ def _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, k0, k1, dWp, dbp, dx):
     L = (OH - 1) * Wp + OW
     nb = dWp.shape[0]
     Ldx = (dx.shape[2] - 1) * Wp + dx.shape[3]
-    acc0, acc1 = _pair(_aligned(Ldx), Ldx, dy.dtype)  # allocated here: see `_forward_block`
+    acc0, acc1 = _pair(_aligned(Ldx), Ldx, dy.dtype)  # allocated here: see `_forward_blocks`
     g = np.empty(F * Lf, dy.dtype)
     _zero_gaps(g, F, OH, OW, Wp, G, Lf)
-    for k in range(k0, k1):
+    k = claim(claims, task, nb)
+    while k < nb:
         dW, db = dWp[k], dbp[k]
         dW[:] = 0
         db[:] = 0
@@ -373,6 +379,7 @@ def _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, k0, k1, dWp, dbp, dx):
                 _fill(acc0, 0)
                 _taps_one(g, Wt[c], offs_dx, acc0)
                 _unwide(acc0, Wp, dx[n, c])
+        k = claim(claims, task, nb)
 
 
 @jit
@@ -397,13 +404,13 @@ def _backward_scratch(xp, dy, KH, KW, pt, pl):
 
 
 @pjit
-def _backward_core(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp):
-    """Each block's dW and db partial into dWp (nb, F, C*KH*KW) and dbp (nb, F), a block per
-    task, and dx (N, C, H, W), or an empty dx to skip it."""
-    nb = dWp.shape[0]
+def _backward_core(xp, dy, Wt, KH, KW, pt, pl, dx, dWp, dbp, tasks):
+    """Each block's dW and db partial into dWp (nb, F, C*KH*KW) and dbp (nb, F), and dx
+    (N, C, H, W), or an empty dx to skip it; on `tasks` threads."""
     offs, offs_dx, G, Lf = _backward_scratch(xp, dy, KH, KW, pt, pl)
-    for k in prange(nb):
-        _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, k, k + 1, dWp, dbp, dx)
+    claims = counters(tasks)
+    for task in prange(tasks):
+        _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, claims, task, dWp, dbp, dx)
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -435,12 +442,13 @@ def forward(x, W, b, pad, y, xp=None) -> np.ndarray:
     F, _, KH, KW = W.shape
     xp = reusable(xp, (N, C, H + pad[0] + pad[1], Wd + pad[2] + pad[3]), x.dtype)
     Wm = W.reshape(F, -1)
-    if _parallel(W, y) and threads.workers(N, x.dtype) > 1:
+    tasks = threads.workers(_block_count(N), x.dtype)
+    if _parallel(W, y) and tasks > 1:
         threads.enter()
-        _forward_core(x, pad[0], pad[2], Wm, b, KH, KW, xp, y)
-    else:  # the block cores alone: no parallel region to start, less to compile
+        _forward_core(x, pad[0], pad[2], Wm, b, KH, KW, xp, y, tasks)
+    else:  # the block cores alone, all samples one block: no parallel region to start
         offs = _tap_offsets(C, KH, KW, xp.shape[2], xp.shape[3])
-        _forward_block(x, pad[0], pad[2], Wm, b, offs, 0, N, xp, y)
+        _forward_blocks(x, pad[0], pad[2], Wm, b, offs, 1, counters(1), 0, xp, y)
     return xp
 
 
@@ -462,12 +470,13 @@ def backward(dy, x, W, pad, need_dx, db, xp=None):
     dx = np.empty((N if need_dx else 0, C, H, Wd), dy.dtype)
     Wt = np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(C, -1)
     dW = np.empty((F, C * KH * KW), dy.dtype)
-    if _parallel(W, dy) and threads.workers(nb, dy.dtype) > 1:
+    tasks = threads.workers(nb, dy.dtype)
+    if _parallel(W, dy) and tasks > 1:
         threads.enter()
-        _backward_core(xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp)
+        _backward_core(xp, dy, Wt, KH, KW, pad[0], pad[2], dx, dWp, dbp, tasks)
     else:  # the same blocks, one after the other: the same partials
         offs, offs_dx, G, Lf = _backward_scratch(xp, dy, KH, KW, pad[0], pad[2])
-        _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, 0, nb, dWp, dbp, dx)
+        _backward_blocks(xp, dy, Wt, offs, offs_dx, G, Lf, counters(1), 0, dWp, dbp, dx)
     _sum_blocks(dWp.reshape(nb, -1), dW.reshape(-1))
     _sum_blocks(dbp, db)
     return (dx if need_dx else None), dW
