@@ -43,6 +43,20 @@ def _fetch_add(typingctx, counters, index):
     return types.int64(counters, types.intp), codegen
 
 
+@intrinsic
+def _peek(typingctx, counters, index):
+    """counters[index], read as one atomic load (another task may be adding to it)."""
+    if not (isinstance(counters, types.Array) and counters.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        slot = builder.gep(array.data, [args[1]])
+        return builder.load_atomic(slot, "monotonic", 8)
+
+    return types.int64(counters, types.intp), codegen
+
+
 # int64s from one counter to the next: each on its own 64-byte line, so a task's claims do not
 # take the line from under the other tasks' (and their atomic adds stay cheap)
 LINE = 8
@@ -64,7 +78,7 @@ def claim(counters, task, blocks):
         start, end = j * blocks // tasks, (j + 1) * blocks // tasks
         # another task's share only while it has two blocks left unclaimed: its last one is
         # about to be its own next, and taking it would only move its data between caches
-        if i > 0 and end - start - counters[j * LINE] < 2:
+        if i > 0 and end - start - _peek(counters, j * LINE) < 2:
             continue
         k = start + _fetch_add(counters, j * LINE)
         if k < end:
