@@ -27,34 +27,32 @@ from numba.extending import intrinsic
 from ._flags import jit
 
 
-@intrinsic
-def _fetch_add(typingctx, counters, index):
-    """counters[index] += 1 as one atomic operation; returns the value before."""
-    if not (isinstance(counters, types.Array) and counters.dtype == types.int64):
-        return None
+def _counter_op(operation):
+    """An intrinsic `f(counters, index)` -> int64 that runs `operation(builder, pointer)` on
+    the int64 counters[index] (monotonic order: the blocks' results are published by the
+    region's closing barrier, not by the counters)."""
 
-    def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        slot = builder.gep(array.data, [args[1]])
-        one = ir.Constant(ir.IntType(64), 1)
-        # monotonic: the blocks' results are published by the region's closing barrier
-        return builder.atomic_rmw("add", slot, one, "monotonic")
+    def typer(typingctx, counters, index):
+        if not (isinstance(counters, types.Array) and counters.dtype == types.int64):
+            return None
 
-    return types.int64(counters, types.intp), codegen
+        def codegen(context, builder, signature, args):
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            return operation(builder, builder.gep(array.data, [args[1]]))
+
+        return types.int64(counters, types.intp), codegen
+
+    return intrinsic(typer)
 
 
-@intrinsic
-def _peek(typingctx, counters, index):
-    """counters[index], read as one atomic load (another task may be adding to it)."""
-    if not (isinstance(counters, types.Array) and counters.dtype == types.int64):
-        return None
-
-    def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        slot = builder.gep(array.data, [args[1]])
-        return builder.load_atomic(slot, "monotonic", 8)
-
-    return types.int64(counters, types.intp), codegen
+# counters[index] += 1 as one atomic operation, returning the value before
+_fetch_add = _counter_op(
+    lambda builder, slot: builder.atomic_rmw(
+        "add", slot, ir.Constant(ir.IntType(64), 1), "monotonic"
+    )
+)
+# counters[index] read as one atomic load (another task may be adding to it meanwhile)
+_peek = _counter_op(lambda builder, slot: builder.load_atomic(slot, "monotonic", 8))
 
 
 # int64s from one counter to the next: each on its own 64-byte line, so a task's claims do not
